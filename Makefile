@@ -1,0 +1,70 @@
+# bpfdiff — build everything; `make test`, `make run`, `make bench`, `make fuzz`, `make mutants`.
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+CLANG ?= clang-14
+BPFTOOL ?= bpftool
+PYTHON ?= /usr/bin/python3
+BUILD ?= build
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror=implicit-function-declaration
+CPPFLAGS += -I. -I$(BUILD) -D_GNU_SOURCE
+LIBS := -lbpf -lelf -lz
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+VM_SRCS := vm/isa.c vm/uvm.c
+HARNESS_SRCS := $(sort $(wildcard harness/*.c))
+SRCS := $(VM_SRCS) $(HARNESS_SRCS)
+OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
+SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o)
+DEPS_STAMP := $(BUILD)/.deps-installed
+
+.PHONY: all deps test run bench san unit clean
+all: $(BUILD)/bpfdiff
+
+# Dependencies come from Debian's archive through ci/ (quiet when present).
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): ci/install-deps.sh
+	@mkdir -p $(BUILD)
+	@ci/install-deps.sh
+	@touch $@
+
+-include vm/xdp/xdp.mk
+-include fuzz/fuzz.mk
+-include tests/unit/unit.mk
+-include tests/bench/bench.mk
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+$(BUILD)/san/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+$(BUILD)/bpfdiff: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# AddressSanitizer + UndefinedBehaviorSanitizer build of the same binary.
+san: $(BUILD)/san/bpfdiff
+$(BUILD)/san/bpfdiff: $(SAN_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+BPF_CONFORMANCE ?= ../shared/bpf_conformance/tests
+RUN_PATHS := conformance $(wildcard $(BPF_CONFORMANCE)) corpus
+
+# The main job: every suite and the corpus on every available backend.
+run: all
+	$(BUILD)/bpfdiff run $(RUN_PATHS)
+
+test: all san $(UNIT_TESTS)
+	$(PYTHON) -m pytest -q tests
+
+# Each tests/bench/*.sh prints its own figures; ratios are measured side by side in one run.
+bench: all $(BENCH_DEPS)
+	@for b in tests/bench/*.sh; do echo "== $$b"; BUILD=$(BUILD) bash $$b || exit 1; done
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)

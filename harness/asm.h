@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* Assembler and disassembler for the bpf_conformance / ubpf assembly syntax. */
+#ifndef BPFDIFF_ASM_H
+#define BPFDIFF_ASM_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "../vm/ebpf.h"
+
+/* Assemble text (labels, `#` comments, lddw takes two slots). On error returns
+ * -EINVAL and writes "LINE: message" relative to first_line (the file line of
+ * the text's first line) into err, e.g. "12: invalid register %r50". */
+int bd_assemble(const char *text, int first_line, struct ebpf_insn **out, size_t *n, char *err,
+		size_t errlen);
+
+/* One instruction as text (no newline), in the syntax bd_assemble reads:
+ * jumps as `+off`/`-off` relative offsets. Writes the number of slots used
+ * (2 for lddw) to *slots. Unknown encodings come out as `.insn 0x..`. */
+int bd_disasm_insn(const struct ebpf_insn *insns, size_t n, size_t pc, char *buf, size_t buflen,
+		   int *slots);
+/* Whole program, one line per instruction, with labels for jump targets when labels != 0. */
+void bd_disasm_program(FILE *out, const struct ebpf_insn *insns, size_t n, int labels);
+
+#endif

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A backend is one VM bpfdiff runs cases on: one file behind this ops table
+ * (backend_uvm.c, backend_kernel.c, backend_xdp.c, backend_plugin.c).
+ */
+#ifndef BPFDIFF_BACKEND_H
+#define BPFDIFF_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "case.h"
+
+enum bd_status {
+	BD_OK,
+	BD_FAULT,
+	BD_REJECTED,
+	BD_TIMEOUT,
+	BD_UNSUPPORTED,
+	BD_UNAVAILABLE,
+	BD_ERROR,
+};
+const char *bd_status_name(enum bd_status s); /* "ok", "fault", ... */
+
+struct bd_result {
+	enum bd_status status;
+	uint64_t r0;
+	uint8_t *mem;        /* memory after the run (mem_len = the case's), owned; NULL when none */
+	size_t mem_len;
+	bool has_insns;
+	uint64_t insns;      /* executed guest instructions, when the backend knows */
+	uint64_t duration_ns;
+	char message[512];   /* reason for any status but ok; may be set for ok */
+};
+void bd_result_reset(struct bd_result *r); /* free mem, zero everything */
+
+/* How to run: the shared execution contract's knobs (DESIGN.md). Backends
+ * that cannot honour an address choice ignore it. */
+struct bd_run_opts {
+	uint64_t mem_addr;
+	uint64_t stack_top;
+	uint8_t stack_fill;
+	uint64_t reg_fill;
+	uint64_t budget;     /* guest instructions; 0 = backend default */
+	int cpu;             /* 1..4 */
+};
+void bd_run_opts_default(struct bd_run_opts *o);
+
+struct bd_backend_config {
+	int cpu;             /* 1..4 */
+	const char *arg;     /* backend argument: `plugin:PATH` gives PATH */
+	bool verbose;
+};
+
+struct bd_backend; /* opaque, one per backend type */
+
+struct bd_backend_ops {
+	const char *name;
+	/* 0, or -errno with a reason in why (-EPERM "no CAP_BPF", -ENOSYS ...):
+	 * the backend is then `unavailable` and the others still run. */
+	int (*open)(struct bd_backend **out, const struct bd_backend_config *cfg, char *why,
+		    size_t whylen);
+	/* Fills res (status ok..error); returns 0, or -errno on an internal error. */
+	int (*run)(struct bd_backend *b, const struct bd_case *c, const struct bd_run_opts *o,
+		   struct bd_result *res);
+	void (*close)(struct bd_backend *b);
+	/* Optional: print facts about the backend for `bpfdiff info` (NULL if none). */
+	void (*info)(struct bd_backend *b, FILE *out);
+};
+
+extern const struct bd_backend_ops bd_backend_uvm;
+extern const struct bd_backend_ops bd_backend_kernel;
+extern const struct bd_backend_ops bd_backend_xdp;
+extern const struct bd_backend_ops bd_backend_plugin;
+
+#endif

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A session: the backends opened for one bpfdiff process, and the function
+ * that runs one case on all of them and classifies what they did (diff.c).
+ * The CLI, corpus replay, the fuzz targets and the minimizer all go through it.
+ */
+#ifndef BPFDIFF_SESSION_H
+#define BPFDIFF_SESSION_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "backend.h"
+#include "case.h"
+
+#define BD_MAX_BACKENDS 8
+
+enum bd_verdict {
+	BD_V_PASS,            /* every backend met the expectations (or agreed, with none) */
+	BD_V_FAIL,            /* a backend's result differs from the case's expectation */
+	BD_V_DISCREPANCY,     /* backends disagree with each other */
+	BD_V_SOUNDNESS,       /* kernel verifier accepted, uvm faulted: a discrepancy too */
+	BD_V_NONDETERMINISTIC,/* result depends on addresses / uninitialised stack */
+	BD_V_REJECTED,        /* kernel verifier rejected and nothing else went wrong */
+	BD_V_SKIPPED,         /* nothing could run it (all unsupported/unavailable) */
+	BD_V_ERROR,           /* a backend reported an internal error */
+};
+const char *bd_verdict_name(enum bd_verdict v); /* "pass", "fail", "discrepancy", "discrepancy (possible verifier soundness bug)", ... */
+static inline bool bd_verdict_is_bad(enum bd_verdict v)
+{
+	return v == BD_V_FAIL || v == BD_V_DISCREPANCY || v == BD_V_SOUNDNESS || v == BD_V_ERROR;
+}
+
+struct bd_backend_slot {
+	const struct bd_backend_ops *ops;
+	struct bd_backend *b;      /* NULL when unavailable */
+	char name[64];             /* "uvm", "kernel", "xdp", "plugin:./myvm" */
+	char why[256];             /* unavailability reason */
+};
+
+struct bd_session {
+	struct bd_backend_slot slot[BD_MAX_BACKENDS];
+	int n;
+	struct bd_backend_config cfg;
+	bool require_all;          /* CI=true: an unavailable backend is an error */
+};
+
+struct bd_outcome {
+	struct bd_result res[BD_MAX_BACKENDS]; /* index = session slot */
+	enum bd_verdict verdict;
+	char reason[512];          /* one line: why this verdict */
+	char signature[256];       /* for discrepancies: "ALU32_REG:SDIV64_IMM|uvm!=kernel|r0" */
+	int first_mem_diff;        /* byte offset of the first memory difference, -1 if none */
+	int pair[2];               /* the two slots that disagree, -1 if none */
+};
+
+/* list: "uvm,kernel,xdp,plugin:PATH" or NULL/"all" for every built-in backend.
+ * Unknown names: -EINVAL with a message. Unavailable backends stay in the
+ * session with b == NULL and their reason. */
+int bd_session_open(struct bd_session *s, const char *list, const struct bd_backend_config *cfg,
+		    char *err, size_t errlen);
+void bd_session_close(struct bd_session *s);
+
+/* Run c on every available backend, diff, classify. */
+int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o);
+void bd_outcome_reset(struct bd_outcome *o);
+
+/* The human discrepancy report: disassembly, each backend's status and R0,
+ * first differing memory byte with a hexdump around it. */
+void bd_outcome_report(FILE *out, const struct bd_session *s, const struct bd_case *c,
+		       const struct bd_outcome *o);
+
+#endif

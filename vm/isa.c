@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include "isa.h"
+
+const struct ebpf_form_desc ebpf_forms[FORM_COUNT] = {
+#define EBPF_FORM_DESC(id_, m, op, fmt_, disc_, cpu_) \
+	[FORM_##id_] = { .id = #id_, .mnemonic = m, .opcode = op, .fmt = fmt_, .disc = disc_, .cpu = cpu_ },
+	EBPF_FORMS(EBPF_FORM_DESC)
+#undef EBPF_FORM_DESC
+};
+
+/* Per opcode, the forms that share it (at most 10: the 64-bit atomics). */
+#define MAX_PER_OPCODE 12
+static signed short by_opcode[256][MAX_PER_OPCODE];
+static int by_opcode_ready;
+
+static void build_index(void)
+{
+	for (int op = 0; op < 256; op++)
+		for (int i = 0; i < MAX_PER_OPCODE; i++)
+			by_opcode[op][i] = -1;
+	for (int f = 0; f < FORM_COUNT; f++) {
+		signed short *slot = by_opcode[ebpf_forms[f].opcode];
+		while (*slot >= 0)
+			slot++;
+		*slot = (signed short)f;
+	}
+	by_opcode_ready = 1;
+}
+
+static ebpf_s32 discriminator(const struct ebpf_insn *insn, int fmt)
+{
+	switch (fmt) {
+	case EBPF_FMT_ALU_K:
+	case EBPF_FMT_ALU_X:
+	case EBPF_FMT_NEG:
+		return insn->off;
+	case EBPF_FMT_END:
+	case EBPF_FMT_ATOMIC:
+		return insn->imm;
+	case EBPF_FMT_LDDW:
+	case EBPF_FMT_CALL:
+		return insn->src;
+	default:
+		return 0;
+	}
+}
+
+int ebpf_decode(const struct ebpf_insn *insn)
+{
+	if (!by_opcode_ready)
+		build_index();
+	const signed short *cand = by_opcode[insn->opcode];
+	for (int i = 0; i < MAX_PER_OPCODE && cand[i] >= 0; i++) {
+		const struct ebpf_form_desc *d = &ebpf_forms[cand[i]];
+		if (discriminator(insn, d->fmt) == d->disc)
+			return cand[i];
+	}
+	return FORM_INVALID;
+}
+
+unsigned ebpf_unused_fields(int form)
+{
+	switch (ebpf_forms[form].fmt) {
+	case EBPF_FMT_ALU_K: return EBPF_F_SRC;
+	case EBPF_FMT_ALU_X: return EBPF_F_IMM;
+	case EBPF_FMT_NEG: return EBPF_F_SRC | EBPF_F_IMM;
+	case EBPF_FMT_END: return EBPF_F_SRC | EBPF_F_OFF;
+	case EBPF_FMT_LDDW: return EBPF_F_OFF;
+	case EBPF_FMT_LDX: return EBPF_F_IMM;
+	case EBPF_FMT_ST: return EBPF_F_SRC;
+	case EBPF_FMT_STX: return EBPF_F_IMM;
+	case EBPF_FMT_ATOMIC: return 0;
+	case EBPF_FMT_JA: return EBPF_F_DST | EBPF_F_SRC | EBPF_F_IMM;
+	case EBPF_FMT_JA32: return EBPF_F_DST | EBPF_F_SRC | EBPF_F_OFF;
+	case EBPF_FMT_JCOND_K: return EBPF_F_SRC;
+	case EBPF_FMT_JCOND_X: return EBPF_F_IMM;
+	case EBPF_FMT_CALL: return EBPF_F_DST | EBPF_F_OFF;
+	case EBPF_FMT_CALLX: return EBPF_F_SRC | EBPF_F_OFF | EBPF_F_IMM;
+	case EBPF_FMT_EXIT: return EBPF_F_DST | EBPF_F_SRC | EBPF_F_OFF | EBPF_F_IMM;
+	}
+	return 0;
+}
+
+int ebpf_access_size(int form)
+{
+	switch (ebpf_forms[form].fmt) {
+	case EBPF_FMT_LDX:
+	case EBPF_FMT_ST:
+	case EBPF_FMT_STX:
+	case EBPF_FMT_ATOMIC:
+		switch (ebpf_forms[form].opcode & 0x18) {
+		case EBPF_SIZE_B: return 1;
+		case EBPF_SIZE_H: return 2;
+		case EBPF_SIZE_W: return 4;
+		default: return 8;
+		}
+	default:
+		return 0;
+	}
+}
+
+/* Does the form write its dst register? (r10 is read-only.) */
+static int writes_dst(int fmt)
+{
+	switch (fmt) {
+	case EBPF_FMT_ALU_K: case EBPF_FMT_ALU_X: case EBPF_FMT_NEG: case EBPF_FMT_END:
+	case EBPF_FMT_LDDW: case EBPF_FMT_LDX:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int ebpf_check_insn(const struct ebpf_insn *insn, char *err, size_t errlen)
+{
+	int form = ebpf_decode(insn);
+	if (form < 0) {
+		/* Name the reason precisely: an unknown opcode, or a known opcode whose
+		 * discriminating field (off/imm/src) has no meaning. */
+		if (!by_opcode_ready)
+			build_index();
+		if (by_opcode[insn->opcode][0] < 0) {
+			if ((EBPF_CLASS(insn->opcode) <= EBPF_CLS_LDX) &&
+			    ((insn->opcode & 0xe0) == EBPF_MODE_ABS || (insn->opcode & 0xe0) == EBPF_MODE_IND))
+				snprintf(err, errlen, "legacy packet access opcode 0x%02x is not supported", insn->opcode);
+			else
+				snprintf(err, errlen, "unknown opcode 0x%02x", insn->opcode);
+		} else {
+			const struct ebpf_form_desc *d = &ebpf_forms[by_opcode[insn->opcode][0]];
+			const char *field = (d->fmt == EBPF_FMT_END || d->fmt == EBPF_FMT_ATOMIC) ? "imm" :
+					    (d->fmt == EBPF_FMT_LDDW || d->fmt == EBPF_FMT_CALL) ? "src" : "off";
+			long long v = field[0] == 'i' ? insn->imm : field[0] == 's' ? insn->src : insn->off;
+			snprintf(err, errlen, "opcode 0x%02x: invalid %s %lld", insn->opcode, field, v);
+		}
+		return -EINVAL;
+	}
+	unsigned unused = ebpf_unused_fields(form);
+	const char *mn = ebpf_forms[form].mnemonic;
+	if ((unused & EBPF_F_DST) && insn->dst) {
+		snprintf(err, errlen, "%s: unused field dst is %d", mn, insn->dst);
+		return -EINVAL;
+	}
+	if ((unused & EBPF_F_SRC) && insn->src) {
+		snprintf(err, errlen, "%s: unused field src is %d", mn, insn->src);
+		return -EINVAL;
+	}
+	if ((unused & EBPF_F_OFF) && insn->off) {
+		snprintf(err, errlen, "%s: unused field off is %d", mn, insn->off);
+		return -EINVAL;
+	}
+	if ((unused & EBPF_F_IMM) && insn->imm) {
+		snprintf(err, errlen, "%s: unused field imm is %d", mn, insn->imm);
+		return -EINVAL;
+	}
+	if (insn->dst > 10 || (insn->src > 10 && ebpf_forms[form].fmt != EBPF_FMT_LDDW &&
+			       ebpf_forms[form].fmt != EBPF_FMT_CALL)) {
+		snprintf(err, errlen, "%s: invalid register r%d", mn, insn->dst > 10 ? insn->dst : insn->src);
+		return -EINVAL;
+	}
+	if (insn->dst == 10 && writes_dst(ebpf_forms[form].fmt)) {
+		snprintf(err, errlen, "%s: r10 is read-only", mn);
+		return -EINVAL;
+	}
+	if (ebpf_forms[form].fmt == EBPF_FMT_ATOMIC && insn->src == 10 &&
+	    (insn->imm & EBPF_ATOMIC_FETCH)) {
+		snprintf(err, errlen, "lock %s: r10 is read-only", mn);
+		return -EINVAL;
+	}
+	return 0;
+}

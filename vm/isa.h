@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* Decoding and field checks over the EBPF_FORMS table (native builds only). */
+#ifndef BPFDIFF_ISA_H
+#define BPFDIFF_ISA_H
+
+#include <stddef.h>
+#include "ebpf.h"
+
+extern const struct ebpf_form_desc ebpf_forms[FORM_COUNT];
+
+/* The form of one instruction, or FORM_INVALID when no form has this
+ * opcode and discriminator (unknown opcode, sdiv with off 2, ...). */
+int ebpf_decode(const struct ebpf_insn *insn);
+
+/* Which fields a form's instruction must leave zero: a mask of EBPF_F_*. */
+#define EBPF_F_DST 1u
+#define EBPF_F_SRC 2u
+#define EBPF_F_OFF 4u
+#define EBPF_F_IMM 8u
+unsigned ebpf_unused_fields(int form);
+
+/* Full static check of one instruction against its form: unknown opcode,
+ * non-zero unused field, register out of range, write to r10.
+ * Returns 0, or -EINVAL with a message in err ("unused field src is 3"). */
+int ebpf_check_insn(const struct ebpf_insn *insn, char *err, size_t errlen);
+
+/* Width in bytes of a load/store/atomic form, 0 for others. */
+int ebpf_access_size(int form);
+
+/* True for the second slot's opcode check etc. */
+static inline int ebpf_is_lddw(const struct ebpf_insn *insn) { return insn->opcode == 0x18; }
+
+#endif

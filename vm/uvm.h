@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uvm: the user-space eBPF VM of bpfdiff (RFC 9669, cpu v1..v4).
+ *
+ * Opaque VM; load validates and pre-decodes; run executes with every memory
+ * access bounds-checked. Functions return 0 or a negative errno; load errors
+ * carry a human message naming the pc.
+ */
+#ifndef BPFDIFF_UVM_H
+#define BPFDIFF_UVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ebpf.h"
+
+struct uvm;
+
+#define UVM_DEFAULT_MEM_ADDR 0x0000000100000000ULL
+#define UVM_DEFAULT_STACK_TOP 0x0000000200000000ULL /* r10 of the first frame */
+#define UVM_DEFAULT_BUDGET 100000000ULL             /* guest instructions */
+
+struct uvm_opts {
+	size_t sz;            /* sizeof(struct uvm_opts), as libbpf's opts */
+	uint64_t mem_addr;    /* guest address of the case memory (r1) */
+	uint64_t stack_top;   /* guest address one past the first frame (r10) */
+	uint8_t stack_fill;   /* byte the stack is filled with before each run */
+	uint64_t reg_fill;    /* initial value of r0, r3..r9 (unspecified by the contract) */
+	uint64_t budget;      /* instructions before `timeout`; 0 = default */
+	int cpu;              /* 1..4: reject instructions newer than this; 0 = 4 */
+	unsigned mutant;      /* 0, or a UVM_MUTANT_* id (only in builds with -DUVM_MUTANTS) */
+};
+
+enum uvm_status {
+	UVM_OK,
+	UVM_FAULT,       /* out-of-range access, call depth, bad call target */
+	UVM_TIMEOUT,     /* budget exhausted */
+	UVM_UNSUPPORTED, /* helper call not modelled, pseudo lddw, ... */
+};
+
+struct uvm_result {
+	enum uvm_status status;
+	uint64_t r0;
+	uint64_t insns;       /* guest instructions executed */
+	uint32_t pc;          /* pc of the faulting instruction */
+	uint64_t fault_addr;
+	char message[160];    /* "pc 3: read of 8 bytes at 0x100000010 out of bounds" */
+};
+
+/* A helper model: gets r1..r5, returns r0. Room for later; none registered now. */
+typedef uint64_t (*uvm_helper_fn)(void *ctx, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+				  uint64_t r5);
+
+struct uvm *uvm_create(const struct uvm_opts *opts); /* NULL opts = defaults; NULL on ENOMEM */
+void uvm_destroy(struct uvm *vm);
+int uvm_set_opts(struct uvm *vm, const struct uvm_opts *opts);
+int uvm_register_helper(struct uvm *vm, uint32_t id, uvm_helper_fn fn, void *ctx);
+
+/* Validate and pre-decode. -EINVAL: malformed (message "pc N: ...");
+ * -EOPNOTSUPP: valid eBPF the uvm does not model (pseudo lddw, helper). */
+int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err, size_t errlen);
+
+/* Run the loaded program on mem (modified in place). 0 = ran, see res->status. */
+int uvm_run(struct uvm *vm, void *mem, size_t mem_len, struct uvm_result *res);
+
+#endif
