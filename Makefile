@@ -33,6 +33,8 @@ $(DEPS_STAMP): ci/install-deps.sh
 -include fuzz/fuzz.mk
 -include tests/unit/unit.mk
 -include tests/bench/bench.mk
+-include tests/unit/xdp.mk
+-include tests/unit/kernel.mk
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -43,6 +45,11 @@ $(BUILD)/san/%.o: %.c | $(DEPS_STAMP)
 	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -MMD -MP -c $< -o $@
 
 $(BUILD)/bpfdiff: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# The same binary with the uvm's named mutants compiled in (`--backend uvm,uvm:NAME`).
+MUTANT_OBJS := $(filter-out $(BUILD)/obj/vm/uvm.o,$(OBJS)) $(BUILD)/obj/vm/uvm-mutants.o
+$(BUILD)/bpfdiff-mutants: $(MUTANT_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build of the same binary.
@@ -57,7 +64,7 @@ RUN_PATHS := conformance $(wildcard $(BPF_CONFORMANCE)) corpus
 run: all
 	$(BUILD)/bpfdiff run $(RUN_PATHS)
 
-test: all san $(UNIT_TESTS)
+test: all san $(BUILD)/bpfdiff-mutants $(UNIT_TESTS) $(FUZZ_TEST_DEPS)
 	$(PYTHON) -m pytest -q tests
 
 # Each tests/bench/*.sh prints its own figures; ratios are measured side by side in one run.

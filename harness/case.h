@@ -47,6 +47,7 @@ struct bd_case {
 	int nexpect;
 	char *description;     /* `-- description` */
 	char *signature;       /* `-- signature` (fuzz finds) */
+	int cpu;               /* `-- cpu v1..v4`; 0 = not given */
 	char *comment;         /* leading `#` lines of the file (bug class, licence) */
 	char *extra;           /* sections bpfdiff keeps but ignores (`-- c`, `-- no register offset`), verbatim */
 };

@@ -42,6 +42,8 @@ struct bd_session {
 	int n;
 	struct bd_backend_config cfg;
 	bool require_all;          /* CI=true: an unavailable backend is an error */
+	struct bd_backend *probe;  /* private uvm for the nondeterminism re-runs */
+	int nondet_checks;         /* how many re-runs were made (for reports) */
 };
 
 struct bd_outcome {

@@ -62,4 +62,39 @@ int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err,
 /* Run the loaded program on mem (modified in place). 0 = ran, see res->status. */
 int uvm_run(struct uvm *vm, void *mem, size_t mem_len, struct uvm_result *res);
 
+/*
+ * Mutants: named, deliberately injected bugs of real JIT bug classes, so a fuzz
+ * campaign can prove it finds them. Compiled in only with -DUVM_MUTANTS (zero
+ * cost otherwise); the names are available in every build, and uvm_set_opts
+ * with a non-zero mutant returns -ENOTSUP in a build without them.
+ * X(ID, name, what the bug does)
+ */
+#define UVM_MUTANT_LIST(X)                                                                          \
+	X(ALU32_NO_ZEXT, "alu32-no-zext", "ALU32 results keep the upper 32 bits of dst")            \
+	X(SHIFT_UNMASKED, "shift-unmasked", "shift counts >= the width give 0 instead of masking")  \
+	X(SDIV_INTMIN, "sdiv-intmin", "sdiv INT_MIN / -1 saturates to INT_MAX")                     \
+	X(SMOD_SIGN, "smod-sign", "smod remainder takes the divisor's sign")                        \
+	X(JMP32_64BIT, "jmp32-64bit", "JMP32 compares all 64 bits")                                 \
+	X(SIGNED_AS_UNSIGNED, "signed-as-unsigned", "jsgt compares unsigned")                       \
+	X(LDSX_NO_SEXT, "ldsx-no-sext", "ldsx zero-extends")                                        \
+	X(CMPXCHG_R0, "cmpxchg-r0", "cmpxchg puts the new value in r0 on success")                  \
+	X(BSWAP16_UPPER, "bswap16-upper", "bswap16/be16 keep the upper 48 bits")                    \
+	X(LDDW_LOW_ONLY, "lddw-low-only", "lddw drops the upper half of its immediate")              \
+	X(MOD0_ZERO, "mod0-zero", "modulo by zero gives 0 instead of dst")                          \
+	X(FETCH32_NO_ZEXT, "fetch32-no-zext", "32-bit atomic fetch keeps the upper bits of src")    \
+	X(CALLEE_CLOBBER, "callee-clobber", "r6-r9 are not restored at a local call's exit")        \
+	X(FRAME_256, "frame-256", "local calls get 256-byte frames (ubpf's default)")
+
+enum uvm_mutant {
+	UVM_MUTANT_NONE,
+#define UVM_MUTANT_ENUM(id, name, what) UVM_MUTANT_##id,
+	UVM_MUTANT_LIST(UVM_MUTANT_ENUM)
+#undef UVM_MUTANT_ENUM
+};
+
+unsigned uvm_mutant_count(void);
+const char *uvm_mutant_name(unsigned id);  /* id 1..count; NULL otherwise */
+const char *uvm_mutant_what(unsigned id);  /* one-line description; NULL otherwise */
+int uvm_mutant_lookup(const char *name);   /* id, or -ENOENT */
+
 #endif

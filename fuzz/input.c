@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* The fuzz input format and the program built from it: see input.h. */
+#include <limits.h>
+#include <string.h>
+#include "input.h"
+#include "../vm/isa.h"
+
+#define I(op, d, s, o, i) { .opcode = (op), .dst = (d), .src = (s), .off = (o), .imm = (i) }
+const struct ebpf_insn bdf_prologue[BDF_PROLOGUE_LEN] = {
+	I(0xb7, 0, 0, 0, 0),          /* mov r0, 0 */
+	I(0xb7, 3, 0, 0, -1),         /* mov r3, -1 */
+	I(0xb4, 4, 0, 0, INT_MIN),    /* mov32 r4, 0x80000000 */
+	I(0xb7, 5, 0, 0, INT_MIN),    /* mov r5, 0xffffffff80000000 */
+	I(0xb7, 6, 0, 0, INT_MAX),    /* mov r6, 0x7fffffff */
+	I(0xb7, 7, 0, 0, 1),          /* mov r7, 1 */
+	I(0x79, 8, 1, 0, 0),          /* ldxdw r8, [r1+0]: a scalar the verifier cannot know */
+	I(0x79, 9, 1, 8, 0),          /* ldxdw r9, [r1+8] */
+	I(0x7a, 10, 0, -8, 0), I(0x7a, 10, 0, -16, 0), I(0x7a, 10, 0, -24, 0), I(0x7a, 10, 0, -32, 0),
+	I(0x7a, 10, 0, -40, 0), I(0x7a, 10, 0, -48, 0), I(0x7a, 10, 0, -56, 0), I(0x7a, 10, 0, -64, 0),
+};
+#undef I
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void bdf_input_split(const uint8_t *data, size_t size, struct bdf_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	if (size < 4)
+		return;
+	size_t plen = rd32(data);
+	if (plen > size - 4)
+		plen = size - 4;
+	plen &= ~(size_t)7;
+	in->body = data + 4;
+	in->nbody = plen / 8;
+	if (in->nbody > BDF_MAX_BODY)
+		in->nbody = BDF_MAX_BODY;
+	in->mem = data + 4 + plen;
+	in->mem_len = size - 4 - plen;
+}
+
+size_t bdf_input_encode(const struct ebpf_insn *body, size_t nbody, const uint8_t *mem, size_t mem_len,
+			uint8_t *out, size_t cap)
+{
+	size_t need = 4 + nbody * 8 + mem_len;
+	if (need > cap || nbody * 8 > UINT32_MAX)
+		return 0;
+	uint32_t p = (uint32_t)(nbody * 8);
+	out[0] = p & 0xff;
+	out[1] = (p >> 8) & 0xff;
+	out[2] = (p >> 16) & 0xff;
+	out[3] = p >> 24;
+	memcpy(out + 4, body, nbody * 8);
+	if (mem_len)
+		memcpy(out + 4 + nbody * 8, mem, mem_len);
+	return need;
+}
+
+size_t bdf_build_mem(const struct bdf_input *in, uint8_t *mem)
+{
+	size_t n = in->mem_len > BDF_MAX_MEM ? BDF_MAX_MEM : in->mem_len;
+	if (n)
+		memcpy(mem, in->mem, n);
+	if (n < BDF_MIN_MEM) {
+		memset(mem + n, 0, BDF_MIN_MEM - n);
+		n = BDF_MIN_MEM;
+	}
+	return n;
+}
+
+static int writes_dst(int fmt)
+{
+	return fmt == EBPF_FMT_ALU_K || fmt == EBPF_FMT_ALU_X || fmt == EBPF_FMT_NEG || fmt == EBPF_FMT_END ||
+	       fmt == EBPF_FMT_LDDW || fmt == EBPF_FMT_LDX;
+}
+
+/* Make one instruction a valid form; returns the form. */
+static int fix_form(struct ebpf_insn *x)
+{
+	int f = ebpf_decode(x);
+	if (f < 0)
+		f = x->opcode % FORM_COUNT;
+	const struct ebpf_form_desc *d = &ebpf_forms[f];
+	if (d->fmt == EBPF_FMT_LDDW && f != FORM_LDDW) /* pseudo lddw: map fds etc. exist nowhere here */
+		d = &ebpf_forms[f = FORM_LDDW];
+	x->opcode = d->opcode;
+	switch (d->fmt) {
+	case EBPF_FMT_ALU_K: case EBPF_FMT_ALU_X: case EBPF_FMT_NEG: x->off = (ebpf_s16)d->disc; break;
+	case EBPF_FMT_END: case EBPF_FMT_ATOMIC: x->imm = d->disc; break;
+	case EBPF_FMT_LDDW: case EBPF_FMT_CALL: x->src = d->disc; break;
+	default: break;
+	}
+	unsigned unused = ebpf_unused_fields(f);
+	if (unused & EBPF_F_DST) x->dst = 0;
+	if (unused & EBPF_F_SRC) x->src = 0;
+	if (unused & EBPF_F_OFF) x->off = 0;
+	if (unused & EBPF_F_IMM) x->imm = 0;
+	if (x->dst > 10)
+		x->dst %= 11;
+	if (x->src > 10 && d->fmt != EBPF_FMT_LDDW && d->fmt != EBPF_FMT_CALL)
+		x->src %= 11;
+	if (x->dst == 10 && writes_dst(d->fmt))
+		x->dst = 0;
+	if (d->fmt == EBPF_FMT_ATOMIC && x->src == 10 && (x->imm & EBPF_ATOMIC_FETCH))
+		x->src = 0;
+	return f;
+}
+
+void bdf_normalize_body(struct ebpf_insn *body, size_t n)
+{
+	unsigned char second[BDF_MAX_BODY + 1] = { 0 };
+	if (n > BDF_MAX_BODY)
+		n = BDF_MAX_BODY;
+	for (size_t i = 0; i < n; i++) {
+		int f = fix_form(&body[i]);
+		if (f != FORM_LDDW)
+			continue;
+		if (i + 1 == n) { /* no room for the second slot: mov dst, imm */
+			body[i].opcode = 0xb7;
+			body[i].src = 0;
+			continue;
+		}
+		struct ebpf_insn *hi = &body[i + 1];
+		hi->opcode = 0;
+		hi->dst = hi->src = 0;
+		hi->off = 0;
+		second[++i] = 1;
+	}
+	/* Jump and local-call targets: forward, inside [i+1, n] (n = the final exit). */
+	for (size_t i = 0; i < n; i++) {
+		if (second[i])
+			continue;
+		struct ebpf_insn *x = &body[i];
+		int cls = EBPF_CLASS(x->opcode);
+		if (cls != EBPF_CLS_JMP && cls != EBPF_CLS_JMP32)
+			continue;
+		int f = ebpf_decode(x);
+		if (f < 0)
+			continue;
+		int fmt = ebpf_forms[f].fmt, use_imm;
+		if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X)
+			use_imm = 0;
+		else if (fmt == EBPF_FMT_JA32 || f == FORM_CALL_LOCAL)
+			use_imm = 1;
+		else
+			continue;
+		long long v = use_imm ? x->imm : x->off;
+		long long t = (long long)i + 1 + v;
+		if (t <= (long long)i || t > (long long)n || second[t]) {
+			long long span = (long long)n - (long long)i;
+			t = (long long)i + 1 + (v < 0 ? -v : v) % span;
+			if (second[t])
+				t++;
+			v = t - (long long)i - 1;
+			if (use_imm)
+				x->imm = (ebpf_s32)v;
+			else
+				x->off = (ebpf_s16)v;
+		}
+	}
+}
+
+size_t bdf_build_program(const struct bdf_input *in, struct ebpf_insn *prog)
+{
+	memcpy(prog, bdf_prologue, sizeof(bdf_prologue));
+	struct ebpf_insn *body = prog + BDF_PROLOGUE_LEN;
+	if (in->nbody)
+		memcpy(body, in->body, in->nbody * sizeof(*body));
+	bdf_normalize_body(body, in->nbody);
+	body[in->nbody] = (struct ebpf_insn){ .opcode = 0x95 };
+	return BDF_PROLOGUE_LEN + in->nbody + 1;
+}

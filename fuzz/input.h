@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fuzz input format (one layout for libFuzzer, AFL++, the replay driver,
+ * data2input and the custom mutator):
+ *
+ *   offset 0      u32, little-endian: P = length of the program body in bytes
+ *   offset 4      P bytes: body instructions, 8 bytes each (struct ebpf_insn, LE);
+ *                 P is clamped to what the input holds and rounded down to 8
+ *   offset 4+P    the rest: the case's input memory (r1/r2), at most
+ *                 BDF_MAX_MEM bytes, zero-padded to BDF_MIN_MEM
+ *
+ * An input shorter than 4 bytes is an empty body. This is ubpf's fuzzer
+ * layout, so inputs can be exchanged with it.
+ *
+ * The program that runs is  PROLOGUE + normalised body + `exit`:
+ *  - the prologue gives r0, r3..r9 values (edge constants and two unknown
+ *    scalars loaded from memory) and zeroes the stack slots [r10-64, r10):
+ *    the kernel verifier refuses reads of uninitialised registers and stack,
+ *    and without it most programs would never reach the JIT;
+ *  - normalisation makes every body instruction a valid form (unknown opcode
+ *    -> a form chosen from the opcode byte; unused fields zeroed; registers
+ *    folded into r0..r10; no writes to r10; lddw second slots well-formed) and
+ *    every jump/call target a *forward* target inside the program: back-edges
+ *    are rewritten forward, so no program loops (the verifier refuses most
+ *    unbounded loops, and the uvm would spend its budget on them);
+ *  - a valid program with in-range forward jumps is left unchanged, so inputs
+ *    converted from .data files (data2input) run as written after the prologue.
+ */
+#ifndef BPFDIFF_FUZZ_INPUT_H
+#define BPFDIFF_FUZZ_INPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../vm/ebpf.h"
+
+#define BDF_MAX_BODY 1024 /* body instructions */
+#define BDF_MAX_MEM 512
+#define BDF_MIN_MEM 16
+#define BDF_PROLOGUE_LEN 16
+#define BDF_STACK_INIT 64 /* bytes below r10 the prologue zeroes */
+#define BDF_MAX_PROG (BDF_PROLOGUE_LEN + BDF_MAX_BODY + 1)
+
+/* A decoded input: pointers into the caller's bytes (body may be unaligned). */
+struct bdf_input {
+	const uint8_t *body;
+	size_t nbody; /* instructions */
+	const uint8_t *mem;
+	size_t mem_len; /* as in the input, before clamping/padding */
+};
+
+void bdf_input_split(const uint8_t *data, size_t size, struct bdf_input *in);
+
+/* Encode body + memory into out (cap bytes); returns the size, or 0 if it does not fit. */
+size_t bdf_input_encode(const struct ebpf_insn *body, size_t nbody, const uint8_t *mem, size_t mem_len,
+			uint8_t *out, size_t cap);
+
+/* The program that runs: prologue + normalised body + exit, into prog
+ * (BDF_MAX_PROG slots). Returns the instruction count. */
+size_t bdf_build_program(const struct bdf_input *in, struct ebpf_insn *prog);
+
+/* Normalise a body in place (see above); nbody is not changed. */
+void bdf_normalize_body(struct ebpf_insn *body, size_t nbody);
+
+/* The case memory: clamped and padded copy into mem (BDF_MAX_MEM bytes). */
+size_t bdf_build_mem(const struct bdf_input *in, uint8_t *mem);
+
+extern const struct ebpf_insn bdf_prologue[BDF_PROLOGUE_LEN];
+
+#endif

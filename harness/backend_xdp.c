@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The xdp backend: the eBPF-on-eBPF VM (vm/xdp/xdpvm.bpf.c), loaded once per
+ * process through its libbpf skeleton. A case is validated and pre-decoded
+ * here (vm/isa.c), written with its memory and registers into the VM's .bss
+ * through the skeleton's mmap, and run with BPF_PROG_TEST_RUN: one syscall
+ * per case, no reload.
+ *
+ * Outcomes, the same as the uvm's where the uvm defines them:
+ *   - invalid program (what uvm_load calls -EINVAL): status `error`, "pc N: ..."
+ *   - valid eBPF this VM does not model (helper/kfunc calls, callx, pseudo
+ *     lddw): `unsupported`, "pc N: call to helper 5 is not modelled"
+ *   - out-of-range access: `fault`, "pc N: read of 8 bytes at 0x... out of bounds"
+ *   - budget: `timeout`, "pc N: instruction budget of B exhausted"
+ * There is no verifier in front of the guest: what the kernel rejects
+ * (immediate shifts >= width, division by an immediate 0) runs here with the
+ * RFC 9669 meaning.
+ *
+ * Budget: opts->budget, 0 = UVM_DEFAULT_BUDGET (so timeouts agree with the
+ * uvm). It is honoured exactly: the VM runs at most XDP_RUN_STEPS guest
+ * instructions per test_run (well under a second even for a program of
+ * divisions, far from the 20 s soft-lockup watchdog) and a longer run is
+ * continued by further test_runs from the state left in .bss.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "backend.h"
+#include "vm/isa.h"
+#include "vm/semantics.h"
+#include "vm/uvm.h"
+#include "xdpvm.skel.h"
+
+/* Mirrors of vm/xdp/xdpvm.bpf.c (sizes are checked against the skeleton). */
+#define XDP_MAX_INSNS 65536
+#define XDP_STACK_REGION (EBPF_STACK_SIZE * EBPF_MAX_CALL_DEPTH)
+#define XDP_ARENA_SPAN (1u << 20)
+#define XDP_MEM_MAX (XDP_ARENA_SPAN - XDP_STACK_REGION)
+#define XDP_RUN_STEPS (4ull << 23)
+#define XDP_OP_END 255
+enum { XVM_RUNNING, XVM_OK, XVM_FAULT, XVM_UNSUPPORTED, XVM_INTERNAL };
+enum { XVM_F_READ = 1, XVM_F_WRITE, XVM_F_DEPTH, XVM_F_END, XVM_F_OP };
+
+_Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_prog) == (2 * XDP_MAX_INSNS + 2) * 8, "xvm_prog");
+_Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_arena) == XDP_ARENA_SPAN + 8, "xvm_arena");
+_Static_assert(FORM_COUNT < XDP_OP_END, "form index must fit below XDP_OP_END");
+
+struct bd_backend {
+	struct xdpvm *skel;
+	int prog_fd;
+	int cpu;
+	double load_ms;
+	char vlog[4096];        /* verifier log at log_level BPF_LOG_STATS */
+	struct bpf_prog_info info;
+	unsigned long long cases, test_runs;
+	unsigned char pkt[64];  /* XDP test_run needs a frame of >= 14 bytes */
+	unsigned char *is_target; /* scratch: per-slot flags during decoding */
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int xdp_open(struct bd_backend **out, const struct bd_backend_config *cfg, char *why,
+		    size_t whylen)
+{
+	struct bd_backend *b = calloc(1, sizeof(*b));
+	int err;
+
+	if (!b) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	b->cpu = cfg && cfg->cpu >= 1 && cfg->cpu <= 4 ? cfg->cpu : 4;
+	b->is_target = calloc(XDP_MAX_INSNS + 1, 1);
+	b->skel = xdpvm__open();
+	if (!b->skel || !b->is_target) {
+		err = errno ? -errno : -ENOMEM;
+		snprintf(why, whylen, "cannot open the xdp VM object: %s", strerror(-err));
+		goto fail;
+	}
+	/* Level 4 (BPF_LOG_STATS) only: the full log would triple the load time. */
+	bpf_program__set_log_level(b->skel->progs.xdpvm, 4);
+	bpf_program__set_log_buf(b->skel->progs.xdpvm, b->vlog, sizeof(b->vlog));
+	double t0 = now_ms();
+	err = xdpvm__load(b->skel);
+	b->load_ms = now_ms() - t0;
+	if (err) {
+		snprintf(why, whylen, "cannot load the xdp VM (%s%s): %.200s", strerror(-err),
+			 err == -EPERM ? ", needs root or CAP_BPF+CAP_NET_ADMIN" : "", b->vlog);
+		goto fail;
+	}
+	b->prog_fd = bpf_program__fd(b->skel->progs.xdpvm);
+	__u32 len = sizeof(b->info);
+	bpf_obj_get_info_by_fd(b->prog_fd, &b->info, &len);
+	*out = b;
+	return 0;
+fail:
+	xdpvm__destroy(b->skel);
+	free(b->is_target);
+	free(b);
+	return err ? err : -EINVAL;
+}
+
+static void xdp_close(struct bd_backend *b)
+{
+	if (!b)
+		return;
+	xdpvm__destroy(b->skel);
+	free(b->is_target);
+	free(b);
+}
+
+static int verdict(struct bd_result *res, enum bd_status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int verdict(struct bd_result *res, enum bd_status st, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(res->message, sizeof(res->message), fmt, ap);
+	va_end(ap);
+	res->status = st;
+	return 0;
+}
+
+/* Validate and write the pre-decoded program into .bss. 0, or the
+ * status (error/unsupported) with res->message set. */
+static int decode(struct bd_backend *b, const struct bd_case *c, int cpu, struct bd_result *res)
+{
+	__u64 *prog = b->skel->bss->xvm_prog;
+	size_t n = c->ninsns;
+	char err[200];
+
+	if (n == 0)
+		return verdict(res, BD_ERROR, "pc 0: empty program"), -1;
+	if (n >= XDP_MAX_INSNS)
+		return verdict(res, BD_UNSUPPORTED, "program of %zu instructions exceeds the xdp VM's %d",
+			       n, XDP_MAX_INSNS - 1), -1;
+	memset(b->is_target, 0, n + 1);
+	for (size_t pc = 0; pc < n; pc++) {
+		const struct ebpf_insn *in = &c->insns[pc];
+		if (ebpf_check_insn(in, err, sizeof(err)))
+			return verdict(res, BD_ERROR, "pc %zu: %s", pc, err), -1;
+		int form = ebpf_decode(in);
+		const struct ebpf_form_desc *d = &ebpf_forms[form];
+		if (d->cpu > cpu)
+			return verdict(res, BD_ERROR, "pc %zu: %s needs cpu v%d (running as v%d)", pc,
+				       d->mnemonic, d->cpu, cpu), -1;
+		__s32 arg = 0;
+		__u64 imm = sem_imm64(in->imm);
+		switch (d->fmt) {
+		case EBPF_FMT_LDDW:
+			if (form != FORM_LDDW)
+				return verdict(res, BD_UNSUPPORTED,
+					       "pc %zu: lddw with src %d (pseudo) is not modelled", pc,
+					       in->src), -1;
+			if (pc + 1 >= n)
+				return verdict(res, BD_ERROR, "pc %zu: lddw without its second slot", pc), -1;
+			{
+				const struct ebpf_insn *hi = &c->insns[pc + 1];
+				if (hi->opcode || hi->dst || hi->src || hi->off)
+					return verdict(res, BD_ERROR,
+						       "pc %zu: invalid second slot of lddw", pc + 1), -1;
+				imm = sem_lddw(in->imm, hi->imm);
+			}
+			b->is_target[pc + 1] = 2; /* not a valid jump target */
+			break;
+		case EBPF_FMT_LDX:
+		case EBPF_FMT_ST:
+		case EBPF_FMT_STX:
+		case EBPF_FMT_ATOMIC:
+			arg = in->off;
+			break;
+		case EBPF_FMT_JA:
+		case EBPF_FMT_JCOND_K:
+		case EBPF_FMT_JCOND_X:
+			arg = (__s32)pc + in->off + 1;
+			break;
+		case EBPF_FMT_JA32:
+			arg = (__s32)((__s64)pc + in->imm + 1);
+			break;
+		case EBPF_FMT_CALL:
+			if (form == FORM_CALL_HELPER)
+				return verdict(res, BD_UNSUPPORTED, "pc %zu: call to helper %d is not modelled",
+					       pc, in->imm), -1;
+			if (form != FORM_CALL_LOCAL)
+				return verdict(res, BD_UNSUPPORTED,
+					       "pc %zu: call to kernel function %d is not modelled", pc,
+					       in->imm), -1;
+			arg = (__s32)((__s64)pc + in->imm + 1);
+			break;
+		case EBPF_FMT_CALLX:
+			return verdict(res, BD_UNSUPPORTED, "pc %zu: callx r%d is not modelled", pc,
+				       in->dst), -1;
+		}
+		prog[2 * pc] = (__u64)form | (__u64)in->dst << 8 | (__u64)in->src << 12 |
+			       (__u64)(__u32)arg << 32;
+		prog[2 * pc + 1] = imm;
+		if (d->fmt == EBPF_FMT_LDDW)
+			pc++;
+	}
+	prog[2 * n] = XDP_OP_END;
+	/* Jump and call targets, once every slot is known. */
+	for (size_t pc = 0; pc < n; pc++) {
+		if (b->is_target[pc] == 2)
+			continue;
+		const struct ebpf_form_desc *d = &ebpf_forms[prog[2 * pc] & 0xff];
+		if (d->fmt != EBPF_FMT_JA && d->fmt != EBPF_FMT_JA32 && d->fmt != EBPF_FMT_JCOND_K &&
+		    d->fmt != EBPF_FMT_JCOND_X && d->fmt != EBPF_FMT_CALL)
+			continue;
+		long long t = (__s32)(prog[2 * pc] >> 32);
+		if (t < 0 || t >= (long long)n)
+			return verdict(res, BD_ERROR, "pc %zu: %s to pc %lld is out of range", pc,
+				       d->fmt == EBPF_FMT_CALL ? "call" : "jump", t), -1;
+		if (b->is_target[t] == 2)
+			return verdict(res, BD_ERROR, "pc %zu: %s into the middle of lddw at pc %lld", pc,
+				       d->fmt == EBPF_FMT_CALL ? "call" : "jump", t - 1), -1;
+	}
+	return 0;
+}
+
+static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct bd_run_opts *o,
+		   struct bd_result *res)
+{
+	struct xdpvm__bss *s = b->skel->bss;
+	struct bd_run_opts def;
+	int cpu;
+
+	if (!o) {
+		bd_run_opts_default(&def);
+		o = &def;
+	}
+	cpu = o->cpu >= 1 && o->cpu <= 4 ? o->cpu : b->cpu;
+	res->status = BD_OK;
+	res->r0 = 0;
+	res->has_insns = false;
+	res->insns = 0;
+	res->duration_ns = 0;
+	res->message[0] = 0;
+	b->cases++;
+	if (c->mem_len > XDP_MEM_MAX)
+		return verdict(res, BD_UNSUPPORTED, "memory of %zu bytes exceeds the xdp VM's %u",
+			       c->mem_len, XDP_MEM_MAX);
+	if (decode(b, c, cpu, res))
+		return 0;
+
+	for (int i = 0; i < 10; i++)
+		s->xvm_regs[i] = o->reg_fill;
+	s->xvm_regs[1] = o->mem_addr;
+	s->xvm_regs[2] = c->mem_len;
+	s->xvm_regs[10] = o->stack_top;
+	memset(s->xvm_arena, o->stack_fill, XDP_STACK_REGION);
+	if (c->mem_len)
+		memcpy(s->xvm_arena + XDP_STACK_REGION, c->mem, c->mem_len);
+	s->xvm_mem_addr = o->mem_addr;
+	s->xvm_mem_len = c->mem_len;
+	s->xvm_stack_base = o->stack_top - XDP_STACK_REGION;
+	s->xvm_stack_lo = XDP_STACK_REGION - EBPF_STACK_SIZE;
+	uint64_t budget = o->budget ? o->budget : UVM_DEFAULT_BUDGET;
+	s->xvm_steps_left = budget;
+	s->xvm_executed = 0;
+	s->xvm_pc = 0;
+	s->xvm_depth = 0;
+	s->xvm_status = XVM_RUNNING;
+
+	do {
+		LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = b->pkt, .data_size_in = sizeof(b->pkt),
+			    .repeat = 1);
+		int err = bpf_prog_test_run_opts(b->prog_fd, &t);
+		b->test_runs++;
+		if (err) {
+			err = -errno;
+			return verdict(res, BD_ERROR, "BPF_PROG_TEST_RUN of the xdp VM failed: %s",
+				       strerror(-err));
+		}
+		res->duration_ns += t.duration;
+	} while (s->xvm_status == XVM_RUNNING && s->xvm_steps_left);
+
+	res->r0 = s->xvm_regs[0];
+	res->has_insns = true;
+	res->insns = s->xvm_executed;
+	if (c->mem_len) {
+		res->mem = malloc(c->mem_len);
+		if (!res->mem)
+			return -ENOMEM;
+		memcpy(res->mem, s->xvm_arena + XDP_STACK_REGION, c->mem_len);
+		res->mem_len = c->mem_len;
+	}
+	unsigned pc = s->xvm_pc;
+	switch (s->xvm_status) {
+	case XVM_OK:
+		return 0;
+	case XVM_RUNNING:
+		return verdict(res, BD_TIMEOUT, "pc %u: instruction budget of %llu exhausted", pc,
+			       (unsigned long long)budget);
+	case XVM_FAULT:
+		switch (s->xvm_fault_kind) {
+		case XVM_F_READ:
+		case XVM_F_WRITE:
+			return verdict(res, BD_FAULT, "pc %u: %s of %u bytes at 0x%llx out of bounds", pc,
+				       s->xvm_fault_kind == XVM_F_READ ? "read" : "write",
+				       s->xvm_fault_size, (unsigned long long)s->xvm_fault_addr);
+		case XVM_F_DEPTH:
+			return verdict(res, BD_FAULT, "pc %u: call depth exceeds %d frames", pc,
+				       EBPF_MAX_CALL_DEPTH);
+		case XVM_F_END:
+			return verdict(res, BD_FAULT, "pc %u: fell off the end of the program", pc);
+		}
+		break;
+	case XVM_UNSUPPORTED:
+		return verdict(res, BD_UNSUPPORTED, "pc %u: form %llu is not modelled", pc,
+			       (unsigned long long)s->xvm_fault_addr);
+	}
+	return verdict(res, BD_ERROR, "pc %u: xdp VM internal status %u/%u", pc, s->xvm_status,
+		       s->xvm_fault_kind);
+}
+
+/* "processed 123 insns (limit 1000000) max_states_per_insn 4 total_states ..." */
+static void print_log_line(FILE *out, const char *log, const char *key)
+{
+	const char *p = strstr(log, key);
+	if (!p)
+		return;
+	const char *e = strchr(p, '\n');
+	fprintf(out, "xdp:   %.*s\n", (int)(e ? e - p : (long)strlen(p)), p);
+}
+
+static void xdp_info(struct bd_backend *b, FILE *out)
+{
+	fprintf(out, "xdp: eBPF-on-eBPF VM vm/xdp/xdpvm.bpf.c, XDP prog id %u \"%s\", loaded once in %.2f ms\n",
+		b->info.id, b->info.name, b->load_ms);
+	fprintf(out, "xdp: verifier stats (log_level BPF_LOG_STATS):\n");
+	print_log_line(out, b->vlog, "processed ");
+	print_log_line(out, b->vlog, "verification time");
+	print_log_line(out, b->vlog, "stack depth");
+	fprintf(out, "xdp:   verified_insns %u, xlated %u bytes, jited %u bytes\n", b->info.verified_insns,
+		b->info.xlated_prog_len, b->info.jited_prog_len);
+	fprintf(out, "xdp: limits: %d insns, %u bytes of memory, %d frames of %d bytes, %llu steps per test_run\n",
+		XDP_MAX_INSNS - 1, XDP_MEM_MAX, EBPF_MAX_CALL_DEPTH, EBPF_STACK_SIZE, XDP_RUN_STEPS);
+	fprintf(out, "xdp: this process: %llu cases, %llu test_runs\n", b->cases, b->test_runs);
+}
+
+const struct bd_backend_ops bd_backend_xdp = {
+	.name = "xdp",
+	.open = xdp_open,
+	.run = xdp_run,
+	.close = xdp_close,
+	.info = xdp_info,
+};

@@ -1,0 +1,910 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The .data format of bpf_conformance and ubpf, plus bpfdiff's own sections.
+ *
+ *   # comment lines (licence, bug class)      -> comment
+ *   -- asm            assembly (harness/asm.c)
+ *   -- raw            instructions: hex bytes, 8 per instruction ("07 00 01 00 01 00 00 00"),
+ *                     or 64-bit little-endian words with a 0x prefix ("0x0000000100010007", ubpf)
+ *   -- mem            input memory, hex bytes
+ *   -- result         expected R0 (hex or decimal, 64-bit; a negative decimal is two's complement)
+ *   -- error          expected error text (may be empty)
+ *   -- error pattern  expected error, POSIX extended regex
+ *   -- c / -- no register offset    kept verbatim in `extra`, ignored
+ *   -- description    free text
+ * bpfdiff's own:
+ *   -- mem after      expected memory after the run, hex bytes
+ *   -- expect BACKEND per-backend expectation: `STATUS [message substring]` and/or `result 0xVALUE`;
+ *                     `# ...` lines give the reason
+ *   -- signature      one line (dedup key of a fuzz find)
+ *   -- cpu            v1..v4
+ *
+ * When both -- asm and -- raw are present they must encode the same bytes.
+ * Any other `-- name` line is an input error, as are bytes that are not hex,
+ * values out of range, a raw section that is not a multiple of 8 bytes and a
+ * file without a program. Every error is -EINVAL with "PATH:LINE: message".
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "asm.h"
+#include "case.h"
+
+enum sect {
+	S_NONE,
+	S_ASM,
+	S_RAW,
+	S_MEM,
+	S_RESULT,
+	S_ERROR,
+	S_ERROR_PATTERN,
+	S_EXTRA,
+	S_DESCRIPTION,
+	S_MEM_AFTER,
+	S_EXPECT,
+	S_SIGNATURE,
+	S_CPU,
+	S_COUNT,
+};
+
+struct parser {
+	const char *path;
+	char *err;
+	size_t errlen;
+	struct bd_case *c;
+	/* the section being collected */
+	enum sect kind;
+	char name[128];
+	int hdr_line;
+	int first_line;
+	char *buf;
+	size_t len, cap;
+	int seen[S_COUNT];
+	/* -- raw, kept aside until -- asm (if any) is known */
+	struct ebpf_insn *raw;
+	size_t nraw;
+	int raw_line;
+};
+
+static int perr(struct parser *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int perr(struct parser *p, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->err && p->errlen) {
+		if (line > 0)
+			snprintf(p->err, p->errlen, "%s:%d: %s", p->path, line, msg);
+		else
+			snprintf(p->err, p->errlen, "%s: %s", p->path, msg);
+	}
+	return -EINVAL;
+}
+
+static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t nc = *cap ? *cap * 2 : 256;
+		while (nc < *len + n + 1)
+			nc *= 2;
+		char *q = realloc(*buf, nc);
+		if (!q)
+			return -ENOMEM;
+		*buf = q;
+		*cap = nc;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = 0;
+	return 0;
+}
+
+/* Line i (0-based) of text: start pointer and length, without '\n' / '\r'. */
+static const char *nth_line(const char *text, int i, size_t *len)
+{
+	const char *s = text;
+	for (; i > 0 && s; i--) {
+		s = strchr(s, '\n');
+		if (s)
+			s++;
+	}
+	if (!s || !*s)
+		return NULL;
+	const char *e = strchr(s, '\n');
+	*len = e ? (size_t)(e - s) : strlen(s);
+	return s;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = 0;
+	return s;
+}
+
+/* Copy of the section text without its trailing blank lines (and final newline). */
+static char *text_trimmed(const char *buf, size_t len)
+{
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+		len--;
+	/* keep trailing blanks of the last line only if it has text: simple rule, strip them */
+	char *s = malloc(len + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, buf, len);
+	s[len] = 0;
+	return s;
+}
+
+/* --- numbers and hex ------------------------------------------------------ */
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* 64-bit value: 0x hex, decimal, or negative decimal/hex (two's complement). */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	int neg = 0;
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	int base = 10;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return -1;
+	uint64_t v = 0;
+	for (; *s; s++) {
+		int d = hexval((unsigned char)*s);
+		if (d < 0 || d >= base)
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+			return -1;
+		v = v * (uint64_t)base + (uint64_t)d;
+	}
+	if (neg && v > 0x8000000000000000ull)
+		return -1;
+	*out = neg ? 0 - v : v;
+	return 0;
+}
+
+struct bytes {
+	uint8_t *b;
+	size_t len, cap;
+};
+
+static int put_byte(struct bytes *o, uint8_t v)
+{
+	if (o->len == o->cap) {
+		size_t nc = o->cap ? o->cap * 2 : 64;
+		uint8_t *q = realloc(o->b, nc);
+		if (!q)
+			return -ENOMEM;
+		o->b = q;
+		o->cap = nc;
+	}
+	o->b[o->len++] = v;
+	return 0;
+}
+
+/*
+ * One token of hex bytes: "aa", "0xaa", or a run "aabbcc" (even length).
+ * With words != 0, a 0x token is a 64-bit little-endian word (ubpf's raw).
+ * Returns 0, -EINVAL (message in msg) or -ENOMEM.
+ */
+static int hex_token(const char *t, int words, struct bytes *o, char *msg, size_t msglen)
+{
+	int prefixed = t[0] == '0' && (t[1] == 'x' || t[1] == 'X');
+	const char *d = prefixed ? t + 2 : t;
+	size_t n = strlen(d);
+	for (size_t i = 0; i < n; i++)
+		if (hexval((unsigned char)d[i]) < 0) {
+			snprintf(msg, msglen, "invalid hex byte '%s'", t);
+			return -EINVAL;
+		}
+	if (!n) {
+		snprintf(msg, msglen, "invalid hex byte '%s'", t);
+		return -EINVAL;
+	}
+	if (prefixed && words) {
+		if (n > 16) {
+			snprintf(msg, msglen, "instruction word '%s' wider than 64 bits", t);
+			return -EINVAL;
+		}
+		uint64_t v = 0;
+		for (size_t i = 0; i < n; i++)
+			v = v << 4 | (uint64_t)hexval((unsigned char)d[i]);
+		for (int i = 0; i < 8; i++)
+			if (put_byte(o, (uint8_t)(v >> (8 * i))))
+				return -ENOMEM;
+		return 0;
+	}
+	if (n <= 2) {
+		int v = hexval((unsigned char)d[0]);
+		if (n == 2)
+			v = v << 4 | hexval((unsigned char)d[1]);
+		return put_byte(o, (uint8_t)v) ? -ENOMEM : 0;
+	}
+	if (prefixed || n % 2) {
+		snprintf(msg, msglen, "invalid hex byte '%s' (one byte per token, or an even run of digits)", t);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i += 2)
+		if (put_byte(o, (uint8_t)(hexval((unsigned char)d[i]) << 4 | hexval((unsigned char)d[i + 1]))))
+			return -ENOMEM;
+	return 0;
+}
+
+/* Hex bytes of a whole section; `#` comments allowed; *bad_line = offending line index. */
+static int hex_text(const char *text, int words, struct bytes *o, int *bad_line, char *msg, size_t msglen)
+{
+	int li = 0;
+	const char *s = text;
+	while (s && *s) {
+		const char *e = strchr(s, '\n');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		const char *hash = memchr(s, '#', n);
+		if (hash)
+			n = (size_t)(hash - s);
+		size_t i = 0;
+		while (i < n) {
+			while (i < n && (isspace((unsigned char)s[i]) || s[i] == ','))
+				i++;
+			size_t j = i;
+			while (j < n && !isspace((unsigned char)s[j]) && s[j] != ',')
+				j++;
+			if (j > i) {
+				char tok[64];
+				if (j - i >= sizeof(tok)) {
+					*bad_line = li;
+					snprintf(msg, msglen, "hex token too long");
+					return -EINVAL;
+				}
+				memcpy(tok, s + i, j - i);
+				tok[j - i] = 0;
+				int rc = hex_token(tok, words, o, msg, msglen);
+				if (rc) {
+					*bad_line = li;
+					return rc;
+				}
+			}
+			i = j;
+		}
+		s = e ? e + 1 : NULL;
+		li++;
+	}
+	return 0;
+}
+
+int bd_parse_hex_bytes(const char *text, uint8_t **out, size_t *outlen)
+{
+	struct bytes o = { 0 };
+	char msg[128];
+	int line;
+	*out = NULL;
+	*outlen = 0;
+	int rc = hex_text(text ? text : "", 0, &o, &line, msg, sizeof(msg));
+	if (rc) {
+		free(o.b);
+		return rc;
+	}
+	*out = o.b;
+	*outlen = o.len;
+	return 0;
+}
+
+/* --- sections ---------------------------------------------------------------- */
+
+static const char *sect_name(enum sect k)
+{
+	static const char *names[S_COUNT] = {
+		[S_ASM] = "asm", [S_RAW] = "raw", [S_MEM] = "mem", [S_RESULT] = "result",
+		[S_ERROR] = "error", [S_ERROR_PATTERN] = "error pattern", [S_DESCRIPTION] = "description",
+		[S_MEM_AFTER] = "mem after", [S_SIGNATURE] = "signature", [S_CPU] = "cpu",
+	};
+	return names[k] ? names[k] : "?";
+}
+
+static enum sect classify(const char *name, char *arg, size_t arglen)
+{
+	static const struct {
+		const char *name;
+		enum sect kind;
+	} known[] = {
+		{ "asm", S_ASM },
+		{ "raw", S_RAW },
+		{ "mem", S_MEM },
+		{ "result", S_RESULT },
+		{ "error", S_ERROR },
+		{ "error pattern", S_ERROR_PATTERN },
+		{ "c", S_EXTRA },
+		{ "no register offset", S_EXTRA },
+		{ "description", S_DESCRIPTION },
+		{ "mem after", S_MEM_AFTER },
+		{ "signature", S_SIGNATURE },
+		{ "cpu", S_CPU },
+	};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(name, known[i].name))
+			return known[i].kind;
+	if (!strncmp(name, "expect ", 7)) {
+		const char *b = name + 7;
+		while (*b == ' ')
+			b++;
+		size_t n = strlen(b);
+		if (!n || n >= arglen || strpbrk(b, " \t"))
+			return S_NONE;
+		memcpy(arg, b, n + 1);
+		return S_EXPECT;
+	}
+	return S_NONE;
+}
+
+static const char *const statuses[] = { "ok", "fault", "rejected", "timeout", "unsupported", "unavailable", "error" };
+
+static int finish_expect(struct parser *p)
+{
+	struct bd_case *c = p->c;
+	for (int i = 0; i < c->nexpect; i++)
+		if (!strcmp(c->expect[i].backend, p->name))
+			return perr(p, p->hdr_line, "duplicate -- expect %s section", p->name);
+	if (c->nexpect >= BD_MAX_EXPECT)
+		return perr(p, p->hdr_line, "too many -- expect sections (at most %d)", BD_MAX_EXPECT);
+	struct bd_expect *x = &c->expect[c->nexpect++];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->backend, sizeof(x->backend), "%.31s", p->name);
+	char *reason = NULL;
+	size_t rlen = 0, rcap = 0;
+	size_t ll;
+	const char *l;
+	for (int i = 0; (l = nth_line(p->buf, i, &ll)); i++) {
+		int line = p->first_line + i;
+		char tmp[1024];
+		if (ll >= sizeof(tmp))
+			return free(reason), perr(p, line, "line too long");
+		memcpy(tmp, l, ll);
+		tmp[ll] = 0;
+		char *s = trim(tmp);
+		if (!*s)
+			continue;
+		if (*s == '#') {
+			s = trim(s + 1);
+			if ((rlen && append(&reason, &rlen, &rcap, "\n", 1)) || append(&reason, &rlen, &rcap, s, strlen(s)))
+				return free(reason), -ENOMEM;
+			if (!reason && append(&reason, &rlen, &rcap, "", 0))
+				return -ENOMEM;
+			continue;
+		}
+		char *word = s;
+		while (*s && !isspace((unsigned char)*s))
+			s++;
+		if (*s)
+			*s++ = 0;
+		char *rest = trim(s);
+		if (!strcmp(word, "result")) {
+			if (x->has_result)
+				return free(reason), perr(p, line, "duplicate result line");
+			if (parse_u64(rest, &x->result))
+				return free(reason), perr(p, line, "invalid result value '%s'", rest);
+			x->has_result = true;
+			continue;
+		}
+		size_t k;
+		for (k = 0; k < sizeof(statuses) / sizeof(statuses[0]); k++)
+			if (!strcmp(word, statuses[k]))
+				break;
+		if (k == sizeof(statuses) / sizeof(statuses[0]))
+			return free(reason),
+			       perr(p, line, "unknown status '%s' (ok, fault, rejected, timeout, unsupported, "
+					     "unavailable, error, or result VALUE)", word);
+		if (x->status[0])
+			return free(reason), perr(p, line, "duplicate status line");
+		snprintf(x->status, sizeof(x->status), "%s", word);
+		if (*rest) {
+			x->message = strdup(rest);
+			if (!x->message)
+				return free(reason), -ENOMEM;
+		}
+	}
+	x->reason = reason;
+	if (!x->status[0] && !x->has_result)
+		return perr(p, p->hdr_line, "-- expect %s: no status or result line", p->name);
+	return 0;
+}
+
+/* The only non-blank, non-comment line of a section, trimmed; NULL if none. */
+static int single_line(struct parser *p, char *out, size_t outlen, int *line_out)
+{
+	size_t ll;
+	const char *l;
+	int found = 0;
+	out[0] = 0;
+	for (int i = 0; (l = nth_line(p->buf, i, &ll)); i++) {
+		char tmp[1024];
+		int line = p->first_line + i;
+		if (ll >= sizeof(tmp))
+			return perr(p, line, "line too long");
+		memcpy(tmp, l, ll);
+		tmp[ll] = 0;
+		char *h = strchr(tmp, '#');
+		if (h)
+			*h = 0;
+		char *s = trim(tmp);
+		if (!*s)
+			continue;
+		if (found)
+			return perr(p, line, "-- %s takes one line", sect_name(p->kind));
+		found = 1;
+		*line_out = line;
+		if (strlen(s) >= outlen)
+			return perr(p, line, "value too long");
+		strcpy(out, s);
+	}
+	if (!found)
+		return perr(p, p->hdr_line, "empty -- %s section", sect_name(p->kind));
+	return 0;
+}
+
+static int finish_section(struct parser *p)
+{
+	struct bd_case *c = p->c;
+	const char *text = p->buf ? p->buf : "";
+	char msg[256], val[256];
+	int rc = 0, bad, line;
+	switch (p->kind) {
+	case S_NONE:
+		return 0;
+	case S_ASM: {
+		char aerr[256];
+		rc = bd_assemble(text, p->first_line, &c->insns, &c->ninsns, aerr, sizeof(aerr));
+		if (rc) {
+			if (p->err && p->errlen)
+				snprintf(p->err, p->errlen, "%s:%s", p->path, aerr);
+			return -EINVAL;
+		}
+		if (!c->ninsns)
+			return perr(p, p->hdr_line, "-- asm section has no instructions");
+		c->asm_text = text_trimmed(text, p->len);
+		return c->asm_text ? 0 : -ENOMEM;
+	}
+	case S_RAW: {
+		struct bytes o = { 0 };
+		rc = hex_text(text, 1, &o, &bad, msg, sizeof(msg));
+		if (rc) {
+			free(o.b);
+			return rc == -EINVAL ? perr(p, p->first_line + bad, "%s", msg) : rc;
+		}
+		if (o.len % 8) {
+			free(o.b);
+			return perr(p, p->hdr_line, "-- raw has %zu bytes, not a multiple of 8", o.len);
+		}
+		if (!o.len)
+			return perr(p, p->hdr_line, "-- raw section has no instructions");
+		p->raw = (struct ebpf_insn *)(void *)o.b;
+		p->nraw = o.len / 8;
+		p->raw_line = p->hdr_line;
+		return 0;
+	}
+	case S_MEM:
+	case S_MEM_AFTER: {
+		struct bytes o = { 0 };
+		rc = hex_text(text, 0, &o, &bad, msg, sizeof(msg));
+		if (rc) {
+			free(o.b);
+			return rc == -EINVAL ? perr(p, p->first_line + bad, "%s", msg) : rc;
+		}
+		if (p->kind == S_MEM) {
+			c->mem = o.b;
+			c->mem_len = o.len;
+		} else {
+			c->has_mem_after = true;
+			c->mem_after = o.b;
+			c->mem_after_len = o.len;
+		}
+		return 0;
+	}
+	case S_RESULT:
+		if ((rc = single_line(p, val, sizeof(val), &line)))
+			return rc;
+		if (parse_u64(val, &c->result))
+			return perr(p, line, "invalid result '%s' (hex or decimal, 64-bit)", val);
+		c->has_result = true;
+		return 0;
+	case S_ERROR:
+	case S_ERROR_PATTERN:
+		if (c->has_error)
+			return perr(p, p->hdr_line, "both -- error and -- error pattern");
+		c->error = text_trimmed(text, p->len);
+		if (!c->error)
+			return -ENOMEM;
+		c->has_error = true;
+		if (p->kind == S_ERROR_PATTERN) {
+			regex_t re;
+			c->error_is_pattern = true;
+			int e = regcomp(&re, c->error, REG_EXTENDED | REG_NOSUB);
+			if (e) {
+				regerror(e, &re, msg, sizeof(msg));
+				regfree(&re);
+				return perr(p, p->first_line, "invalid error pattern: %s", msg);
+			}
+			regfree(&re);
+		}
+		return 0;
+	case S_EXTRA: {
+		size_t len = c->extra ? strlen(c->extra) : 0, cap = len;
+		char hdr[96];
+		int n = snprintf(hdr, sizeof(hdr), "-- %s\n", p->name);
+		if (append(&c->extra, &len, &cap, hdr, (size_t)n) || append(&c->extra, &len, &cap, text, p->len))
+			return -ENOMEM;
+		if (p->len && text[p->len - 1] != '\n' && append(&c->extra, &len, &cap, "\n", 1))
+			return -ENOMEM;
+		return 0;
+	}
+	case S_DESCRIPTION:
+		c->description = text_trimmed(text, p->len);
+		return c->description ? 0 : -ENOMEM;
+	case S_EXPECT:
+		return finish_expect(p);
+	case S_SIGNATURE:
+		if ((rc = single_line(p, val, sizeof(val), &line)))
+			return rc;
+		c->signature = strdup(val);
+		return c->signature ? 0 : -ENOMEM;
+	case S_CPU: {
+		if ((rc = single_line(p, val, sizeof(val), &line)))
+			return rc;
+		const char *v = val[0] == 'v' ? val + 1 : val;
+		if (v[0] < '1' || v[0] > '4' || v[1])
+			return perr(p, line, "invalid cpu '%s' (v1..v4)", val);
+		c->cpu = v[0] - '0';
+		return 0;
+	}
+	case S_COUNT:
+		break;
+	}
+	return 0;
+}
+
+static int start_section(struct parser *p, const char *line, size_t len, int lineno)
+{
+	char name[128];
+	if (len >= sizeof(name))
+		return perr(p, lineno, "unknown section '%.40s...'", line);
+	memcpy(name, line + 2, len - 2);
+	name[len - 2] = 0;
+	char *n = trim(name);
+	/* collapse inner runs of blanks: "error  pattern" */
+	char norm[128];
+	size_t k = 0;
+	for (size_t i = 0; n[i]; i++)
+		if (!(isspace((unsigned char)n[i]) && (k == 0 || norm[k - 1] == ' ')))
+			norm[k++] = isspace((unsigned char)n[i]) ? ' ' : n[i];
+	norm[k] = 0;
+	char arg[32] = "";
+	enum sect kind = classify(norm, arg, sizeof(arg));
+	if (kind == S_NONE)
+		return perr(p, lineno, "unknown section '-- %s'", norm);
+	if (kind != S_EXPECT && kind != S_EXTRA) {
+		int dup = p->seen[kind];
+		if ((kind == S_ERROR && p->seen[S_ERROR_PATTERN]) || (kind == S_ERROR_PATTERN && p->seen[S_ERROR]))
+			dup = 1;
+		if (dup)
+			return perr(p, lineno, "duplicate section '-- %s'", norm);
+		p->seen[kind] = 1;
+	}
+	p->kind = kind;
+	snprintf(p->name, sizeof(p->name), "%s", kind == S_EXPECT ? arg : norm);
+	p->hdr_line = lineno;
+	p->first_line = lineno + 1;
+	p->len = 0;
+	if (p->buf)
+		p->buf[0] = 0;
+	return 0;
+}
+
+void bd_case_free(struct bd_case *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	free(c->section);
+	free(c->asm_text);
+	free(c->insns);
+	free(c->mem);
+	free(c->error);
+	free(c->mem_after);
+	for (int i = 0; i < c->nexpect && i < BD_MAX_EXPECT; i++) {
+		free(c->expect[i].message);
+		free(c->expect[i].reason);
+	}
+	free(c->description);
+	free(c->signature);
+	free(c->comment);
+	free(c->extra);
+	memset(c, 0, sizeof(*c));
+}
+
+int bd_case_parse_data(const char *path, const char *text, size_t len, struct bd_case *c, char *err,
+		       size_t errlen)
+{
+	struct parser p;
+	memset(&p, 0, sizeof(p));
+	memset(c, 0, sizeof(*c));
+	p.path = path ? path : "<input>";
+	p.err = err;
+	p.errlen = errlen;
+	p.c = c;
+	if (err && errlen)
+		err[0] = 0;
+	int rc = 0;
+	size_t clen = 0, ccap = 0;
+	c->path = strdup(p.path);
+	if (!c->path)
+		return -ENOMEM;
+	const char *s = text ? text : "";
+	const char *end = s + (text ? len : 0);
+	int lineno = 0;
+	while (s < end) {
+		const char *e = memchr(s, '\n', (size_t)(end - s));
+		size_t ll = e ? (size_t)(e - s) : (size_t)(end - s);
+		lineno++;
+		const char *next = e ? e + 1 : end;
+		if (memchr(s, 0, ll)) {
+			rc = perr(&p, lineno, "NUL byte in text");
+			break;
+		}
+		if (ll && s[ll - 1] == '\r')
+			ll--;
+		if (ll >= 2 && s[0] == '-' && s[1] == '-') {
+			if ((rc = finish_section(&p)) || (rc = start_section(&p, s, ll, lineno)))
+				break;
+		} else if (p.kind == S_NONE) {
+			size_t i = 0;
+			while (i < ll && isspace((unsigned char)s[i]))
+				i++;
+			if (i < ll && s[i] != '#') {
+				rc = perr(&p, lineno, "text before the first section (expected '# comment' or '-- asm')");
+				break;
+			}
+			if (i < ll && (append(&c->comment, &clen, &ccap, s + i, ll - i) ||
+				       append(&c->comment, &clen, &ccap, "\n", 1))) {
+				rc = -ENOMEM;
+				break;
+			}
+		} else if (append(&p.buf, &p.len, &p.cap, s, ll) || append(&p.buf, &p.len, &p.cap, "\n", 1)) {
+			rc = -ENOMEM;
+			break;
+		}
+		s = next;
+	}
+	if (!rc)
+		rc = finish_section(&p);
+	if (!rc && c->comment) {
+		/* drop the final newline */
+		size_t n = strlen(c->comment);
+		if (n && c->comment[n - 1] == '\n')
+			c->comment[n - 1] = 0;
+	}
+	if (!rc && p.raw) {
+		if (c->insns && (c->ninsns != p.nraw || memcmp(c->insns, p.raw, p.nraw * 8))) {
+			size_t i = 0;
+			while (i < c->ninsns && i < p.nraw && !memcmp(&c->insns[i], &p.raw[i], 8))
+				i++;
+			rc = perr(&p, p.raw_line, "-- raw and -- asm differ at instruction %zu", i);
+		} else if (!c->insns) {
+			c->insns = p.raw;
+			c->ninsns = p.nraw;
+			p.raw = NULL;
+		}
+	}
+	if (!rc && !c->insns)
+		rc = perr(&p, 0, "no program (no -- asm or -- raw section)");
+	if (rc == -ENOMEM)
+		perr(&p, 0, "out of memory");
+	free(p.buf);
+	free(p.raw);
+	if (rc)
+		bd_case_free(c);
+	return rc;
+}
+
+int bd_case_load_data(const char *path, struct bd_case *c, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	struct stat st;
+	int serr = fstat(fd, &st) ? errno : 0;
+	if (serr || !S_ISREG(st.st_mode)) {
+		int e = serr ? serr : S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		close(fd);
+		return -e;
+	}
+	size_t cap = (size_t)st.st_size + 1, len = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	for (;;) {
+		if (len + 1 >= cap) {
+			char *q = realloc(buf, cap * 2);
+			if (!q) {
+				free(buf);
+				close(fd);
+				snprintf(err, errlen, "%s: out of memory", path);
+				return -ENOMEM;
+			}
+			buf = q;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - 1 - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			free(buf);
+			close(fd);
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
+			return -e;
+		}
+		if (!r)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = 0;
+	int rc = bd_case_parse_data(path, buf, len, c, err, errlen);
+	free(buf);
+	return rc;
+}
+
+/* --- writer -------------------------------------------------------------- */
+
+static void write_hex(FILE *f, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%02x%s", b[i], (i % 16 == 15 || i + 1 == n) ? "\n" : " ");
+}
+
+/* Text that must not start a line with "--" (it would open a section). */
+static void write_text(FILE *f, const char *s)
+{
+	while (*s) {
+		const char *e = strchr(s, '\n');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (n >= 2 && s[0] == '-' && s[1] == '-')
+			fputc(' ', f);
+		fwrite(s, 1, n, f);
+		fputc('\n', f);
+		s += n + (e ? 1 : 0);
+	}
+}
+
+char *bd_case_format_data(const struct bd_case *c)
+{
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *f = open_memstream(&out, &outlen);
+	if (!f)
+		return NULL;
+	if (c->comment && *c->comment) {
+		const char *s = c->comment;
+		while (*s) {
+			const char *e = strchr(s, '\n');
+			size_t n = e ? (size_t)(e - s) : strlen(s);
+			fputs(n && s[0] == '#' ? "" : n ? "# " : "#", f);
+			fwrite(s, 1, n, f);
+			fputc('\n', f);
+			s += n + (e ? 1 : 0);
+		}
+	}
+	if (c->description) {
+		fputs("-- description\n", f);
+		write_text(f, c->description);
+	}
+	if (c->ninsns) {
+		int use_text = 0;
+		if (c->asm_text) {
+			struct ebpf_insn *re = NULL;
+			size_t nre = 0;
+			char aerr[256];
+			if (!bd_assemble(c->asm_text, 1, &re, &nre, aerr, sizeof(aerr)) && nre == c->ninsns &&
+			    !memcmp(re, c->insns, nre * sizeof(*re)))
+				use_text = 1;
+			free(re);
+		}
+		fputs("-- asm\n", f);
+		if (use_text)
+			write_text(f, c->asm_text);
+		else
+			bd_disasm_program(f, c->insns, c->ninsns, 1);
+	}
+	if (c->mem_len) {
+		fputs("-- mem\n", f);
+		write_hex(f, c->mem, c->mem_len);
+	}
+	if (c->has_result)
+		fprintf(f, "-- result\n0x%llx\n", (unsigned long long)c->result);
+	if (c->has_error) {
+		fputs(c->error_is_pattern ? "-- error pattern\n" : "-- error\n", f);
+		if (c->error)
+			write_text(f, c->error);
+	}
+	if (c->has_mem_after) {
+		fputs("-- mem after\n", f);
+		write_hex(f, c->mem_after, c->mem_after_len);
+	}
+	for (int i = 0; i < c->nexpect && i < BD_MAX_EXPECT; i++) {
+		const struct bd_expect *x = &c->expect[i];
+		fprintf(f, "-- expect %s\n", x->backend);
+		if (x->reason) {
+			const char *s = x->reason;
+			do {
+				const char *e = strchr(s, '\n');
+				size_t n = e ? (size_t)(e - s) : strlen(s);
+				fputs("# ", f);
+				fwrite(s, 1, n, f);
+				fputc('\n', f);
+				s += n + (e ? 1 : 0);
+			} while (*s);
+		}
+		if (x->status[0]) {
+			fputs(x->status, f);
+			if (x->message && *x->message) {
+				fputc(' ', f);
+				for (const char *m = x->message; *m; m++)
+					fputc(*m == '\n' ? ' ' : *m, f);
+			}
+			fputc('\n', f);
+		}
+		if (x->has_result)
+			fprintf(f, "result 0x%llx\n", (unsigned long long)x->result);
+	}
+	if (c->signature) {
+		fputs("-- signature\n", f);
+		for (const char *m = c->signature; *m; m++)
+			fputc(*m == '\n' ? ' ' : *m, f);
+		fputc('\n', f);
+	}
+	if (c->cpu)
+		fprintf(f, "-- cpu\nv%d\n", c->cpu);
+	if (c->extra && *c->extra) {
+		fputs(c->extra, f);
+		if (c->extra[strlen(c->extra) - 1] != '\n')
+			fputc('\n', f);
+	}
+	if (fclose(f)) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `bpfdiff coverage`: which instruction forms (EBPF_FORMS) the cases exercise,
+ * and with --backend, an opcode-form x backend matrix of exercised / passed.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "report.h"
+#include "../vm/isa.h"
+
+static const char *const help =
+	"usage: bpfdiff coverage [--backend LIST] [--uncovered] PATH...\n"
+	"Count, for every instruction form of the ISA (RFC 9669, cpu v4: 165 forms), how many\n"
+	"cases contain it. With --backend, also run the cases and show per backend in how many\n"
+	"of them the backend met the case's expectations (exercised/passed).\n"
+	"Exit 1 when a form is not covered, 2 on input errors.\n";
+
+/* The forms a program contains (lddw's second slot is not an instruction). */
+static void forms_of(const struct bd_case *c, bool *seen)
+{
+	for (size_t pc = 0; pc < c->ninsns; pc++) {
+		int f = ebpf_decode(&c->insns[pc]);
+		if (f >= 0)
+			seen[f] = true;
+		if (c->insns[pc].opcode == 0x18)
+			pc++;
+	}
+}
+
+int bd_cmd_coverage(int argc, char **argv)
+{
+	static const struct option opts[] = { { "backend", required_argument, 0, 'b' },
+					      { "uncovered", no_argument, 0, 'u' },
+					      { "help", no_argument, 0, 'h' },
+					      { 0, 0, 0, 0 } };
+	const char *backends = NULL;
+	bool only_uncovered = false;
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "b:uh", opts, NULL)) != -1) {
+		if (ch == 'b')
+			backends = optarg;
+		else if (ch == 'u')
+			only_uncovered = true;
+		else if (ch == 'h') {
+			fputs(help, stdout);
+			return 0;
+		} else {
+			fputs(help, stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fputs(help, stderr);
+		return 2;
+	}
+	struct bd_run_log log = { 0 };
+	for (int i = optind; i < argc; i++)
+		bd_run_log_load(&log, argv[i], NULL);
+
+	struct bd_session s = { 0 };
+	char err[512];
+	if (backends) {
+		struct bd_backend_config cfg = { .cpu = 4 };
+		if (bd_session_open(&s, backends, &cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "bpfdiff coverage: %s\n", err);
+			bd_run_log_free(&log);
+			return 2;
+		}
+	}
+	size_t cases[FORM_COUNT] = { 0 };
+	size_t (*passed)[BD_MAX_BACKENDS] = calloc(FORM_COUNT, sizeof(*passed));
+	int input_errors = 0;
+	for (size_t k = 0; k < log.n && passed; k++) {
+		struct bd_run_entry *e = &log.e[k];
+		if (e->input_error) {
+			fprintf(stderr, "bpfdiff coverage: %s\n", e->error);
+			input_errors++;
+			continue;
+		}
+		bool seen[FORM_COUNT] = { false };
+		forms_of(&e->c, seen);
+		if (backends)
+			bd_session_run(&s, &e->c, &e->o);
+		for (int f = 0; f < FORM_COUNT; f++) {
+			if (!seen[f])
+				continue;
+			cases[f]++;
+			for (int i = 0; i < s.n; i++) {
+				enum bd_status st = e->o.res[i].status;
+				/* Passed: the verdict is not bad and this backend did not refuse it. */
+				if (!bd_verdict_is_bad(e->o.verdict) && st != BD_UNAVAILABLE &&
+				    (st == BD_OK || e->o.verdict == BD_V_PASS))
+					passed[f][i]++;
+			}
+		}
+		bd_outcome_reset(&e->o);
+	}
+	printf("%-22s %-22s %6s", "form", "mnemonic", "cases");
+	for (int i = 0; i < s.n; i++)
+		printf(" %12s", s.slot[i].name);
+	putchar('\n');
+	int uncovered = 0;
+	for (int f = 0; f < FORM_COUNT; f++) {
+		if (!cases[f])
+			uncovered++;
+		if (only_uncovered && cases[f])
+			continue;
+		char mn[32];
+		snprintf(mn, sizeof(mn), "%s%s", ebpf_forms[f].fmt == EBPF_FMT_ATOMIC ? "lock " : "",
+			 ebpf_forms[f].mnemonic);
+		printf("%-22s %-22s %6zu", ebpf_forms[f].id, mn, cases[f]);
+		for (int i = 0; i < s.n; i++) {
+			char cell[32];
+			snprintf(cell, sizeof(cell), "%zu/%zu", cases[f], passed ? passed[f][i] : 0);
+			printf(" %12s", cell);
+		}
+		printf("%s\n", cases[f] ? "" : "  UNCOVERED");
+	}
+	printf("\n%d of %d forms covered by %zu cases; %d uncovered\n", FORM_COUNT - uncovered, FORM_COUNT,
+	       log.n - (size_t)input_errors, uncovered);
+	free(passed);
+	if (backends)
+		bd_session_close(&s);
+	bd_run_log_free(&log);
+	return input_errors ? 2 : uncovered ? 1 : 0;
+}

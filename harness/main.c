@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: MIT */
+/* bpfdiff: run eBPF programs on several VMs and diff what they did. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "asm.h"
+#include "cli.h"
+#include "elf.h"
+#include "known.h"
+#include "report.h"
+#include "session.h"
+
+static const char *const usage_text =
+	"usage: bpfdiff COMMAND [OPTIONS] ...\n"
+	"\n"
+	"commands:\n"
+	"  run PATH...        run .data cases, directories (recursive) and ELF objects on every\n"
+	"                     available backend and diff the results\n"
+	"  replay DIR...      like run, but every deviation from a case's recorded expectations\n"
+	"                     (also an unexplained rejection or skip) is a failure\n"
+	"  asm FILE           assemble (text or .data) to bytecode\n"
+	"  disasm FILE        disassemble raw bytecode, hex text, .data or ELF\n"
+	"  coverage PATH...   which instruction forms the cases exercise (x backend with --backend)\n"
+	"  minimize CASE      shrink a discrepancy to its smallest form with the same signature\n"
+	"  plugin             speak the bpf_conformance plugin contract for one backend\n"
+	"  info               backends available here and their facts\n"
+	"\n"
+	"`bpfdiff COMMAND --help` describes each. Exit: 0 ok, 1 failures or discrepancies,\n"
+	"2 usage or input errors.\n";
+
+static const char *const run_help =
+	"usage: bpfdiff %s [OPTIONS] PATH...\n"
+	"\n"
+	"PATH is a .data file, a directory (searched recursively for .data files) or an ELF\n"
+	"object built by clang -target bpf (every program section, or --section NAME).\n"
+	"\n"
+	"  -b, --backend LIST   comma-separated: uvm, kernel, xdp, plugin:PATH (default: all\n"
+	"                       built in; unavailable ones are reported and skipped, except\n"
+	"                       under CI=true where that is an error)\n"
+	"      --cpu vN         ISA version v1..v4 the programs may use (default v4)\n"
+	"      --json FILE      write the JSON report\n"
+	"      --junit FILE     write JUnit XML (one testcase per case and backend)\n"
+	"      --markdown FILE  write a markdown summary (CI job summary)\n"
+	"      --known FILE     known per-backend differences (repeatable; default:\n"
+	"                       conformance/known-differences.txt of this checkout)\n"
+	"      --no-known       do not load the default known-differences file\n"
+	"      --section NAME   ELF section to run\n"
+	"  -q, --quiet          print only cases that did not pass\n"
+	"  -v, --verbose        print the diff report for every case that did not pass\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"One line per case (PASS, FAIL, DISCREPANCY, NONDET, REJECTED, SKIPPED, INPUT-ERROR)\n"
+	"with the reason, a diff report under each failure, then a table per backend.\n";
+
+static int parse_cpu(const char *s)
+{
+	if ((s[0] == 'v' || s[0] == 'V') && s[1] >= '1' && s[1] <= '4' && !s[2])
+		return s[1] - '0';
+	return 0;
+}
+
+/* conformance/known-differences.txt of the checkout this binary was built in. */
+static char *default_known_path(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = 0;
+	char *dir = dirname(exe); /* .../build or .../build/san */
+	for (int up = 0; up < 3; up++) {
+		char *p = NULL;
+		if (asprintf(&p, "%s/conformance/known-differences.txt", dir) < 0)
+			return NULL;
+		if (!access(p, R_OK))
+			return p;
+		free(p);
+		dir = dirname(dir);
+	}
+	return NULL;
+}
+
+static void print_line(FILE *out, const struct bd_session *s, const struct bd_run_log *log,
+		       const struct bd_run_entry *e, bool quiet, bool verbose)
+{
+	static const char *const tag[] = {
+		[BD_V_PASS] = "PASS", [BD_V_FAIL] = "FAIL", [BD_V_DISCREPANCY] = "DISCREPANCY",
+		[BD_V_SOUNDNESS] = "DISCREPANCY", [BD_V_NONDETERMINISTIC] = "NONDET",
+		[BD_V_REJECTED] = "REJECTED", [BD_V_SKIPPED] = "SKIPPED", [BD_V_ERROR] = "ERROR",
+	};
+	if (e->input_error) {
+		fprintf(out, "%-12s %s\n", "INPUT-ERROR", e->error);
+		return;
+	}
+	bool failed = bd_entry_failed(log, e);
+	if (quiet && !failed && e->o.verdict == BD_V_PASS)
+		return;
+	fprintf(out, "%-12s %s%s%s", tag[e->o.verdict], e->c.path, e->c.section ? ":" : "",
+		e->c.section ? e->c.section : "");
+	if (e->o.verdict == BD_V_SOUNDNESS)
+		fprintf(out, "  (possible verifier soundness bug)");
+	if (e->o.reason[0])
+		fprintf(out, "  %s", e->o.reason);
+	else if (e->o.verdict == BD_V_PASS) {
+		/* Say which backends passed by an explained difference. */
+		const char *sep = "  (";
+		for (int i = 0; i < s->n; i++)
+			if (e->o.res[i].status != BD_OK && e->o.res[i].status != BD_UNAVAILABLE) {
+				fprintf(out, "%s%s %s as expected", sep, s->slot[i].name,
+					bd_status_name(e->o.res[i].status));
+				sep = ", ";
+			}
+		if (sep[0] == ',')
+			fputc(')', out);
+	}
+	fputc('\n', out);
+	if (failed || (verbose && e->o.verdict != BD_V_PASS))
+		bd_outcome_report(out, s, &e->c, &e->o);
+}
+
+static int run_or_replay(int argc, char **argv, bool strict)
+{
+	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION };
+	static const struct option opts[] = {
+		{ "backend", required_argument, 0, 'b' }, { "json", required_argument, 0, O_JSON },
+		{ "junit", required_argument, 0, O_JUNIT }, { "markdown", required_argument, 0, O_MD },
+		{ "cpu", required_argument, 0, O_CPU },     { "known", required_argument, 0, O_KNOWN },
+		{ "no-known", no_argument, 0, O_NO_KNOWN }, { "section", required_argument, 0, O_SECTION },
+		{ "quiet", no_argument, 0, 'q' },           { "verbose", no_argument, 0, 'v' },
+		{ "help", no_argument, 0, 'h' },            { 0, 0, 0, 0 },
+	};
+	const char *backends = NULL, *json = NULL, *junit = NULL, *md = NULL, *section = NULL;
+	const char *known_files[16];
+	int nknown = 0, cpu = 4;
+	bool quiet = false, verbose = false, no_known = false;
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "b:qvh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'b': backends = optarg; break;
+		case O_JSON: json = optarg; break;
+		case O_JUNIT: junit = optarg; break;
+		case O_MD: md = optarg; break;
+		case O_SECTION: section = optarg; break;
+		case O_NO_KNOWN: no_known = true; break;
+		case O_KNOWN:
+			if (nknown < 16)
+				known_files[nknown++] = optarg;
+			break;
+		case O_CPU:
+			if (!(cpu = parse_cpu(optarg))) {
+				fprintf(stderr, "bpfdiff %s: --cpu takes v1, v2, v3 or v4, not '%s'\n", argv[0], optarg);
+				return 2;
+			}
+			break;
+		case 'q': quiet = true; break;
+		case 'v': verbose = true; break;
+		case 'h': printf(run_help, argv[0]); return 0;
+		default: fprintf(stderr, run_help, argv[0]); return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "bpfdiff %s: no PATH given\n", argv[0]);
+		fprintf(stderr, run_help, argv[0]);
+		return 2;
+	}
+
+	struct bd_known *known = NULL;
+	char err[1024];
+	char *def = no_known ? NULL : default_known_path();
+	if (def && bd_known_load(&known, def, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bpfdiff: %s\n", err);
+		free(def);
+		return 2;
+	}
+	free(def);
+	for (int i = 0; i < nknown; i++)
+		if (bd_known_load(&known, known_files[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "bpfdiff: %s\n", err);
+			bd_known_free(known);
+			return 2;
+		}
+
+	struct bd_backend_config cfg = { .cpu = cpu, .verbose = verbose };
+	struct bd_session s;
+	if (bd_session_open(&s, backends, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bpfdiff %s: %s\n", argv[0], err);
+		bd_known_free(known);
+		return 2;
+	}
+	const char *ci = getenv("CI");
+	s.require_all = ci && !strcmp(ci, "true");
+	int unavailable = 0;
+	for (int i = 0; i < s.n; i++)
+		if (!s.slot[i].b) {
+			fprintf(stderr, "bpfdiff: backend %s unavailable: %s%s\n", s.slot[i].name, s.slot[i].why,
+				s.require_all ? " (an error under CI=true)" : "");
+			unavailable++;
+		}
+
+	struct bd_run_log log = { .strict = strict };
+	for (int i = optind; i < argc; i++)
+		bd_run_log_load(&log, argv[i], section);
+
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t k = 0; k < log.n; k++) {
+		struct bd_run_entry *e = &log.e[k];
+		if (e->input_error)
+			continue;
+		if (known)
+			bd_known_apply(known, &e->c);
+		bd_session_run(&s, &e->c, &e->o);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log.seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+	size_t failed = 0, input_errors = 0;
+	for (size_t k = 0; k < log.n; k++) {
+		print_line(stdout, &s, &log, &log.e[k], quiet, verbose);
+		failed += bd_entry_failed(&log, &log.e[k]);
+		input_errors += log.e[k].input_error;
+	}
+	bd_report_summary(stdout, &s, &log);
+	int rc = 0;
+	if (json && (rc = bd_report_json(json, &s, &log)) < 0)
+		fprintf(stderr, "bpfdiff: %s: %s\n", json, strerror(-rc));
+	if (junit && (rc = bd_report_junit(junit, &s, &log)) < 0)
+		fprintf(stderr, "bpfdiff: %s: %s\n", junit, strerror(-rc));
+	if (md && (rc = bd_report_markdown(md, &s, &log)) < 0)
+		fprintf(stderr, "bpfdiff: %s: %s\n", md, strerror(-rc));
+	int exit_code = input_errors ? 2 : (failed || rc < 0) ? 1 : 0;
+	if (unavailable && s.require_all && exit_code == 0) {
+		fprintf(stderr, "bpfdiff: %d backend(s) unavailable under CI=true\n", unavailable);
+		exit_code = 1;
+	}
+	if (log.n == 0) {
+		fprintf(stderr, "bpfdiff %s: no cases found\n", argv[0]);
+		exit_code = 2;
+	}
+	bd_run_log_free(&log);
+	bd_session_close(&s);
+	bd_known_free(known);
+	return exit_code;
+}
+
+int bd_cmd_run(int argc, char **argv) { return run_or_replay(argc, argv, false); }
+int bd_cmd_replay(int argc, char **argv) { return run_or_replay(argc, argv, true); }
+
+/* Read a whole file (or stdin for "-"). */
+static int slurp(const char *path, char **buf, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f)
+		return -errno;
+	size_t cap = 4096, n = 0;
+	char *b = malloc(cap + 1);
+	size_t got;
+	while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n == cap) {
+			char *nb = realloc(b, (cap *= 2) + 1);
+			if (!nb) {
+				free(b);
+				b = NULL;
+			}
+			b = nb;
+		}
+	}
+	int err = ferror(f) ? -EIO : 0;
+	if (f != stdin)
+		fclose(f);
+	if (!b)
+		return -ENOMEM;
+	if (err) {
+		free(b);
+		return err;
+	}
+	b[n] = 0;
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static bool looks_like_data(const char *text)
+{
+	return !strncmp(text, "-- ", 3) || strstr(text, "\n-- ");
+}
+
+/* The program of FILE: .data (asm or raw), plain assembly text. */
+static int program_of_text(const char *path, const char *text, size_t len, struct bd_case *c,
+			   char *err, size_t errlen)
+{
+	if (looks_like_data(text))
+		return bd_case_parse_data(path, text, len, c, err, errlen);
+	char e[512];
+	int rc = bd_assemble(text, 1, &c->insns, &c->ninsns, e, sizeof(e));
+	if (rc < 0)
+		snprintf(err, errlen, "%s:%s", path, e);
+	return rc;
+}
+
+int bd_cmd_asm(int argc, char **argv)
+{
+	static const char *const help =
+		"usage: bpfdiff asm [--hex] [-o OUT] FILE\n"
+		"Assemble FILE (assembly text, or a .data file's -- asm/-- raw section; - for stdin)\n"
+		"into raw eBPF bytecode on stdout (or OUT); --hex prints one line of hex bytes.\n";
+	static const struct option opts[] = { { "hex", no_argument, 0, 'x' },
+					      { "output", required_argument, 0, 'o' },
+					      { "help", no_argument, 0, 'h' },
+					      { 0, 0, 0, 0 } };
+	bool hex = false;
+	const char *outpath = NULL;
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "xo:h", opts, NULL)) != -1) {
+		if (ch == 'x')
+			hex = true;
+		else if (ch == 'o')
+			outpath = optarg;
+		else if (ch == 'h') {
+			fputs(help, stdout);
+			return 0;
+		} else {
+			fputs(help, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(help, stderr);
+		return 2;
+	}
+	const char *path = argv[optind];
+	char *text;
+	size_t len;
+	int rc = slurp(path, &text, &len);
+	if (rc < 0) {
+		fprintf(stderr, "bpfdiff asm: %s: %s\n", path, strerror(-rc));
+		return 2;
+	}
+	struct bd_case c = { 0 };
+	char err[512];
+	rc = program_of_text(path, text, len, &c, err, sizeof(err));
+	free(text);
+	if (rc < 0) {
+		fprintf(stderr, "bpfdiff asm: %s\n", err);
+		bd_case_free(&c);
+		return 2;
+	}
+	FILE *out = outpath ? fopen(outpath, hex ? "w" : "wb") : stdout;
+	if (!out) {
+		fprintf(stderr, "bpfdiff asm: %s: %s\n", outpath, strerror(errno));
+		bd_case_free(&c);
+		return 2;
+	}
+	if (hex) {
+		const uint8_t *p = (const uint8_t *)c.insns;
+		for (size_t i = 0; i < c.ninsns * 8; i++)
+			fprintf(out, "%s%02x", i ? " " : "", p[i]);
+		fputc('\n', out);
+	} else {
+		fwrite(c.insns, sizeof(*c.insns), c.ninsns, out);
+	}
+	rc = (out != stdout ? fclose(out) : fflush(out)) ? 2 : 0;
+	bd_case_free(&c);
+	return rc;
+}
+
+static bool all_hex_text(const char *t, size_t len)
+{
+	size_t digits = 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = t[i];
+		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F'))
+			digits++;
+		else if (ch != ' ' && ch != '\n' && ch != '\t' && ch != '\r')
+			return false;
+	}
+	return digits > 0;
+}
+
+int bd_cmd_disasm(int argc, char **argv)
+{
+	static const char *const help =
+		"usage: bpfdiff disasm [--labels] FILE\n"
+		"Disassemble FILE: raw bytecode, hex text (\"b7 00 00 00 ...\"), a .data file or an\n"
+		"ELF object (every program section). - reads stdin. The output re-assembles with\n"
+		"`bpfdiff asm` to the same bytes.\n";
+	static const struct option opts[] = { { "labels", no_argument, 0, 'l' },
+					      { "help", no_argument, 0, 'h' },
+					      { 0, 0, 0, 0 } };
+	int labels = 0, ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "lh", opts, NULL)) != -1) {
+		if (ch == 'l')
+			labels = 1;
+		else if (ch == 'h') {
+			fputs(help, stdout);
+			return 0;
+		} else {
+			fputs(help, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(help, stderr);
+		return 2;
+	}
+	const char *path = argv[optind];
+	char err[512];
+	if (strcmp(path, "-") && bd_is_elf(path)) {
+		struct bd_case *cases = NULL;
+		size_t n = 0;
+		if (bd_case_load_elf(path, NULL, &cases, &n, err, sizeof(err)) < 0) {
+			fprintf(stderr, "bpfdiff disasm: %s\n", err);
+			return 2;
+		}
+		for (size_t i = 0; i < n; i++) {
+			printf("%s# section %s\n", i ? "\n" : "", cases[i].section ? cases[i].section : "?");
+			bd_disasm_program(stdout, cases[i].insns, cases[i].ninsns, labels);
+			bd_case_free(&cases[i]);
+		}
+		free(cases);
+		return 0;
+	}
+	char *text;
+	size_t len;
+	int rc = slurp(path, &text, &len);
+	if (rc < 0) {
+		fprintf(stderr, "bpfdiff disasm: %s: %s\n", path, strerror(-rc));
+		return 2;
+	}
+	struct bd_case c = { 0 };
+	if (len && memchr(text, 0, len) == NULL && looks_like_data(text)) {
+		rc = bd_case_parse_data(path, text, len, &c, err, sizeof(err));
+	} else if (len && memchr(text, 0, len) == NULL && all_hex_text(text, len)) {
+		uint8_t *bytes;
+		size_t n;
+		rc = bd_parse_hex_bytes(text, &bytes, &n);
+		if (rc == 0 && n % 8) {
+			snprintf(err, sizeof(err), "%s: %zu bytes is not a whole number of instructions", path, n);
+			free(bytes);
+			rc = -EINVAL;
+		} else if (rc == 0) {
+			c.insns = (struct ebpf_insn *)bytes;
+			c.ninsns = n / 8;
+		} else {
+			snprintf(err, sizeof(err), "%s: malformed hex", path);
+		}
+	} else if (len % 8 || len == 0) {
+		snprintf(err, sizeof(err), "%s: %zu bytes is not a whole number of 8-byte instructions", path, len);
+		rc = -EINVAL;
+	} else {
+		c.insns = malloc(len);
+		if (!c.insns)
+			rc = -ENOMEM;
+		else
+			memcpy(c.insns, text, len);
+		c.ninsns = len / 8;
+	}
+	free(text);
+	if (rc < 0) {
+		fprintf(stderr, "bpfdiff disasm: %s\n", err);
+		bd_case_free(&c);
+		return 2;
+	}
+	bd_disasm_program(stdout, c.insns, c.ninsns, labels);
+	bd_case_free(&c);
+	return 0;
+}
+
+int bd_cmd_info(int argc, char **argv)
+{
+	static const char *const help = "usage: bpfdiff info [--backend LIST]\n"
+					"Which backends are available here, why not, and their facts\n"
+					"(for xdp: the VM program's verifier statistics and load time).\n";
+	static const struct option opts[] = { { "backend", required_argument, 0, 'b' },
+					      { "help", no_argument, 0, 'h' },
+					      { 0, 0, 0, 0 } };
+	const char *backends = NULL;
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "b:h", opts, NULL)) != -1) {
+		if (ch == 'b')
+			backends = optarg;
+		else if (ch == 'h') {
+			fputs(help, stdout);
+			return 0;
+		} else {
+			fputs(help, stderr);
+			return 2;
+		}
+	}
+	struct bd_backend_config cfg = { .cpu = 4 };
+	struct bd_session s;
+	char err[512];
+	if (bd_session_open(&s, backends, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bpfdiff info: %s\n", err);
+		return 2;
+	}
+	for (int i = 0; i < s.n; i++) {
+		printf("%-10s %s%s\n", s.slot[i].name, s.slot[i].b ? "available" : "unavailable: ",
+		       s.slot[i].b ? "" : s.slot[i].why);
+		if (s.slot[i].b && s.slot[i].ops->info)
+			s.slot[i].ops->info(s.slot[i].b, stdout);
+	}
+	bd_session_close(&s);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "run", bd_cmd_run },           { "replay", bd_cmd_replay },
+		{ "asm", bd_cmd_asm },           { "disasm", bd_cmd_disasm },
+		{ "coverage", bd_cmd_coverage }, { "minimize", bd_cmd_minimize },
+		{ "plugin", bd_cmd_plugin },     { "info", bd_cmd_info },
+	};
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "bpfdiff: unknown command '%s'\n\n%s", argv[1], usage_text);
+	return 2;
+}

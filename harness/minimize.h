@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Minimizer: delta debugging of a discrepancy over a session (the oracle),
+ * keeping what the discrepancy is. Used by `bpfdiff minimize` and the fuzz
+ * targets, which also use the helpers below to write a find as .data.
+ */
+#ifndef BPFDIFF_MINIMIZE_H
+#define BPFDIFF_MINIMIZE_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "case.h"
+#include "session.h"
+
+struct bd_minimize_stats {
+	int runs;                 /* session runs spent */
+	size_t insns_before, insns_after;
+	size_t mem_before, mem_after;
+	enum bd_verdict verdict;  /* of the minimized case */
+	char signature[256];      /* of the minimized case */
+};
+
+/*
+ * Shrink c in place (insns, mem; asm_text is dropped) while bd_session_run
+ * keeps giving a discrepancy with the same key as `signature`: the backend
+ * pair and what differs ("|uvm/kernel|r0"); the opcode-set part of a
+ * signature shrinks with the program. Steps: replace instructions by `ja +0`
+ * in halving chunks, delete them (jump offsets fixed up), shrink immediates
+ * toward 0/1, shrink and zero memory. The case's expectations must be empty.
+ * max_runs bounds the session runs (0 = 20000). Returns 0 (c minimized, st
+ * filled), -ENOENT when c does not show that discrepancy to begin with.
+ */
+int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, int max_runs,
+		struct bd_minimize_stats *st);
+
+/* The part of a signature the minimizer keeps: from its first '|' on. */
+const char *bd_signature_key(const char *signature);
+
+/* Make c a self-describing find: comment (origin, date, verdict, reason, each
+ * backend's result), `-- expect` per backend that ran (so the corpus replays
+ * green until one of them changes) and `-- signature`. */
+int bd_case_annotate_find(struct bd_case *c, const struct bd_session *s, const struct bd_outcome *o,
+			  const char *origin);
+
+/* Write text to path atomically: a temporary file in the same directory, then rename. */
+int bd_write_file_atomic(const char *path, const char *text);
+
+#endif

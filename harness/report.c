@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "report.h"
+
+bool bd_entry_failed(const struct bd_run_log *log, const struct bd_run_entry *e)
+{
+	if (e->input_error)
+		return true;
+	if (bd_verdict_is_bad(e->o.verdict))
+		return true;
+	return log->strict && (e->o.verdict == BD_V_REJECTED || e->o.verdict == BD_V_SKIPPED);
+}
+
+const char *bd_entry_verdict(const struct bd_run_log *log, const struct bd_run_entry *e)
+{
+	(void)log;
+	return e->input_error ? "input error" : bd_verdict_name(e->o.verdict);
+}
+
+static const char *display_name(const struct bd_run_entry *e, char *buf, size_t len)
+{
+	if (e->c.section)
+		snprintf(buf, len, "%s:%s", e->c.path, e->c.section);
+	else
+		snprintf(buf, len, "%s", e->c.path ? e->c.path : "?");
+	return buf;
+}
+
+void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_run_log *log)
+{
+	enum { NST = BD_ERROR + 1 };
+	size_t count[BD_MAX_BACKENDS][NST] = { { 0 } };
+	size_t verdicts[BD_V_ERROR + 1] = { 0 }, input_errors = 0;
+	for (size_t k = 0; k < log->n; k++) {
+		const struct bd_run_entry *e = &log->e[k];
+		if (e->input_error) {
+			input_errors++;
+			continue;
+		}
+		verdicts[e->o.verdict]++;
+		for (int i = 0; i < s->n; i++)
+			count[i][e->o.res[i].status]++;
+	}
+	fprintf(out, "\n%-22s", "backend");
+	for (int st = 0; st < NST; st++)
+		fprintf(out, " %11s", bd_status_name(st));
+	fputc('\n', out);
+	for (int i = 0; i < s->n; i++) {
+		fprintf(out, "%-22s", s->slot[i].name);
+		for (int st = 0; st < NST; st++)
+			fprintf(out, " %11zu", count[i][st]);
+		fputc('\n', out);
+	}
+	fprintf(out, "\n%zu cases in %.3f s: ", log->n, log->seconds);
+	const char *sep = "";
+	for (int v = 0; v <= BD_V_ERROR; v++)
+		if (verdicts[v] || v == BD_V_PASS) {
+			fprintf(out, "%s%zu %s", sep, verdicts[v], bd_verdict_name(v));
+			sep = ", ";
+		}
+	if (input_errors)
+		fprintf(out, "%s%zu input error%s", sep, input_errors, input_errors == 1 ? "" : "s");
+	fputc('\n', out);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch == '\n')
+			fputs("\\n", f);
+		else if (ch < 0x20 || ch >= 0x7f)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void json_hex(FILE *f, const uint8_t *p, size_t n)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%02x", p[i]);
+	fputc('"', f);
+}
+
+int bd_report_json(const char *path, const struct bd_session *s, const struct bd_run_log *log)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	char name[4096];
+	fputs("{\n  \"cases\": [", f);
+	for (size_t k = 0; k < log->n; k++) {
+		const struct bd_run_entry *e = &log->e[k];
+		fprintf(f, "%s\n    {\"file\": ", k ? "," : "");
+		json_str(f, display_name(e, name, sizeof(name)));
+		fputs(", \"expected\": ", f);
+		if (!e->input_error && e->c.has_result)
+			fprintf(f, "\"0x%llx\"", (unsigned long long)e->c.result);
+		else
+			fputs("null", f);
+		if (!e->input_error && e->c.has_error) {
+			fputs(", \"expected_error\": ", f);
+			json_str(f, e->c.error);
+		}
+		fputs(", \"results\": {", f);
+		for (int i = 0; i < s->n && !e->input_error; i++) {
+			const struct bd_result *r = &e->o.res[i];
+			fprintf(f, "%s\n      ", i ? "," : "");
+			json_str(f, s->slot[i].name);
+			fprintf(f, ": {\"status\": \"%s\", \"r0\": \"0x%llx\", \"message\": ",
+				bd_status_name(r->status), (unsigned long long)r->r0);
+			json_str(f, r->message);
+			if (r->has_insns)
+				fprintf(f, ", \"insns\": %llu", (unsigned long long)r->insns);
+			fprintf(f, ", \"duration_ns\": %llu", (unsigned long long)r->duration_ns);
+			if (r->mem && r->mem_len <= 4096) {
+				fputs(", \"mem\": ", f);
+				json_hex(f, r->mem, r->mem_len);
+			}
+			fputc('}', f);
+		}
+		fputs("}, \"verdict\": ", f);
+		json_str(f, bd_entry_verdict(log, e));
+		fprintf(f, ", \"failed\": %s, \"reason\": ", bd_entry_failed(log, e) ? "true" : "false");
+		json_str(f, e->input_error ? e->error : e->o.reason);
+		if (!e->input_error && e->o.signature[0]) {
+			fputs(", \"signature\": ", f);
+			json_str(f, e->o.signature);
+		}
+		if (!e->input_error && e->o.first_mem_diff >= 0)
+			fprintf(f, ", \"first_mem_diff\": %d", e->o.first_mem_diff);
+		fputc('}', f);
+	}
+	fputs("\n  ],\n  \"summary\": {", f);
+	size_t verdicts[BD_V_ERROR + 1] = { 0 }, failed = 0, input_errors = 0;
+	for (size_t k = 0; k < log->n; k++) {
+		if (log->e[k].input_error)
+			input_errors++;
+		else
+			verdicts[log->e[k].o.verdict]++;
+		failed += bd_entry_failed(log, &log->e[k]);
+	}
+	fprintf(f, "\"cases\": %zu, \"failed\": %zu, \"input_errors\": %zu, \"seconds\": %.6f", log->n,
+		failed, input_errors, log->seconds);
+	for (int v = 0; v <= BD_V_ERROR; v++) {
+		fputs(", ", f);
+		json_str(f, v == BD_V_SOUNDNESS ? "soundness" : bd_verdict_name(v));
+		fprintf(f, ": %zu", verdicts[v]);
+	}
+	fputs(", \"backends\": {", f);
+	for (int i = 0; i < s->n; i++) {
+		size_t st[BD_ERROR + 1] = { 0 };
+		for (size_t k = 0; k < log->n; k++)
+			if (!log->e[k].input_error)
+				st[log->e[k].o.res[i].status]++;
+		fprintf(f, "%s", i ? ", " : "");
+		json_str(f, s->slot[i].name);
+		fputs(": {", f);
+		for (int x = 0; x <= BD_ERROR; x++)
+			fprintf(f, "%s\"%s\": %zu", x ? ", " : "", bd_status_name(x), st[x]);
+		if (!s->slot[i].b) {
+			fputs(", \"unavailable_reason\": ", f);
+			json_str(f, s->slot[i].why);
+		}
+		fputc('}', f);
+	}
+	fputs("}}\n}\n", f);
+	return fclose(f) ? -errno : 0;
+}
+
+static void xml_str(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		switch (ch) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:
+			if (ch < 0x20 && ch != '\n' && ch != '\t')
+				fprintf(f, "&#x%x;", ch == 0 ? 0xfffd : ch);
+			else
+				fputc(ch, f);
+		}
+	}
+}
+
+/* One testcase per case and backend; a failure carries the diff report. */
+int bd_report_junit(const char *path, const struct bd_session *s, const struct bd_run_log *log)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	size_t tests = 0, failures = 0, skipped = 0;
+	for (size_t k = 0; k < log->n; k++)
+		for (int i = 0; i < s->n; i++) {
+			tests++;
+			const struct bd_run_entry *e = &log->e[k];
+			if (bd_entry_failed(log, e))
+				failures++;
+			else if (e->o.res[i].status == BD_UNAVAILABLE || e->o.res[i].status == BD_UNSUPPORTED)
+				skipped++;
+		}
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(f, "<testsuites name=\"bpfdiff\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n",
+		tests, failures, skipped, log->seconds);
+	char name[4096];
+	for (int i = 0; i < s->n; i++) {
+		fprintf(f, "  <testsuite name=\"");
+		xml_str(f, s->slot[i].name);
+		fprintf(f, "\" tests=\"%zu\">\n", log->n);
+		for (size_t k = 0; k < log->n; k++) {
+			const struct bd_run_entry *e = &log->e[k];
+			const struct bd_result *r = &e->o.res[i];
+			fprintf(f, "    <testcase classname=\"bpfdiff.");
+			xml_str(f, s->slot[i].name);
+			fprintf(f, "\" name=\"");
+			xml_str(f, display_name(e, name, sizeof(name)));
+			fprintf(f, "\" time=\"%.6f\">", e->input_error ? 0.0 : r->duration_ns / 1e9);
+			if (bd_entry_failed(log, e)) {
+				fprintf(f, "\n      <failure message=\"");
+				xml_str(f, bd_entry_verdict(log, e));
+				fputs(": ", f);
+				xml_str(f, e->input_error ? e->error : e->o.reason);
+				fprintf(f, "\">");
+				if (!e->input_error) {
+					char *buf = NULL;
+					size_t len = 0;
+					FILE *m = open_memstream(&buf, &len);
+					if (m) {
+						bd_outcome_report(m, s, &e->c, &e->o);
+						fclose(m);
+						xml_str(f, buf);
+						free(buf);
+					}
+				}
+				fprintf(f, "</failure>\n    ");
+			} else if (r->status == BD_UNAVAILABLE || r->status == BD_UNSUPPORTED) {
+				fprintf(f, "<skipped message=\"");
+				xml_str(f, r->message);
+				fprintf(f, "\"/>");
+			} else if (r->status != BD_OK) {
+				fprintf(f, "<system-out>");
+				xml_str(f, bd_status_name(r->status));
+				fputs(": ", f);
+				xml_str(f, r->message);
+				fprintf(f, "</system-out>");
+			}
+			fprintf(f, "</testcase>\n");
+		}
+		fprintf(f, "  </testsuite>\n");
+	}
+	fprintf(f, "</testsuites>\n");
+	return fclose(f) ? -errno : 0;
+}
+
+int bd_report_markdown(const char *path, const struct bd_session *s, const struct bd_run_log *log)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	size_t verdicts[BD_V_ERROR + 1] = { 0 }, input_errors = 0, failed = 0;
+	for (size_t k = 0; k < log->n; k++) {
+		if (log->e[k].input_error)
+			input_errors++;
+		else
+			verdicts[log->e[k].o.verdict]++;
+		failed += bd_entry_failed(log, &log->e[k]);
+	}
+	fprintf(f, "## bpfdiff: %s\n\n", failed ? "failures" : "all green");
+	fprintf(f, "%zu cases in %.3f s, %zu failed.\n\n", log->n, log->seconds, failed);
+	fprintf(f, "| backend | ok | fault | rejected | timeout | unsupported | unavailable | error |\n");
+	fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|\n");
+	for (int i = 0; i < s->n; i++) {
+		size_t st[BD_ERROR + 1] = { 0 };
+		for (size_t k = 0; k < log->n; k++)
+			if (!log->e[k].input_error)
+				st[log->e[k].o.res[i].status]++;
+		fprintf(f, "| %s |", s->slot[i].name);
+		for (int x = 0; x <= BD_ERROR; x++)
+			fprintf(f, " %zu |", st[x]);
+		fputc('\n', f);
+	}
+	fprintf(f, "\n| verdict | cases |\n|---|---:|\n");
+	for (int v = 0; v <= BD_V_ERROR; v++)
+		if (verdicts[v])
+			fprintf(f, "| %s | %zu |\n", bd_verdict_name(v), verdicts[v]);
+	if (input_errors)
+		fprintf(f, "| input error | %zu |\n", input_errors);
+	if (failed) {
+		fprintf(f, "\n### Failures\n\n");
+		char name[4096];
+		for (size_t k = 0; k < log->n; k++) {
+			const struct bd_run_entry *e = &log->e[k];
+			if (!bd_entry_failed(log, e))
+				continue;
+			fprintf(f, "- `%s` — **%s**: %s\n", display_name(e, name, sizeof(name)),
+				bd_entry_verdict(log, e), e->input_error ? e->error : e->o.reason);
+		}
+	}
+	return fclose(f) ? -errno : 0;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* Opening the backends a run asked for. The diff itself is in diff.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "session.h"
+
+/* Backends that need libbpf or a BPF object are weak so that builds without
+ * them (the OSS-Fuzz uvm-only target) still link; a missing one is unavailable. */
+extern const struct bd_backend_ops bd_backend_kernel __attribute__((weak));
+extern const struct bd_backend_ops bd_backend_xdp __attribute__((weak));
+extern const struct bd_backend_ops bd_backend_plugin __attribute__((weak));
+
+static const struct bd_backend_ops *builtin(const char *name)
+{
+	if (!strcmp(name, "uvm"))
+		return &bd_backend_uvm;
+	if (!strcmp(name, "kernel"))
+		return &bd_backend_kernel;
+	if (!strcmp(name, "xdp"))
+		return &bd_backend_xdp;
+	if (!strcmp(name, "plugin"))
+		return &bd_backend_plugin;
+	return NULL;
+}
+
+static int add_backend(struct bd_session *s, const char *spec, char *err, size_t errlen)
+{
+	if (s->n == BD_MAX_BACKENDS) {
+		snprintf(err, errlen, "too many backends (at most %d)", BD_MAX_BACKENDS);
+		return -E2BIG;
+	}
+	char kind[64];
+	const char *colon = strchr(spec, ':');
+	size_t klen = colon ? (size_t)(colon - spec) : strlen(spec);
+	if (klen == 0 || klen >= sizeof(kind)) {
+		snprintf(err, errlen, "unknown backend '%s' (known: uvm, kernel, xdp, plugin:PATH)", spec);
+		return -EINVAL;
+	}
+	memcpy(kind, spec, klen);
+	kind[klen] = 0;
+	bool known = !strcmp(kind, "uvm") || !strcmp(kind, "kernel") || !strcmp(kind, "xdp") ||
+		     !strcmp(kind, "plugin");
+	if (!known) {
+		snprintf(err, errlen, "unknown backend '%s' (known: uvm, kernel, xdp, plugin:PATH)", spec);
+		return -EINVAL;
+	}
+	if (!strcmp(kind, "plugin") && (!colon || !colon[1])) {
+		snprintf(err, errlen, "backend 'plugin' needs a program: plugin:PATH");
+		return -EINVAL;
+	}
+	for (int i = 0; i < s->n; i++)
+		if (!strcmp(s->slot[i].name, spec)) {
+			snprintf(err, errlen, "backend '%s' given twice", spec);
+			return -EINVAL;
+		}
+	struct bd_backend_slot *slot = &s->slot[s->n++];
+	memset(slot, 0, sizeof(*slot));
+	snprintf(slot->name, sizeof(slot->name), "%s", spec);
+	slot->ops = builtin(kind);
+	if (!slot->ops) {
+		snprintf(slot->why, sizeof(slot->why), "not built into this bpfdiff");
+		return 0;
+	}
+	struct bd_backend_config cfg = s->cfg;
+	cfg.arg = colon ? colon + 1 : NULL;
+	int rc = slot->ops->open(&slot->b, &cfg, slot->why, sizeof(slot->why));
+	if (rc < 0) {
+		slot->b = NULL;
+		if (!slot->why[0])
+			snprintf(slot->why, sizeof(slot->why), "%s", strerror(-rc));
+		/* A bad argument (unknown mutant, missing plugin) is a usage error, not
+		 * an environment limitation. */
+		if (rc == -EINVAL || rc == -ENOENT || rc == -EACCES) {
+			snprintf(err, errlen, "backend '%s': %s", spec, slot->why);
+			s->n--;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int bd_session_open(struct bd_session *s, const char *list, const struct bd_backend_config *cfg,
+		    char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	if (!list || !*list || !strcmp(list, "all"))
+		list = "uvm,kernel,xdp";
+	char *copy = strdup(list), *save = NULL;
+	if (!copy)
+		return -ENOMEM;
+	int rc = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		if ((rc = add_backend(s, tok, err, errlen)) < 0)
+			break;
+	}
+	free(copy);
+	if (!rc && s->n == 0) {
+		snprintf(err, errlen, "no backend selected");
+		rc = -EINVAL;
+	}
+	if (rc < 0)
+		bd_session_close(s);
+	return rc;
+}
+
+void bd_session_close(struct bd_session *s)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->slot[i].b)
+			s->slot[i].ops->close(s->slot[i].b);
+	s->n = 0;
+}

@@ -1,0 +1,833 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uvm: the user-space eBPF VM (RFC 9669, cpu v1..v4).
+ *
+ * uvm_load validates the program against EBPF_FORMS and pre-decodes it into
+ * 16-byte "threaded" instructions whose first word is the address of the
+ * handler label, so dispatch is one load and one indirect jump
+ * (direct threading; the label table comes from expanding EBPF_FORMS, as
+ * kernel/bpf/core.c does with BPF_INSN_MAP). Op meanings come from
+ * semantics.h only.
+ *
+ * Instruction budget without a per-instruction counter: `lim` is the address
+ * of the last slot the budget allows if execution went straight on from here.
+ * Straight-line code needs no bookkeeping; every control transfer p -> t checks
+ * p < lim (i.e. t is still within budget) and moves lim by (t - p - 1) slots;
+ * lddw (two slots, one instruction) moves it by one slot. Exit and faults check
+ * p <= lim, so the reported status is exact; the side effects of at most one
+ * straight-line run past the budget may have happened before a timeout.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "isa.h"
+#include "semantics.h"
+#include "uvm.h"
+
+typedef ebpf_u64 u64;
+typedef ebpf_s64 s64;
+typedef ebpf_u32 u32;
+typedef ebpf_u8 u8;
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define STACK_BYTES (EBPF_MAX_CALL_DEPTH * EBPF_STACK_SIZE)
+/* Keeps lim = code + budget slots far from wrapping around the address space. */
+#define MAX_BUDGET (1ULL << 44)
+/* Slot of a label that is never executed: the second half of an lddw. */
+#define LABEL_LDDW_HI FORM_COUNT
+
+struct dinsn {
+	const void *op; /* handler label */
+	u8 dst, src;
+	ebpf_s16 off;
+	ebpf_s32 imm;
+};
+_Static_assert(sizeof(struct dinsn) == 16, "dinsn is two words");
+#define SLOT ((uintptr_t)sizeof(struct dinsn))
+
+struct helper {
+	uint32_t id;
+	uvm_helper_fn fn;
+	void *ctx;
+};
+
+struct uvm {
+	struct uvm_opts opts;
+	struct dinsn *code;
+	size_t n;
+	struct helper *helpers;
+	size_t nhelpers;
+	u8 stack[STACK_BYTES] __attribute__((aligned(16)));
+};
+
+/* ---- mutants ---------------------------------------------------------- */
+
+static const char *const mutant_names[] = {
+#define MUTANT_NAME(id, name, what) name,
+	UVM_MUTANT_LIST(MUTANT_NAME)
+#undef MUTANT_NAME
+};
+static const char *const mutant_whats[] = {
+#define MUTANT_WHAT(id, name, what) what,
+	UVM_MUTANT_LIST(MUTANT_WHAT)
+#undef MUTANT_WHAT
+};
+#define NMUTANTS (sizeof(mutant_names) / sizeof(mutant_names[0]))
+
+unsigned uvm_mutant_count(void) { return NMUTANTS; }
+const char *uvm_mutant_name(unsigned id) { return id >= 1 && id <= NMUTANTS ? mutant_names[id - 1] : NULL; }
+const char *uvm_mutant_what(unsigned id) { return id >= 1 && id <= NMUTANTS ? mutant_whats[id - 1] : NULL; }
+int uvm_mutant_lookup(const char *name)
+{
+	for (unsigned i = 0; name && i < NMUTANTS; i++)
+		if (!strcmp(name, mutant_names[i]))
+			return (int)i + 1;
+	return -ENOENT;
+}
+
+#ifdef UVM_MUTANTS
+#define MUT(id) unlikely(mut == UVM_MUTANT_##id)
+/* smod-sign: a floored remainder (Python's %) instead of a truncated one. */
+static inline u64 floor_rem64(u64 r, u64 b) { return r && ((r ^ b) >> 63) ? r + b : r; }
+static inline u32 floor_rem32(u32 r, u32 b) { return r && ((r ^ b) >> 31) ? r + b : r; }
+#else
+#define MUT(id) 0
+#endif
+
+/* ---- the interpreter -------------------------------------------------- */
+
+static const struct helper *find_helper(const struct uvm *vm, u64 id)
+{
+	for (size_t i = 0; i < vm->nhelpers; i++)
+		if (vm->helpers[i].id == id)
+			return &vm->helpers[i];
+	return NULL;
+}
+
+static uint32_t pc_of(const struct uvm *vm, uintptr_t slot)
+{
+	return (uint32_t)((slot - (uintptr_t)vm->code) / SLOT);
+}
+
+/*
+ * noinline/noclone: labels' addresses are taken once (labels_out) and used in
+ * later calls, which is only valid while there is exactly one copy of the body.
+ */
+__attribute__((noinline, noclone)) static void exec(struct uvm *vm, u8 *mem, u64 mem_len,
+						   struct uvm_result *res, const void *const **labels_out)
+{
+	static const void *const labels[FORM_COUNT + 1] = {
+#define LABEL(id, m, op, fmt, disc, cpu) [FORM_##id] = &&L_##id,
+		EBPF_FORMS(LABEL)
+#undef LABEL
+		[LABEL_LDDW_HI] = &&L_LDDW_HI,
+	};
+	if (labels_out) {
+		*labels_out = labels;
+		return;
+	}
+
+	const struct uvm_opts *o = &vm->opts;
+#ifdef UVM_MUTANTS
+	const unsigned mut = o->mutant;
+#endif
+	const u64 budget = o->budget;
+	const struct dinsn *p = vm->code, *tgt = NULL;
+	uintptr_t lim = (uintptr_t)p + (budget - 1) * SLOT;
+	u64 r[EBPF_NREGS];
+	for (int i = 0; i < EBPF_NREGS; i++)
+		r[i] = o->reg_fill;
+	r[1] = o->mem_addr;
+	r[2] = mem_len;
+	r[10] = o->stack_top;
+
+	/* Live stack: [stk_lo, stk_lo + stk_len) at host stk_host. */
+	u64 stk_lo = o->stack_top - EBPF_STACK_SIZE, stk_len = EBPF_STACK_SIZE;
+	u8 *stk_host = vm->stack + STACK_BYTES - EBPF_STACK_SIZE;
+	/* An access of S bytes at offset x into memory is valid iff x < mlimS. */
+	const u64 maddr = o->mem_addr;
+	const u64 mlim1 = mem_len, mlim2 = mem_len >= 2 ? mem_len - 1 : 0,
+		  mlim4 = mem_len >= 4 ? mem_len - 3 : 0, mlim8 = mem_len >= 8 ? mem_len - 7 : 0;
+	struct {
+		const struct dinsn *ret;
+		u64 saved[4];
+	} frames[EBPF_MAX_CALL_DEPTH];
+	int depth = 0;
+	const u64 fsz = MUT(FRAME_256) ? 256 : EBPF_STACK_SIZE;
+	u64 fault_addr = 0, helper_id = 0;
+	int fault_size = 0, fault_write = 0;
+
+#define DST r[p->dst]
+#define SRC r[p->src]
+#define IMM p->imm
+#define OFF p->off
+#define NEXT goto *(++p)->op
+#define W32(E)                                                                              \
+	do {                                                                                \
+		u32 v_ = (E);                                                               \
+		DST = MUT(ALU32_NO_ZEXT) ? (DST & 0xffffffff00000000ULL) | v_ : (u64)v_; \
+	} while (0)
+/* Taken control transfer by D slots past the next: check the target is in budget. */
+#define JUMP(D)                                                       \
+	do {                                                          \
+		intptr_t d_ = (D);                                    \
+		if (unlikely((uintptr_t)p >= lim)) {                  \
+			tgt = p + d_ + 1;                             \
+			goto timeout_xfer;                            \
+		}                                                     \
+		lim += (uintptr_t)d_ * SLOT;                          \
+		p += d_ + 1;                                          \
+		goto *p->op;                                          \
+	} while (0)
+/* Guest address -> host pointer for an S-byte access, or a fault. */
+#define XLATE(h, ADDR, S, W)                                                   \
+	do {                                                                   \
+		u64 a_ = (ADDR), o_ = a_ - stk_lo;                             \
+		if (likely(o_ <= stk_len - (S)))                               \
+			h = stk_host + o_;                                     \
+		else if (likely((o_ = a_ - maddr) < mlim##S))                  \
+			h = mem + o_;                                          \
+		else {                                                         \
+			fault_addr = a_;                                       \
+			fault_size = S;                                        \
+			fault_write = W;                                       \
+			goto oob;                                              \
+		}                                                              \
+	} while (0)
+
+	goto *p->op;
+
+	/* ALU: a = dst, b = src or imm (sign-extended for 64-bit, low 32 bits for 32-bit). */
+#define ALU64(ID, E)                                                   \
+	L_##ID##64_IMM: {                                              \
+		u64 a = DST, b = sem_imm64(IMM);                       \
+		(void)a;                                               \
+		DST = (E);                                             \
+		NEXT;                                                  \
+	}                                                              \
+	L_##ID##64_REG: {                                              \
+		u64 a = DST, b = SRC;                                  \
+		(void)a;                                               \
+		DST = (E);                                             \
+		NEXT;                                                  \
+	}
+#define ALU32(ID, E)                                                   \
+	L_##ID##32_IMM: {                                              \
+		u32 a = (u32)DST, b = (u32)IMM;                        \
+		(void)a;                                               \
+		W32(E);                                                \
+		NEXT;                                                  \
+	}                                                              \
+	L_##ID##32_REG: {                                              \
+		u32 a = (u32)DST, b = (u32)SRC;                        \
+		(void)a;                                               \
+		W32(E);                                                \
+		NEXT;                                                  \
+	}
+#define SHIFT(W, F) (MUT(SHIFT_UNMASKED) && b >= W ? 0 : F(a, b))
+#ifdef UVM_MUTANTS
+#define SDIV64(a, b) (MUT(SDIV_INTMIN) && (a) == 1ULL << 63 && (b) == ~0ULL ? (1ULL << 63) - 1 : sem_sdiv64(a, b))
+#define SDIV32(a, b) (MUT(SDIV_INTMIN) && (a) == 1U << 31 && (b) == ~0U ? (1U << 31) - 1 : sem_sdiv32(a, b))
+#define SMOD64(a, b) (MUT(SMOD_SIGN) ? floor_rem64(sem_smod64(a, b), b) : sem_smod64(a, b))
+#define SMOD32(a, b) (MUT(SMOD_SIGN) ? floor_rem32(sem_smod32(a, b), b) : sem_smod32(a, b))
+#else
+#define SDIV64 sem_sdiv64
+#define SDIV32 sem_sdiv32
+#define SMOD64 sem_smod64
+#define SMOD32 sem_smod32
+#endif
+	ALU64(ADD, a + b)
+	ALU32(ADD, a + b)
+	ALU64(SUB, a - b)
+	ALU32(SUB, a - b)
+	ALU64(MUL, a * b)
+	ALU32(MUL, a * b)
+	ALU64(DIV, sem_div64(a, b))
+	ALU32(DIV, sem_div32(a, b))
+	ALU64(SDIV, SDIV64(a, b))
+	ALU32(SDIV, SDIV32(a, b))
+	ALU64(MOD, MUT(MOD0_ZERO) && !b ? 0 : sem_mod64(a, b))
+	ALU32(MOD, MUT(MOD0_ZERO) && !b ? 0 : sem_mod32(a, b))
+	ALU64(SMOD, SMOD64(a, b))
+	ALU32(SMOD, SMOD32(a, b))
+	ALU64(OR, a | b)
+	ALU32(OR, a | b)
+	ALU64(AND, a & b)
+	ALU32(AND, a & b)
+	ALU64(XOR, a ^ b)
+	ALU32(XOR, a ^ b)
+	ALU64(MOV, b)
+	ALU32(MOV, b)
+	ALU64(LSH, SHIFT(64, sem_lsh64))
+	ALU32(LSH, SHIFT(32, sem_lsh32))
+	ALU64(RSH, SHIFT(64, sem_rsh64))
+	ALU32(RSH, SHIFT(32, sem_rsh32))
+	ALU64(ARSH, SHIFT(64, sem_arsh64))
+	ALU32(ARSH, SHIFT(32, sem_arsh32))
+L_NEG64:
+	DST = -DST;
+	NEXT;
+L_NEG32:
+	W32(-(u32)DST);
+	NEXT;
+L_MOVSX8_64:
+	DST = sem_sext8(SRC);
+	NEXT;
+L_MOVSX16_64:
+	DST = sem_sext16(SRC);
+	NEXT;
+L_MOVSX32_64:
+	DST = sem_sext32(SRC);
+	NEXT;
+L_MOVSX8_32:
+	W32(sem_sext8(SRC));
+	NEXT;
+L_MOVSX16_32:
+	W32(sem_sext16(SRC));
+	NEXT;
+
+#define SWAP16(E) (MUT(BSWAP16_UPPER) ? (DST & ~0xffffULL) | (E) : (E))
+L_LE16:
+	DST = sem_le(DST, 16);
+	NEXT;
+L_LE32:
+	DST = sem_le(DST, 32);
+	NEXT;
+L_LE64:
+	DST = sem_le(DST, 64);
+	NEXT;
+L_BE16:
+	DST = SWAP16(sem_be(DST, 16));
+	NEXT;
+L_BE32:
+	DST = sem_be(DST, 32);
+	NEXT;
+L_BE64:
+	DST = sem_be(DST, 64);
+	NEXT;
+L_BSWAP16:
+	DST = SWAP16(sem_bswap16(DST));
+	NEXT;
+L_BSWAP32:
+	DST = sem_bswap32(DST);
+	NEXT;
+L_BSWAP64:
+	DST = sem_bswap64(DST);
+	NEXT;
+
+L_LDDW:
+	DST = MUT(LDDW_LOW_ONLY) ? (u64)(u32)IMM : sem_lddw(IMM, p[1].imm);
+	p++;
+	lim += SLOT; /* two slots, one instruction */
+	NEXT;
+
+	/* Memory. Unaligned guest accesses are allowed: memcpy. */
+#define LDX(ID, S, T, CONV)                                   \
+	L_##ID: {                                             \
+		u8 *h;                                        \
+		T v;                                          \
+		XLATE(h, SRC + (u64)(s64)OFF, S, 0);          \
+		memcpy(&v, h, S);                             \
+		DST = CONV(v);                                \
+		NEXT;                                         \
+	}
+#define ZX(v) ((u64)(v))
+	LDX(LDXB, 1, u8, ZX)
+	LDX(LDXH, 2, ebpf_u16, ZX)
+	LDX(LDXW, 4, u32, ZX)
+	LDX(LDXDW, 8, u64, ZX)
+#define SX8(v) (MUT(LDSX_NO_SEXT) ? (u64)(v) : sem_sext8(v))
+#define SX16(v) (MUT(LDSX_NO_SEXT) ? (u64)(v) : sem_sext16(v))
+#define SX32(v) (MUT(LDSX_NO_SEXT) ? (u64)(v) : sem_sext32(v))
+	LDX(LDXSB, 1, u8, SX8)
+	LDX(LDXSH, 2, ebpf_u16, SX16)
+	LDX(LDXSW, 4, u32, SX32)
+
+#define STORE(ID, S, T, VAL)                                  \
+	L_##ID: {                                             \
+		u8 *h;                                        \
+		T v = (T)(VAL);                               \
+		XLATE(h, DST + (u64)(s64)OFF, S, 1);          \
+		memcpy(h, &v, S);                             \
+		NEXT;                                         \
+	}
+	STORE(STB, 1, u8, IMM)
+	STORE(STH, 2, ebpf_u16, IMM)
+	STORE(STW, 4, u32, IMM)
+	STORE(STDW, 8, u64, sem_imm64(IMM))
+	STORE(STXB, 1, u8, SRC)
+	STORE(STXH, 2, ebpf_u16, SRC)
+	STORE(STXW, 4, u32, SRC)
+	STORE(STXDW, 8, u64, SRC)
+
+	/* Atomics: old = [dst+off]; [dst+off] = E(old, v); with FETCH, src = old. */
+#define FETCH64(old) (SRC = (old))
+#define FETCH32(old) (SRC = MUT(FETCH32_NO_ZEXT) ? (SRC & 0xffffffff00000000ULL) | (old) : (u64)(old))
+#define ATOMIC(ID, S, T, E, FETCH)                            \
+	L_##ID: {                                             \
+		u8 *h;                                        \
+		T old, v = (T)SRC, nv;                        \
+		XLATE(h, DST + (u64)(s64)OFF, S, 1);          \
+		memcpy(&old, h, S);                           \
+		nv = (T)(E);                                  \
+		memcpy(h, &nv, S);                            \
+		FETCH;                                        \
+		NEXT;                                         \
+	}
+#define ATOMICS(W, S, T, F)                                                    \
+	ATOMIC(ATOMIC##W##_ADD, S, T, old + v, (void)0)                        \
+	ATOMIC(ATOMIC##W##_OR, S, T, old | v, (void)0)                         \
+	ATOMIC(ATOMIC##W##_AND, S, T, old & v, (void)0)                        \
+	ATOMIC(ATOMIC##W##_XOR, S, T, old ^ v, (void)0)                        \
+	ATOMIC(ATOMIC##W##_FETCH_ADD, S, T, old + v, F(old))                   \
+	ATOMIC(ATOMIC##W##_FETCH_OR, S, T, old | v, F(old))                    \
+	ATOMIC(ATOMIC##W##_FETCH_AND, S, T, old & v, F(old))                   \
+	ATOMIC(ATOMIC##W##_FETCH_XOR, S, T, old ^ v, F(old))                   \
+	ATOMIC(ATOMIC##W##_XCHG, S, T, v, F(old))
+	ATOMICS(64, 8, u64, FETCH64)
+	ATOMICS(32, 4, u32, FETCH32)
+	/* cmpxchg: compare r0 (its low half for 32 bits) with memory, store src if
+	 * equal; r0 gets the old value (zero-extended) either way. */
+#define CMPXCHG(ID, S, T)                                                     \
+	L_##ID: {                                                             \
+		u8 *h;                                                        \
+		T old, v = (T)SRC;                                            \
+		XLATE(h, DST + (u64)(s64)OFF, S, 1);                          \
+		memcpy(&old, h, S);                                           \
+		if ((T)r[0] == old) {                                         \
+			memcpy(h, &v, S);                                     \
+			r[0] = MUT(CMPXCHG_R0) ? (u64)v : (u64)old;           \
+		} else {                                                      \
+			r[0] = old;                                           \
+		}                                                             \
+		NEXT;                                                         \
+	}
+	CMPXCHG(ATOMIC64_CMPXCHG, 8, u64)
+	CMPXCHG(ATOMIC32_CMPXCHG, 4, u32)
+
+	/* Jumps. C(a, b, W): the condition at width W (a, b already truncated). */
+#define C_JEQ(a, b, W) ((a) == (b))
+#define C_JNE(a, b, W) ((a) != (b))
+#define C_JGT(a, b, W) ((a) > (b))
+#define C_JGE(a, b, W) ((a) >= (b))
+#define C_JLT(a, b, W) ((a) < (b))
+#define C_JLE(a, b, W) ((a) <= (b))
+#define C_JSET(a, b, W) sem_jset(a, b)
+#define C_JSGT(a, b, W) (MUT(SIGNED_AS_UNSIGNED) ? (a) > (b) : sem_jsgt##W(a, b))
+#define C_JSGE(a, b, W) sem_jsge##W(a, b)
+#define C_JSLT(a, b, W) sem_jslt##W(a, b)
+#define C_JSLE(a, b, W) sem_jsle##W(a, b)
+#define JCOND(ID)                                                                                   \
+	L_##ID##_IMM:                                                                               \
+	if (C_##ID(DST, sem_imm64(IMM), 64))                                                        \
+		JUMP(OFF);                                                                          \
+	NEXT;                                                                                       \
+	L_##ID##_REG:                                                                               \
+	if (C_##ID(DST, SRC, 64))                                                                   \
+		JUMP(OFF);                                                                          \
+	NEXT;                                                                                       \
+	L_##ID##32_IMM:                                                                             \
+	if (MUT(JMP32_64BIT) ? C_##ID(DST, sem_imm64(IMM), 64) : C_##ID((u32)DST, (u32)IMM, 32))    \
+		JUMP(OFF);                                                                          \
+	NEXT;                                                                                       \
+	L_##ID##32_REG:                                                                             \
+	if (MUT(JMP32_64BIT) ? C_##ID(DST, SRC, 64) : C_##ID((u32)DST, (u32)SRC, 32))               \
+		JUMP(OFF);                                                                          \
+	NEXT;
+	JCOND(JEQ)
+	JCOND(JNE)
+	JCOND(JGT)
+	JCOND(JGE)
+	JCOND(JLT)
+	JCOND(JLE)
+	JCOND(JSET)
+	JCOND(JSGT)
+	JCOND(JSGE)
+	JCOND(JSLT)
+	JCOND(JSLE)
+L_JA:
+	JUMP(OFF);
+L_JA32:
+	JUMP(IMM);
+
+L_CALL_LOCAL:
+	if (unlikely(depth + 1 >= EBPF_MAX_CALL_DEPTH))
+		goto depth_fault;
+	if (unlikely((uintptr_t)p >= lim)) {
+		tgt = p + IMM + 1;
+		goto timeout_xfer;
+	}
+	frames[depth].ret = p + 1;
+	memcpy(frames[depth].saved, &r[6], sizeof(frames[depth].saved));
+	depth++;
+	/* Each frame its own 512 bytes, as the kernel: a callee's [r10-8] never
+	 * aliases its caller's. */
+	r[10] -= fsz;
+	stk_lo -= fsz;
+	stk_len += fsz;
+	stk_host -= fsz;
+	lim += (uintptr_t)(intptr_t)IMM * SLOT;
+	p += IMM + 1;
+	goto *p->op;
+L_EXIT:
+	if (likely(depth == 0))
+		goto done;
+	if (unlikely((uintptr_t)p >= lim)) {
+		tgt = frames[depth - 1].ret;
+		goto timeout_xfer;
+	}
+	depth--;
+	if (!MUT(CALLEE_CLOBBER))
+		memcpy(&r[6], frames[depth].saved, sizeof(frames[depth].saved));
+	r[10] += fsz;
+	stk_lo += fsz;
+	stk_len -= fsz;
+	stk_host += fsz;
+	tgt = frames[depth].ret;
+	lim += (uintptr_t)tgt - (uintptr_t)p - SLOT;
+	p = tgt;
+	goto *p->op;
+
+L_CALL_HELPER:
+L_CALLX: {
+	u64 id = p->op == labels[FORM_CALLX] ? DST : (u64)(u32)IMM;
+	const struct helper *hp = id <= UINT32_MAX ? find_helper(vm, id) : NULL;
+	if (unlikely(!hp)) {
+		helper_id = id;
+		goto no_helper;
+	}
+	r[0] = hp->fn(hp->ctx, r[1], r[2], r[3], r[4], r[5]);
+	NEXT;
+}
+
+L_CALL_BTF:
+L_LDDW_MAP_FD:
+L_LDDW_MAP_VALUE:
+L_LDDW_VAR_ADDR:
+L_LDDW_CODE_ADDR:
+L_LDDW_MAP_IDX:
+L_LDDW_MAP_IDX_VALUE:
+L_LDDW_HI:
+	/* uvm_load never lets these run. */
+	if ((uintptr_t)p > lim)
+		goto timeout_inseg;
+	res->status = UVM_FAULT;
+	snprintf(res->message, sizeof(res->message), "pc %u: internal error: unexpected instruction",
+		 pc_of(vm, (uintptr_t)p));
+	goto end;
+
+#undef DST
+#undef SRC
+#undef IMM
+#undef OFF
+
+done:
+	if ((uintptr_t)p > lim)
+		goto timeout_inseg;
+	res->status = UVM_OK;
+	snprintf(res->message, sizeof(res->message), "ok");
+	goto end;
+oob:
+	if ((uintptr_t)p > lim)
+		goto timeout_inseg;
+	res->status = UVM_FAULT;
+	res->fault_addr = fault_addr;
+	snprintf(res->message, sizeof(res->message), "pc %u: %s of %d bytes at 0x%llx out of bounds",
+		 pc_of(vm, (uintptr_t)p), fault_write ? "write" : "read", fault_size, (unsigned long long)fault_addr);
+	goto end;
+depth_fault:
+	if ((uintptr_t)p > lim)
+		goto timeout_inseg;
+	res->status = UVM_FAULT;
+	snprintf(res->message, sizeof(res->message), "pc %u: call depth exceeds %d", pc_of(vm, (uintptr_t)p),
+		 EBPF_MAX_CALL_DEPTH);
+	goto end;
+no_helper:
+	if ((uintptr_t)p > lim)
+		goto timeout_inseg;
+	res->status = UVM_UNSUPPORTED;
+	if (p->op == labels[FORM_CALLX])
+		snprintf(res->message, sizeof(res->message),
+			 "pc %u: helper call through r%d (helper %llu) is not modelled", pc_of(vm, (uintptr_t)p),
+			 p->dst, (unsigned long long)helper_id);
+	else
+		snprintf(res->message, sizeof(res->message), "pc %u: call to helper %llu is not modelled",
+			 pc_of(vm, (uintptr_t)p), (unsigned long long)helper_id);
+	goto end;
+end:
+	res->r0 = r[0];
+	res->pc = pc_of(vm, (uintptr_t)p);
+	res->insns = budget - (lim - (uintptr_t)p) / SLOT;
+	return;
+
+timeout_xfer:
+	/* p was the last instruction in budget: the target is the first one out. */
+	if ((uintptr_t)p == lim) {
+		p = tgt;
+		goto timeout;
+	}
+	/* fall through: p itself is past the budget */
+timeout_inseg: {
+	/* The first instruction out of budget is the slot after lim. */
+	uintptr_t s = lim + SLOT;
+	if (((const struct dinsn *)s)->op == labels[LABEL_LDDW_HI])
+		s -= SLOT;
+	p = (const struct dinsn *)s;
+}
+timeout:
+	res->status = UVM_TIMEOUT;
+	res->r0 = r[0];
+	res->pc = pc_of(vm, (uintptr_t)p);
+	res->insns = budget;
+	snprintf(res->message, sizeof(res->message), "pc %u: instruction budget of %llu exhausted", res->pc,
+		 (unsigned long long)budget);
+}
+
+static const void *const *exec_labels(void)
+{
+	const void *const *labels;
+	exec(NULL, NULL, 0, NULL, &labels);
+	return labels;
+}
+
+/* ---- API -------------------------------------------------------------- */
+
+static int apply_opts(struct uvm_opts *dst, const struct uvm_opts *src)
+{
+	struct uvm_opts o = { 0 };
+	if (src) {
+		size_t sz = src->sz ? src->sz : sizeof(o);
+		if (sz < sizeof(size_t))
+			return -EINVAL;
+		if (sz > sizeof(o)) {
+			/* A newer caller: fine as long as it sets nothing we don't know. */
+			for (size_t i = sizeof(o); i < sz; i++)
+				if (((const char *)src)[i])
+					return -E2BIG;
+			sz = sizeof(o);
+		}
+		memcpy(&o, src, sz);
+	}
+	o.sz = sizeof(o);
+	/* 0 means "default", so a caller can set only what it cares about. */
+	if (!o.mem_addr)
+		o.mem_addr = UVM_DEFAULT_MEM_ADDR;
+	if (!o.stack_top)
+		o.stack_top = UVM_DEFAULT_STACK_TOP;
+	if (!o.budget)
+		o.budget = UVM_DEFAULT_BUDGET;
+	if (o.budget > MAX_BUDGET)
+		o.budget = MAX_BUDGET;
+	if (!o.cpu)
+		o.cpu = 4;
+	if (o.cpu < 1 || o.cpu > 4)
+		return -EINVAL;
+#ifdef UVM_MUTANTS
+	if (o.mutant > NMUTANTS)
+		return -EINVAL;
+#else
+	if (o.mutant)
+		return -ENOTSUP;
+#endif
+	*dst = o;
+	return 0;
+}
+
+struct uvm *uvm_create(const struct uvm_opts *opts)
+{
+	struct uvm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return NULL;
+	if (apply_opts(&vm->opts, opts) < 0)
+		apply_opts(&vm->opts, NULL);
+	return vm;
+}
+
+void uvm_destroy(struct uvm *vm)
+{
+	if (!vm)
+		return;
+	free(vm->code);
+	free(vm->helpers);
+	free(vm);
+}
+
+int uvm_set_opts(struct uvm *vm, const struct uvm_opts *opts)
+{
+	return apply_opts(&vm->opts, opts);
+}
+
+int uvm_register_helper(struct uvm *vm, uint32_t id, uvm_helper_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < vm->nhelpers; i++) {
+		if (vm->helpers[i].id != id)
+			continue;
+		if (fn) {
+			vm->helpers[i].fn = fn;
+			vm->helpers[i].ctx = ctx;
+		} else {
+			vm->helpers[i] = vm->helpers[--vm->nhelpers];
+		}
+		return 0;
+	}
+	if (!fn)
+		return -ENOENT;
+	struct helper *h = realloc(vm->helpers, (vm->nhelpers + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	vm->helpers = h;
+	h[vm->nhelpers++] = (struct helper){ .id = id, .fn = fn, .ctx = ctx };
+	return 0;
+}
+
+/* First error of each kind; malformed wins over unmodelled. */
+struct load_err {
+	int einval, enotsup;
+	char inval[160], notsup[160];
+};
+
+__attribute__((format(printf, 4, 5))) static void load_fail(struct load_err *le, int err, size_t pc,
+							     const char *fmt, ...)
+{
+	int *have = err == -EINVAL ? &le->einval : &le->enotsup;
+	char *buf = err == -EINVAL ? le->inval : le->notsup;
+	if (*have)
+		return;
+	*have = 1;
+	int n = snprintf(buf, sizeof(le->inval), "pc %zu: ", pc);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof(le->inval) - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Where a jump/call at pc with displacement d lands; -1 if invalid (recorded). */
+static void check_target(struct load_err *le, const u8 *second, size_t n, size_t pc, s64 d, const char *what)
+{
+	s64 t = (s64)pc + d + 1;
+	if (t < 0 || t >= (s64)n)
+		load_fail(le, -EINVAL, pc, "%s target %lld out of range [0, %zu)", what, (long long)t, n);
+	else if (second[t])
+		load_fail(le, -EINVAL, pc, "%s target %lld is the second half of lddw", what, (long long)t);
+}
+
+int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err, size_t errlen)
+{
+	struct load_err le = { 0 };
+	const void *const *labels = exec_labels();
+	if (err && errlen)
+		err[0] = 0;
+	free(vm->code);
+	vm->code = NULL;
+	vm->n = 0;
+	if (!n || !insns) {
+		if (err)
+			snprintf(err, errlen, "pc 0: empty program");
+		return -EINVAL;
+	}
+	if (n > (1u << 24)) {
+		if (err)
+			snprintf(err, errlen, "pc 0: program of %zu instructions is too large", n);
+		return -EINVAL;
+	}
+	struct dinsn *code = calloc(n, sizeof(*code));
+	u8 *second = calloc(n + 1, 1);
+	if (!code || !second) {
+		free(code);
+		free(second);
+		return -ENOMEM;
+	}
+	for (size_t pc = 0; pc < n; pc++)
+		if (ebpf_is_lddw(&insns[pc]))
+			second[++pc] = 1;
+
+	size_t last = 0;
+	for (size_t pc = 0; pc < n; pc++) {
+		const struct ebpf_insn *in = &insns[pc];
+		char msg[128];
+		last = pc;
+		code[pc] = (struct dinsn){ .op = labels[LABEL_LDDW_HI], .dst = in->dst, .src = in->src,
+					   .off = in->off, .imm = in->imm };
+		if (ebpf_check_insn(in, msg, sizeof(msg)) < 0) {
+			load_fail(&le, -EINVAL, pc, "%s", msg);
+			if (ebpf_is_lddw(in))
+				pc++;
+			continue;
+		}
+		int f = ebpf_decode(in);
+		const struct ebpf_form_desc *d = &ebpf_forms[f];
+		code[pc].op = labels[f];
+		if (d->cpu > vm->opts.cpu)
+			load_fail(&le, -EINVAL, pc, "%s needs cpu v%d (loading for v%d)", d->mnemonic, d->cpu,
+				  vm->opts.cpu);
+		switch (d->fmt) {
+		case EBPF_FMT_LDDW:
+			if (pc + 1 >= n) {
+				load_fail(&le, -EINVAL, pc, "lddw is the last instruction (no second slot)");
+				break;
+			}
+			if (in[1].opcode || in[1].dst || in[1].src || in[1].off)
+				load_fail(&le, -EINVAL, pc + 1,
+					  "second slot of lddw has opcode 0x%02x dst %d src %d off %d (must be 0)",
+					  in[1].opcode, in[1].dst, in[1].src, in[1].off);
+			code[pc + 1] = (struct dinsn){ .op = labels[LABEL_LDDW_HI], .imm = in[1].imm };
+			if (f != FORM_LDDW)
+				load_fail(&le, -EOPNOTSUPP, pc, "%s (lddw src %d) is not modelled", d->mnemonic,
+					  in->src);
+			pc++;
+			break;
+		case EBPF_FMT_JA:
+		case EBPF_FMT_JCOND_K:
+		case EBPF_FMT_JCOND_X:
+			check_target(&le, second, n, pc, in->off, "jump");
+			break;
+		case EBPF_FMT_JA32:
+			check_target(&le, second, n, pc, in->imm, "jump");
+			break;
+		case EBPF_FMT_CALL:
+			if (f == FORM_CALL_LOCAL)
+				check_target(&le, second, n, pc, in->imm, "call");
+			else if (f == FORM_CALL_BTF)
+				load_fail(&le, -EOPNOTSUPP, pc, "call btf %d (kfunc) is not modelled", in->imm);
+			else if (!find_helper(vm, (u32)in->imm))
+				load_fail(&le, -EOPNOTSUPP, pc, "call to helper %u is not modelled", (u32)in->imm);
+			break;
+		default:
+			break;
+		}
+	}
+	if (!le.einval) {
+		const struct ebpf_insn *in = &insns[last];
+		if (second[last] || (in->opcode != 0x95 && in->opcode != 0x05 && in->opcode != 0x06))
+			load_fail(&le, -EINVAL, last, "missing exit: the last instruction must be exit or ja");
+	}
+	free(second);
+	if (le.einval || le.enotsup) {
+		free(code);
+		if (err)
+			snprintf(err, errlen, "%s", le.einval ? le.inval : le.notsup);
+		return le.einval ? -EINVAL : -EOPNOTSUPP;
+	}
+	vm->code = code;
+	vm->n = n;
+	return 0;
+}
+
+int uvm_run(struct uvm *vm, void *mem, size_t mem_len, struct uvm_result *res)
+{
+	if (!vm || !res)
+		return -EINVAL;
+	memset(res, 0, sizeof(*res));
+	if (!vm->code)
+		return -ENOENT;
+	if (!mem && mem_len)
+		return -EINVAL;
+	memset(vm->stack, vm->opts.stack_fill, sizeof(vm->stack));
+	exec(vm, mem, mem_len, res, NULL);
+	return 0;
+}
