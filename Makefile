@@ -7,7 +7,9 @@ BPFTOOL ?= bpftool
 PYTHON ?= /usr/bin/python3
 BUILD ?= build
 CFLAGS ?= -O2 -g
-WARN := -Wall -Wextra -Werror=implicit-function-declaration
+# Messages are snprintf'd into fixed buffers on purpose: truncating a long
+# message is the intended behaviour, so that one warning is off.
+WARN := -Wall -Wextra -Wno-format-truncation -Werror=implicit-function-declaration
 CPPFLAGS += -I. -I$(BUILD) -D_GNU_SOURCE
 LIBS := -lbpf -lelf -lz
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -32,6 +34,7 @@ $(DEPS_STAMP): ci/install-deps.sh
 -include vm/xdp/xdp.mk
 -include fuzz/fuzz.mk
 -include tests/unit/unit.mk
+-include tests/unit/formats.mk
 -include tests/bench/bench.mk
 -include tests/unit/xdp.mk
 -include tests/unit/kernel.mk

@@ -109,7 +109,61 @@ static int fix_form(struct ebpf_insn *x)
 	return f;
 }
 
-void bdf_normalize_body(struct ebpf_insn *body, size_t n)
+static int is_terminator(const struct ebpf_insn *x)
+{
+	return x->opcode == 0x95 || x->opcode == 0x05 || x->opcode == 0x06; /* exit, ja, ja32 */
+}
+
+/* The kernel refuses unreachable instructions ("unreachable insn N"). All
+ * edges go forward, so one pass finds them; an unreachable insn is always
+ * right after a reachable terminator (earlier ones were fixed already),
+ * which becomes conditional: `exit` -> `jeq r0, 0, <the final exit>`,
+ * `ja +k` -> `jeq r0, 0, +k`. Returns whether the end (slot n, where the
+ * final exit goes) is reached. */
+static int fix_reachability(struct ebpf_insn *body, size_t n, const unsigned char *second)
+{
+	unsigned char reach[BDF_MAX_BODY + 2] = { 0 };
+	reach[0] = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (second[i]) {
+			reach[i + 1] |= reach[i];
+			continue;
+		}
+		struct ebpf_insn *x = &body[i];
+		if (!reach[i] && i > 0 && is_terminator(&body[i - 1]) && !second[i - 1]) {
+			struct ebpf_insn *t = &body[i - 1];
+			long long target = t->opcode == 0x95 ? (long long)n : t->opcode == 0x05 ? (long long)i + t->off : (long long)i + t->imm;
+			t->opcode = 0x15; /* jeq r0, 0 */
+			t->dst = t->src = 0;
+			t->imm = 0;
+			t->off = (ebpf_s16)(target - (long long)i);
+			reach[target] = 1;
+			reach[i] = 1;
+		}
+		if (!reach[i])
+			continue; /* only at i == 0 never; kept for safety */
+		int cls = EBPF_CLASS(x->opcode);
+		if (x->opcode == 0x95)
+			continue;
+		if (cls == EBPF_CLS_JMP || cls == EBPF_CLS_JMP32) {
+			int f = ebpf_decode(x);
+			int fmt = f >= 0 ? ebpf_forms[f].fmt : -1;
+			long long t = -1;
+			if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X)
+				t = (long long)i + 1 + x->off;
+			else if (fmt == EBPF_FMT_JA32 || f == FORM_CALL_LOCAL)
+				t = (long long)i + 1 + x->imm;
+			if (t > (long long)i && t <= (long long)n)
+				reach[t] = 1;
+			if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JA32)
+				continue;
+		}
+		reach[i + 1] = 1;
+	}
+	return reach[n];
+}
+
+int bdf_normalize_body(struct ebpf_insn *body, size_t n)
 {
 	unsigned char second[BDF_MAX_BODY + 1] = { 0 };
 	if (n > BDF_MAX_BODY)
@@ -161,6 +215,7 @@ void bdf_normalize_body(struct ebpf_insn *body, size_t n)
 				x->off = (ebpf_s16)v;
 		}
 	}
+	return fix_reachability(body, n, second);
 }
 
 size_t bdf_build_program(const struct bdf_input *in, struct ebpf_insn *prog)
@@ -169,7 +224,8 @@ size_t bdf_build_program(const struct bdf_input *in, struct ebpf_insn *prog)
 	struct ebpf_insn *body = prog + BDF_PROLOGUE_LEN;
 	if (in->nbody)
 		memcpy(body, in->body, in->nbody * sizeof(*body));
-	bdf_normalize_body(body, in->nbody);
+	if (!bdf_normalize_body(body, in->nbody))
+		return BDF_PROLOGUE_LEN + in->nbody; /* ends in its own exit/ja: a final exit would be unreachable */
 	body[in->nbody] = (struct ebpf_insn){ .opcode = 0x95 };
 	return BDF_PROLOGUE_LEN + in->nbody + 1;
 }

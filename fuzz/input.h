@@ -23,6 +23,9 @@
  *    every jump/call target a *forward* target inside the program: back-edges
  *    are rewritten forward, so no program loops (the verifier refuses most
  *    unbounded loops, and the uvm would spend its budget on them);
+ *  - an instruction nothing reaches (after `exit` or `ja`) is refused by the
+ *    verifier: the terminator before it becomes `jeq r0, 0, <same target>`;
+ *    the final exit is left out when nothing reaches it;
  *  - a valid program with in-range forward jumps is left unchanged, so inputs
  *    converted from .data files (data2input) run as written after the prologue.
  */
@@ -58,8 +61,10 @@ size_t bdf_input_encode(const struct ebpf_insn *body, size_t nbody, const uint8_
  * (BDF_MAX_PROG slots). Returns the instruction count. */
 size_t bdf_build_program(const struct bdf_input *in, struct ebpf_insn *prog);
 
-/* Normalise a body in place (see above); nbody is not changed. */
-void bdf_normalize_body(struct ebpf_insn *body, size_t nbody);
+/* Normalise a body in place (see above; also: no unreachable instruction,
+ * which the verifier refuses); nbody is not changed. Returns whether the end
+ * of the body is reached, i.e. whether the final `exit` is needed. */
+int bdf_normalize_body(struct ebpf_insn *body, size_t nbody);
 
 /* The case memory: clamped and padded copy into mem (BDF_MAX_MEM bytes). */
 size_t bdf_build_mem(const struct bdf_input *in, uint8_t *mem);

@@ -63,6 +63,8 @@ struct assembler {
 	size_t n, cap;
 	struct label *labels;
 	size_t nlabels, caplabels;
+	size_t *hash; /* open addressing over labels: index + 1, 0 = empty */
+	size_t hashcap;
 	struct fixup *fixups;
 	size_t nfixups, capfixups;
 	long first_exit;
@@ -256,12 +258,43 @@ static int is_ident(const char *s, size_t len)
 	return 1;
 }
 
+static size_t hash_name(const char *s)
+{
+	size_t h = 1469598103934665603ull & SIZE_MAX;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
 static struct label *find_label(struct assembler *a, const char *name)
 {
-	for (size_t i = 0; i < a->nlabels; i++)
-		if (!strcmp(a->labels[i].name, name))
-			return &a->labels[i];
-	return NULL;
+	if (!a->hashcap)
+		return NULL;
+	for (size_t i = hash_name(name) & (a->hashcap - 1);; i = (i + 1) & (a->hashcap - 1)) {
+		if (!a->hash[i])
+			return NULL;
+		struct label *l = &a->labels[a->hash[i] - 1];
+		if (!strcmp(l->name, name))
+			return l;
+	}
+}
+
+static int rehash(struct assembler *a)
+{
+	size_t cap = a->hashcap ? a->hashcap * 2 : 64;
+	size_t *h = calloc(cap, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	free(a->hash);
+	a->hash = h;
+	a->hashcap = cap;
+	for (size_t k = 0; k < a->nlabels; k++) {
+		size_t i = hash_name(a->labels[k].name) & (cap - 1);
+		while (h[i])
+			i = (i + 1) & (cap - 1);
+		h[i] = k + 1;
+	}
+	return 0;
 }
 
 static int add_label(struct assembler *a, const char *name, size_t len)
@@ -279,6 +312,14 @@ static int add_label(struct assembler *a, const char *name, size_t len)
 	if (!a->labels[a->nlabels].name)
 		return fail(a, "out of memory");
 	a->labels[a->nlabels++].pc = a->n;
+	if (2 * a->nlabels > a->hashcap && rehash(a))
+		return fail(a, "out of memory");
+	else if (2 * a->nlabels <= a->hashcap) {
+		size_t i = hash_name(buf) & (a->hashcap - 1);
+		while (a->hash[i] && a->hash[i] != a->nlabels)
+			i = (i + 1) & (a->hashcap - 1);
+		a->hash[i] = a->nlabels;
+	}
 	return 0;
 }
 
@@ -480,7 +521,9 @@ static int asm_insn(struct assembler *a, char tok[][MAX_TOKLEN], int ntok)
 	int nf = find_forms(mn, forms, 4);
 	if (!nf && !strncmp(mn, "swap", 4)) {
 		char alias[MAX_TOKLEN + 2];
-		snprintf(alias, sizeof(alias), "b%s", mn);
+		alias[0] = 'b';
+		memcpy(alias + 1, mn, strnlen(mn, MAX_TOKLEN - 1) + 1);
+		alias[MAX_TOKLEN] = 0;
 		nf = find_forms(alias, forms, 4);
 	}
 	if (!nf) {
@@ -629,6 +672,7 @@ static void cleanup(struct assembler *a)
 		free(a->fixups[i].name);
 	free(a->labels);
 	free(a->fixups);
+	free(a->hash);
 }
 
 int bd_assemble(const char *text, int first_line, struct ebpf_insn **out, size_t *n, char *err,

@@ -80,7 +80,8 @@ static int uvm_backend_run(struct bd_backend *b, const struct bd_case *c, const 
 	res->mem = malloc(c->mem_len ? c->mem_len : 1);
 	if (!res->mem)
 		return -ENOMEM;
-	memcpy(res->mem, c->mem, c->mem_len);
+	if (c->mem_len)
+		memcpy(res->mem, c->mem, c->mem_len);
 	struct uvm_result ur;
 	rc = uvm_run(b->vm, res->mem, res->mem_len, &ur);
 	if (rc < 0) {

@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The xdp backend: the eBPF-on-eBPF VM (vm/xdp/xdpvm.bpf.c), loaded once per
- * process through its libbpf skeleton. A case is validated and pre-decoded
- * here (vm/isa.c), written with its memory and registers into the VM's .bss
+ * process through its libbpf skeleton. A case is validated (uvm_load),
+ * pre-decoded (vm/isa.c), written with its memory and registers into the VM's .bss
  * through the skeleton's mmap, and run with BPF_PROG_TEST_RUN: one syscall
  * per case, no reload.
  *
- * Outcomes, the same as the uvm's where the uvm defines them:
- *   - invalid program (what uvm_load calls -EINVAL): status `error`, "pc N: ..."
- *   - valid eBPF this VM does not model (helper/kfunc calls, callx, pseudo
- *     lddw): `unsupported`, "pc N: call to helper 5 is not modelled"
- *   - out-of-range access: `fault`, "pc N: read of 8 bytes at 0x... out of bounds"
- *   - budget: `timeout`, "pc N: instruction budget of B exhausted"
+ * Load-time outcomes come from uvm_load itself (the uvm's validator, run on
+ * every case: same rules, same messages, same statuses as backend_uvm.c):
+ * malformed -> `rejected`, valid but unmodelled (helper/kfunc call, pseudo
+ * lddw) -> `unsupported`. Run-time messages are written in the uvm's words:
+ *   fault       "pc N: read of 8 bytes at 0x... out of bounds", "pc N: call depth exceeds 8"
+ *   timeout     "pc N: instruction budget of B exhausted"
+ *   unsupported "pc N: helper call through r1 (helper 5) is not modelled" (callx)
+ * The xdp VM's own limits: 65535 instructions, 1 MiB - 4 KiB of memory
+ * (beyond: `unsupported`).
  * There is no verifier in front of the guest: what the kernel rejects
  * (immediate shifts >= width, division by an immediate 0) runs here with the
  * RFC 9669 meaning.
@@ -20,10 +23,13 @@
  * uvm). It is honoured exactly: the VM runs at most XDP_RUN_STEPS guest
  * instructions per test_run (well under a second even for a program of
  * divisions, far from the 20 s soft-lockup watchdog) and a longer run is
- * continued by further test_runs from the state left in .bss.
+ * continued by further test_runs from the state left in .bss. On timeout R0
+ * and memory are exactly those after B instructions (the uvm may have run
+ * a little further: its docs allow one straight-line run past the budget).
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +50,9 @@
 #define XDP_MEM_MAX (XDP_ARENA_SPAN - XDP_STACK_REGION)
 #define XDP_RUN_STEPS (4ull << 23)
 #define XDP_OP_END 255
+#define XDP_MAX_BUDGET (1ull << 44) /* the uvm's cap */
 enum { XVM_RUNNING, XVM_OK, XVM_FAULT, XVM_UNSUPPORTED, XVM_INTERNAL };
-enum { XVM_F_READ = 1, XVM_F_WRITE, XVM_F_DEPTH, XVM_F_END, XVM_F_OP };
+enum { XVM_F_READ = 1, XVM_F_WRITE, XVM_F_DEPTH, XVM_F_END, XVM_F_OP, XVM_F_CALLX };
 
 _Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_prog) == (2 * XDP_MAX_INSNS + 2) * 8, "xvm_prog");
 _Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_arena) == XDP_ARENA_SPAN + 8, "xvm_arena");
@@ -60,7 +67,7 @@ struct bd_backend {
 	struct bpf_prog_info info;
 	unsigned long long cases, test_runs;
 	unsigned char pkt[64];  /* XDP test_run needs a frame of >= 14 bytes */
-	unsigned char *is_target; /* scratch: per-slot flags during decoding */
+	struct uvm *validator;  /* uvm_load: the uvm's load-time rules and messages, exactly */
 };
 
 static double now_ms(void)
@@ -81,9 +88,9 @@ static int xdp_open(struct bd_backend **out, const struct bd_backend_config *cfg
 		return -ENOMEM;
 	}
 	b->cpu = cfg && cfg->cpu >= 1 && cfg->cpu <= 4 ? cfg->cpu : 4;
-	b->is_target = calloc(XDP_MAX_INSNS + 1, 1);
+	b->validator = uvm_create(NULL);
 	b->skel = xdpvm__open();
-	if (!b->skel || !b->is_target) {
+	if (!b->skel || !b->validator) {
 		err = errno ? -errno : -ENOMEM;
 		snprintf(why, whylen, "cannot open the xdp VM object: %s", strerror(-err));
 		goto fail;
@@ -106,7 +113,7 @@ static int xdp_open(struct bd_backend **out, const struct bd_backend_config *cfg
 	return 0;
 fail:
 	xdpvm__destroy(b->skel);
-	free(b->is_target);
+	uvm_destroy(b->validator);
 	free(b);
 	return err ? err : -EINVAL;
 }
@@ -116,7 +123,7 @@ static void xdp_close(struct bd_backend *b)
 	if (!b)
 		return;
 	xdpvm__destroy(b->skel);
-	free(b->is_target);
+	uvm_destroy(b->validator);
 	free(b);
 }
 
@@ -132,47 +139,21 @@ static int verdict(struct bd_result *res, enum bd_status st, const char *fmt, ..
 	return 0;
 }
 
-/* Validate and write the pre-decoded program into .bss. 0, or the
- * status (error/unsupported) with res->message set. */
-static int decode(struct bd_backend *b, const struct bd_case *c, int cpu, struct bd_result *res)
+/* Write the pre-decoded program into .bss. uvm_load has validated it, so
+ * every form here is one the VM models and every target is in range. */
+static void decode(struct bd_backend *b, const struct bd_case *c)
 {
 	__u64 *prog = b->skel->bss->xvm_prog;
 	size_t n = c->ninsns;
-	char err[200];
 
-	if (n == 0)
-		return verdict(res, BD_ERROR, "pc 0: empty program"), -1;
-	if (n >= XDP_MAX_INSNS)
-		return verdict(res, BD_UNSUPPORTED, "program of %zu instructions exceeds the xdp VM's %d",
-			       n, XDP_MAX_INSNS - 1), -1;
-	memset(b->is_target, 0, n + 1);
 	for (size_t pc = 0; pc < n; pc++) {
 		const struct ebpf_insn *in = &c->insns[pc];
-		if (ebpf_check_insn(in, err, sizeof(err)))
-			return verdict(res, BD_ERROR, "pc %zu: %s", pc, err), -1;
 		int form = ebpf_decode(in);
-		const struct ebpf_form_desc *d = &ebpf_forms[form];
-		if (d->cpu > cpu)
-			return verdict(res, BD_ERROR, "pc %zu: %s needs cpu v%d (running as v%d)", pc,
-				       d->mnemonic, d->cpu, cpu), -1;
 		__s32 arg = 0;
 		__u64 imm = sem_imm64(in->imm);
-		switch (d->fmt) {
+		switch (ebpf_forms[form].fmt) {
 		case EBPF_FMT_LDDW:
-			if (form != FORM_LDDW)
-				return verdict(res, BD_UNSUPPORTED,
-					       "pc %zu: lddw with src %d (pseudo) is not modelled", pc,
-					       in->src), -1;
-			if (pc + 1 >= n)
-				return verdict(res, BD_ERROR, "pc %zu: lddw without its second slot", pc), -1;
-			{
-				const struct ebpf_insn *hi = &c->insns[pc + 1];
-				if (hi->opcode || hi->dst || hi->src || hi->off)
-					return verdict(res, BD_ERROR,
-						       "pc %zu: invalid second slot of lddw", pc + 1), -1;
-				imm = sem_lddw(in->imm, hi->imm);
-			}
-			b->is_target[pc + 1] = 2; /* not a valid jump target */
+			imm = sem_lddw(in->imm, in[1].imm);
 			break;
 		case EBPF_FMT_LDX:
 		case EBPF_FMT_ST:
@@ -186,46 +167,17 @@ static int decode(struct bd_backend *b, const struct bd_case *c, int cpu, struct
 			arg = (__s32)pc + in->off + 1;
 			break;
 		case EBPF_FMT_JA32:
-			arg = (__s32)((__s64)pc + in->imm + 1);
-			break;
 		case EBPF_FMT_CALL:
-			if (form == FORM_CALL_HELPER)
-				return verdict(res, BD_UNSUPPORTED, "pc %zu: call to helper %d is not modelled",
-					       pc, in->imm), -1;
-			if (form != FORM_CALL_LOCAL)
-				return verdict(res, BD_UNSUPPORTED,
-					       "pc %zu: call to kernel function %d is not modelled", pc,
-					       in->imm), -1;
 			arg = (__s32)((__s64)pc + in->imm + 1);
 			break;
-		case EBPF_FMT_CALLX:
-			return verdict(res, BD_UNSUPPORTED, "pc %zu: callx r%d is not modelled", pc,
-				       in->dst), -1;
 		}
 		prog[2 * pc] = (__u64)form | (__u64)in->dst << 8 | (__u64)in->src << 12 |
 			       (__u64)(__u32)arg << 32;
 		prog[2 * pc + 1] = imm;
-		if (d->fmt == EBPF_FMT_LDDW)
-			pc++;
+		if (form == FORM_LDDW)
+			prog[2 * ++pc] = XDP_OP_END; /* never reached: uvm_load refuses jumps into lddw */
 	}
 	prog[2 * n] = XDP_OP_END;
-	/* Jump and call targets, once every slot is known. */
-	for (size_t pc = 0; pc < n; pc++) {
-		if (b->is_target[pc] == 2)
-			continue;
-		const struct ebpf_form_desc *d = &ebpf_forms[prog[2 * pc] & 0xff];
-		if (d->fmt != EBPF_FMT_JA && d->fmt != EBPF_FMT_JA32 && d->fmt != EBPF_FMT_JCOND_K &&
-		    d->fmt != EBPF_FMT_JCOND_X && d->fmt != EBPF_FMT_CALL)
-			continue;
-		long long t = (__s32)(prog[2 * pc] >> 32);
-		if (t < 0 || t >= (long long)n)
-			return verdict(res, BD_ERROR, "pc %zu: %s to pc %lld is out of range", pc,
-				       d->fmt == EBPF_FMT_CALL ? "call" : "jump", t), -1;
-		if (b->is_target[t] == 2)
-			return verdict(res, BD_ERROR, "pc %zu: %s into the middle of lddw at pc %lld", pc,
-				       d->fmt == EBPF_FMT_CALL ? "call" : "jump", t - 1), -1;
-	}
-	return 0;
 }
 
 static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct bd_run_opts *o,
@@ -233,13 +185,13 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 {
 	struct xdpvm__bss *s = b->skel->bss;
 	struct bd_run_opts def;
-	int cpu;
+	char err[256];
+	int rc;
 
 	if (!o) {
 		bd_run_opts_default(&def);
 		o = &def;
 	}
-	cpu = o->cpu >= 1 && o->cpu <= 4 ? o->cpu : b->cpu;
 	res->status = BD_OK;
 	res->r0 = 0;
 	res->has_insns = false;
@@ -247,13 +199,27 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 	res->duration_ns = 0;
 	res->message[0] = 0;
 	b->cases++;
+
+	/* Load-time outcome exactly as backend_uvm.c: malformed -> rejected,
+	 * unmodelled (helper/kfunc call, pseudo lddw) -> unsupported. */
+	struct uvm_opts uo = { .sz = sizeof(uo), .cpu = c->cpu ? c->cpu : b->cpu };
+	rc = uvm_set_opts(b->validator, &uo);
+	if (rc < 0)
+		return verdict(res, BD_ERROR, "xdp: cpu v%d: %s", uo.cpu, strerror(-rc));
+	rc = uvm_load(b->validator, c->insns, c->ninsns, err, sizeof(err));
+	if (rc == -EOPNOTSUPP)
+		return verdict(res, BD_UNSUPPORTED, "%s", err);
+	if (rc < 0)
+		return verdict(res, BD_REJECTED, "%s", err);
+	if (c->ninsns >= XDP_MAX_INSNS)
+		return verdict(res, BD_UNSUPPORTED, "program of %zu instructions exceeds the xdp VM's %d",
+			       c->ninsns, XDP_MAX_INSNS - 1);
 	if (c->mem_len > XDP_MEM_MAX)
 		return verdict(res, BD_UNSUPPORTED, "memory of %zu bytes exceeds the xdp VM's %u",
 			       c->mem_len, XDP_MEM_MAX);
-	if (decode(b, c, cpu, res))
-		return 0;
+	decode(b, c);
 
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < EBPF_NREGS; i++)
 		s->xvm_regs[i] = o->reg_fill;
 	s->xvm_regs[1] = o->mem_addr;
 	s->xvm_regs[2] = c->mem_len;
@@ -265,40 +231,40 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 	s->xvm_mem_len = c->mem_len;
 	s->xvm_stack_base = o->stack_top - XDP_STACK_REGION;
 	s->xvm_stack_lo = XDP_STACK_REGION - EBPF_STACK_SIZE;
+	/* As the uvm: 0 = its default, capped at 2^44 (a day of guest time). */
 	uint64_t budget = o->budget ? o->budget : UVM_DEFAULT_BUDGET;
+	if (budget > XDP_MAX_BUDGET)
+		budget = XDP_MAX_BUDGET;
 	s->xvm_steps_left = budget;
 	s->xvm_executed = 0;
 	s->xvm_pc = 0;
 	s->xvm_depth = 0;
 	s->xvm_status = XVM_RUNNING;
 
+	/* Each test_run does at most XDP_RUN_STEPS; go on from the state in .bss. */
 	do {
 		LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = b->pkt, .data_size_in = sizeof(b->pkt),
 			    .repeat = 1);
-		int err = bpf_prog_test_run_opts(b->prog_fd, &t);
+		rc = bpf_prog_test_run_opts(b->prog_fd, &t);
 		b->test_runs++;
-		if (err) {
-			err = -errno;
-			return verdict(res, BD_ERROR, "BPF_PROG_TEST_RUN of the xdp VM failed: %s",
-				       strerror(-err));
-		}
+		if (rc)
+			return verdict(res, BD_ERROR, "xdp: BPF_PROG_TEST_RUN failed: %s", strerror(errno));
 		res->duration_ns += t.duration;
 	} while (s->xvm_status == XVM_RUNNING && s->xvm_steps_left);
 
 	res->r0 = s->xvm_regs[0];
 	res->has_insns = true;
 	res->insns = s->xvm_executed;
-	if (c->mem_len) {
-		res->mem = malloc(c->mem_len);
-		if (!res->mem)
-			return -ENOMEM;
-		memcpy(res->mem, s->xvm_arena + XDP_STACK_REGION, c->mem_len);
-		res->mem_len = c->mem_len;
-	}
+	res->mem = malloc(c->mem_len ? c->mem_len : 1);
+	if (!res->mem)
+		return -ENOMEM;
+	memcpy(res->mem, s->xvm_arena + XDP_STACK_REGION, c->mem_len);
+	res->mem_len = c->mem_len;
+
 	unsigned pc = s->xvm_pc;
 	switch (s->xvm_status) {
 	case XVM_OK:
-		return 0;
+		return verdict(res, BD_OK, "ok");
 	case XVM_RUNNING:
 		return verdict(res, BD_TIMEOUT, "pc %u: instruction budget of %llu exhausted", pc,
 			       (unsigned long long)budget);
@@ -310,13 +276,16 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 				       s->xvm_fault_kind == XVM_F_READ ? "read" : "write",
 				       s->xvm_fault_size, (unsigned long long)s->xvm_fault_addr);
 		case XVM_F_DEPTH:
-			return verdict(res, BD_FAULT, "pc %u: call depth exceeds %d frames", pc,
-				       EBPF_MAX_CALL_DEPTH);
+			return verdict(res, BD_FAULT, "pc %u: call depth exceeds %d", pc, EBPF_MAX_CALL_DEPTH);
 		case XVM_F_END:
 			return verdict(res, BD_FAULT, "pc %u: fell off the end of the program", pc);
 		}
 		break;
 	case XVM_UNSUPPORTED:
+		if (s->xvm_fault_kind == XVM_F_CALLX && pc < c->ninsns)
+			return verdict(res, BD_UNSUPPORTED,
+				       "pc %u: helper call through r%d (helper %llu) is not modelled", pc,
+				       c->insns[pc].dst, (unsigned long long)s->xvm_fault_addr);
 		return verdict(res, BD_UNSUPPORTED, "pc %u: form %llu is not modelled", pc,
 			       (unsigned long long)s->xvm_fault_addr);
 	}
@@ -344,6 +313,22 @@ static void xdp_info(struct bd_backend *b, FILE *out)
 	print_log_line(out, b->vlog, "stack depth");
 	fprintf(out, "xdp:   verified_insns %u, xlated %u bytes, jited %u bytes\n", b->info.verified_insns,
 		b->info.xlated_prog_len, b->info.jited_prog_len);
+	/* Inlined bpf_loop leaves only bpf-to-bpf calls; a helper call left means
+	 * a loop was not inlined and every guest step pays an indirect call. */
+	__u32 xlen = b->info.xlated_prog_len;
+	struct bpf_insn *x = xlen ? calloc(1, xlen) : NULL;
+	if (x) {
+		struct bpf_prog_info pi = { .xlated_prog_len = xlen, .xlated_prog_insns = (__u64)(uintptr_t)x };
+		__u32 len = sizeof(pi);
+		if (!bpf_obj_get_info_by_fd(b->prog_fd, &pi, &len)) {
+			unsigned helpers = 0;
+			for (__u32 i = 0; i < xlen / sizeof(*x); i++)
+				helpers += x[i].code == (BPF_JMP | BPF_CALL) && x[i].src_reg == 0;
+			fprintf(out, "xdp:   bpf_loop inlined: %s (%u helper calls in the xlated program)\n",
+				helpers ? "no" : "yes", helpers);
+		}
+		free(x);
+	}
 	fprintf(out, "xdp: limits: %d insns, %u bytes of memory, %d frames of %d bytes, %llu steps per test_run\n",
 		XDP_MAX_INSNS - 1, XDP_MEM_MAX, EBPF_MAX_CALL_DEPTH, EBPF_STACK_SIZE, XDP_RUN_STEPS);
 	fprintf(out, "xdp: this process: %llu cases, %llu test_runs\n", b->cases, b->test_runs);

@@ -10,7 +10,7 @@
  *   -- result         expected R0 (hex or decimal, 64-bit; a negative decimal is two's complement)
  *   -- error          expected error text (may be empty)
  *   -- error pattern  expected error, POSIX extended regex
- *   -- c / -- no register offset    kept verbatim in `extra`, ignored
+ *   -- c / -- no register offset / -- no jit    kept verbatim in `extra`, ignored
  *   -- description    free text
  * bpfdiff's own:
  *   -- mem after      expected memory after the run, hex bytes
@@ -109,19 +109,15 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 	return 0;
 }
 
-/* Line i (0-based) of text: start pointer and length, without '\n' / '\r'. */
-static const char *nth_line(const char *text, int i, size_t *len)
+/* Iterate over the lines of text: returns the next line and its length (no '\n'), or NULL at the end. */
+static const char *next_line(const char **cursor, size_t *len)
 {
-	const char *s = text;
-	for (; i > 0 && s; i--) {
-		s = strchr(s, '\n');
-		if (s)
-			s++;
-	}
+	const char *s = *cursor;
 	if (!s || !*s)
 		return NULL;
 	const char *e = strchr(s, '\n');
 	*len = e ? (size_t)(e - s) : strlen(s);
+	*cursor = e ? e + 1 : s + *len;
 	return s;
 }
 
@@ -341,6 +337,7 @@ static enum sect classify(const char *name, char *arg, size_t arglen)
 		{ "error pattern", S_ERROR_PATTERN },
 		{ "c", S_EXTRA },
 		{ "no register offset", S_EXTRA },
+		{ "no jit", S_EXTRA },
 		{ "description", S_DESCRIPTION },
 		{ "mem after", S_MEM_AFTER },
 		{ "signature", S_SIGNATURE },
@@ -378,8 +375,8 @@ static int finish_expect(struct parser *p)
 	char *reason = NULL;
 	size_t rlen = 0, rcap = 0;
 	size_t ll;
-	const char *l;
-	for (int i = 0; (l = nth_line(p->buf, i, &ll)); i++) {
+	const char *l, *cur = p->buf;
+	for (int i = 0; (l = next_line(&cur, &ll)); i++) {
 		int line = p->first_line + i;
 		char tmp[1024];
 		if (ll >= sizeof(tmp))
@@ -438,10 +435,10 @@ static int finish_expect(struct parser *p)
 static int single_line(struct parser *p, char *out, size_t outlen, int *line_out)
 {
 	size_t ll;
-	const char *l;
+	const char *l, *cur = p->buf;
 	int found = 0;
 	out[0] = 0;
-	for (int i = 0; (l = nth_line(p->buf, i, &ll)); i++) {
+	for (int i = 0; (l = next_line(&cur, &ll)); i++) {
 		char tmp[1024];
 		int line = p->first_line + i;
 		if (ll >= sizeof(tmp))
@@ -606,6 +603,9 @@ static int start_section(struct parser *p, const char *line, size_t len, int lin
 	enum sect kind = classify(norm, arg, sizeof(arg));
 	if (kind == S_NONE)
 		return perr(p, lineno, "unknown section '-- %s'", norm);
+	int rc = finish_section(p);
+	if (rc)
+		return rc;
 	if (kind != S_EXPECT && kind != S_EXTRA) {
 		int dup = p->seen[kind];
 		if ((kind == S_ERROR && p->seen[S_ERROR_PATTERN]) || (kind == S_ERROR_PATTERN && p->seen[S_ERROR]))
@@ -678,7 +678,7 @@ int bd_case_parse_data(const char *path, const char *text, size_t len, struct bd
 		if (ll && s[ll - 1] == '\r')
 			ll--;
 		if (ll >= 2 && s[0] == '-' && s[1] == '-') {
-			if ((rc = finish_section(&p)) || (rc = start_section(&p, s, ll, lineno)))
+			if ((rc = start_section(&p, s, ll, lineno)))
 				break;
 		} else if (p.kind == S_NONE) {
 			size_t i = 0;

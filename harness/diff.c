@@ -140,6 +140,17 @@ static int meets(const struct bd_case *c, const char *name, const struct bd_resu
 	return 1;
 }
 
+/* A refusal RFC 9669 allows without the case saying so: the kernel verifier
+ * (or an external VM) may reject any program, and a helper or pseudo-lddw a
+ * VM does not model is unsupported. The uvm's and the xdp VM's rejections
+ * come from bpfdiff's own validator: malformed eBPF, never allowed silently. */
+static bool allowed_refusal(const char *name, enum bd_status st)
+{
+	if (st == BD_UNSUPPORTED)
+		return true;
+	return st == BD_REJECTED && strncmp(name, "uvm", 3) && strncmp(name, "xdp", 3);
+}
+
 /* Statuses that take a backend out of the pairwise comparison: it did not
  * run the program (or, for the kernel verifier, refused it, which RFC 9669 allows). */
 static bool comparable(enum bd_status s)
@@ -277,13 +288,10 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 		if (r->status == BD_ERROR && !expect_for(c, s->slot[i].name))
 			error = true;
 		int m = meets(c, s->slot[i].name, r, why, sizeof(why));
-		bool explained = m == 1 && expect_for(c, s->slot[i].name);
 		if (m == 0) {
 			/* Refusal by the kernel verifier or an unmodelled form is allowed
 			 * unless the case says otherwise: it is counted, not failed. */
-			if ((r->status == BD_REJECTED && strncmp(s->slot[i].name, "uvm", 3) &&
-			     strncmp(s->slot[i].name, "xdp", 3)) ||
-			    r->status == BD_UNSUPPORTED) {
+			if (!expect_for(c, s->slot[i].name) && allowed_refusal(s->slot[i].name, r->status)) {
 				if (r->status == BD_REJECTED)
 					rejected = true;
 				continue;
@@ -291,8 +299,16 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 			if (!failed)
 				snprintf(o->reason, sizeof(o->reason), "%s", why);
 			failed = true;
-		} else if (!explained && r->status == BD_REJECTED && !c->has_error) {
-			rejected = true;
+		} else if (m == -1 && r->status == BD_REJECTED) {
+			if (!allowed_refusal(s->slot[i].name, r->status)) {
+				/* Nothing expected, but the uvm/xdp validator says it is not eBPF. */
+				if (!failed)
+					snprintf(o->reason, sizeof(o->reason), "%s rejected: %s", s->slot[i].name,
+						 r->message);
+				failed = true;
+			} else {
+				rejected = true;
+			}
 		}
 		if (comparable(r->status))
 			ran = true;
@@ -362,7 +378,7 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 	if (failed) {
 		/* Every backend agrees but not with the case: if the answer depends on
 		 * addresses it was never a fixed value. */
-		if (ran && depends_on_environment(s, c)) {
+		if (ran && !c->has_error && depends_on_environment(s, c)) {
 			o->verdict = BD_V_NONDETERMINISTIC;
 			snprintf(o->reason, sizeof(o->reason),
 				 "the result depends on memory/stack addresses or stack contents (%s)", why);
@@ -441,7 +457,7 @@ void bd_outcome_report(FILE *out, const struct bd_session *s, const struct bd_ca
 			(unsigned long long)r->r0);
 		if (r->has_insns)
 			fprintf(out, "  insns %llu", (unsigned long long)r->insns);
-		if (r->message[0])
+		if (r->message[0] && !(r->status == BD_OK && !strcmp(r->message, "ok")))
 			fprintf(out, "  %s", r->message);
 		fputc('\n', out);
 	}

@@ -301,7 +301,7 @@ static int program_of_text(const char *path, const char *text, size_t len, struc
 {
 	if (looks_like_data(text))
 		return bd_case_parse_data(path, text, len, c, err, errlen);
-	char e[512];
+	char e[384];
 	int rc = bd_assemble(text, 1, &c->insns, &c->ninsns, e, sizeof(e));
 	if (rc < 0)
 		snprintf(err, errlen, "%s:%s", path, e);

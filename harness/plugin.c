@@ -301,14 +301,17 @@ int bd_cmd_plugin(int argc, char **argv)
 	c.path = (char *)"<plugin>";
 	c.ninsns = prog_len / sizeof(struct ebpf_insn);
 	c.insns = (struct ebpf_insn *)prog;
-	c.mem = mem_len ? mem : NULL;
+	/* Never NULL, as the .data parser gives it: backends may memcpy from it. */
+	static uint8_t no_memory[1];
+	c.mem = mem ? mem : no_memory;
 	c.mem_len = mem_len;
 
 	struct bd_backend_config cfg = { .cpu = cpu, .arg = NULL, .verbose = false };
 	int e = bd_session_open(&s, backend, &cfg, err, sizeof(err));
 	if (e < 0) {
 		fprintf(stderr, "bpfdiff plugin: %s\n", err[0] ? err : strerror(-e));
-		rc = e == -EINVAL ? 2 : 1;
+		/* session.c: a bad name or argument (-EINVAL, a missing plugin) is usage */
+		rc = (e == -EINVAL || e == -ENOENT || e == -EACCES) ? 2 : 1;
 		goto out;
 	}
 	session_open = true;

@@ -10,7 +10,7 @@ struct bd_run_entry {
 	struct bd_case c;
 	struct bd_outcome o;
 	bool input_error;         /* the file could not be read/parsed: c.path + error */
-	char error[512];
+	char error[1024];
 };
 
 struct bd_run_log {

@@ -71,7 +71,7 @@ static int collect_dir(const char *dir, struct path_list *out)
 	return 0;
 }
 
-struct bd_run_entry *bd_run_bd_run_log_push(struct bd_run_log *log)
+struct bd_run_entry *bd_run_log_push(struct bd_run_log *log)
 {
 	if (log->n == log->cap) {
 		log->cap = log->cap ? log->cap * 2 : 256;
@@ -101,7 +101,7 @@ void bd_run_log_load(struct bd_run_log *log, const char *arg, const char *sectio
 	struct path_list files = { 0 };
 	struct stat st;
 	if (stat(arg, &st)) {
-		char msg[PATH_MAX + 64];
+		char msg[512];
 		snprintf(msg, sizeof(msg), "%s: %s", arg, strerror(errno));
 		log_input_error(log, arg, msg);
 		return;

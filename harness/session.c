@@ -114,4 +114,7 @@ void bd_session_close(struct bd_session *s)
 		if (s->slot[i].b)
 			s->slot[i].ops->close(s->slot[i].b);
 	s->n = 0;
+	if (s->probe)
+		bd_backend_uvm.close(s->probe);
+	s->probe = NULL;
 }

@@ -132,7 +132,11 @@ int ebpf_check_insn(const struct ebpf_insn *insn, char *err, size_t errlen)
 			const char *field = (d->fmt == EBPF_FMT_END || d->fmt == EBPF_FMT_ATOMIC) ? "imm" :
 					    (d->fmt == EBPF_FMT_LDDW || d->fmt == EBPF_FMT_CALL) ? "src" : "off";
 			long long v = field[0] == 'i' ? insn->imm : field[0] == 's' ? insn->src : insn->off;
-			snprintf(err, errlen, "opcode 0x%02x: invalid %s %lld", insn->opcode, field, v);
+			/* One form for this opcode: the field is simply unused and must be 0. */
+			if (by_opcode[insn->opcode][1] < 0 && d->disc == 0)
+				snprintf(err, errlen, "%s: unused field %s is %lld", d->mnemonic, field, v);
+			else
+				snprintf(err, errlen, "opcode 0x%02x: invalid %s %lld", insn->opcode, field, v);
 		}
 		return -EINVAL;
 	}

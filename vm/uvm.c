@@ -118,7 +118,12 @@ static uint32_t pc_of(const struct uvm *vm, uintptr_t slot)
  * noinline/noclone: labels' addresses are taken once (labels_out) and used in
  * later calls, which is only valid while there is exactly one copy of the body.
  */
-__attribute__((noinline, noclone)) static void exec(struct uvm *vm, u8 *mem, u64 mem_len,
+#ifdef __clang__
+#define NOCLONE /* clang does not clone functions with address-taken labels */
+#else
+#define NOCLONE __attribute__((noclone))
+#endif
+__attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 mem_len,
 						   struct uvm_result *res, const void *const **labels_out)
 {
 	static const void *const labels[FORM_COUNT + 1] = {
@@ -493,17 +498,21 @@ L_EXIT:
 	p = tgt;
 	goto *p->op;
 
+#define CALL_HELPER(ID)                                                                   \
+	do {                                                                              \
+		u64 id_ = (ID);                                                           \
+		const struct helper *hp = id_ <= UINT32_MAX ? find_helper(vm, id_) : NULL; \
+		if (unlikely(!hp)) {                                                      \
+			helper_id = id_;                                                  \
+			goto no_helper;                                                   \
+		}                                                                         \
+		r[0] = hp->fn(hp->ctx, r[1], r[2], r[3], r[4], r[5]);                     \
+		NEXT;                                                                     \
+	} while (0)
 L_CALL_HELPER:
-L_CALLX: {
-	u64 id = p->op == labels[FORM_CALLX] ? DST : (u64)(u32)IMM;
-	const struct helper *hp = id <= UINT32_MAX ? find_helper(vm, id) : NULL;
-	if (unlikely(!hp)) {
-		helper_id = id;
-		goto no_helper;
-	}
-	r[0] = hp->fn(hp->ctx, r[1], r[2], r[3], r[4], r[5]);
-	NEXT;
-}
+	CALL_HELPER((u32)IMM);
+L_CALLX:
+	CALL_HELPER(DST);
 
 L_CALL_BTF:
 L_LDDW_MAP_FD:
@@ -551,7 +560,7 @@ no_helper:
 	if ((uintptr_t)p > lim)
 		goto timeout_inseg;
 	res->status = UVM_UNSUPPORTED;
-	if (p->op == labels[FORM_CALLX])
+	if (p->op == labels[FORM_CALLX]) /* not shared with another form: it has a body of its own */
 		snprintf(res->message, sizeof(res->message),
 			 "pc %u: helper call through r%d (helper %llu) is not modelled", pc_of(vm, (uintptr_t)p),
 			 p->dst, (unsigned long long)helper_id);
@@ -643,8 +652,13 @@ struct uvm *uvm_create(const struct uvm_opts *opts)
 	struct uvm *vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return NULL;
-	if (apply_opts(&vm->opts, opts) < 0)
-		apply_opts(&vm->opts, NULL);
+	int err = apply_opts(&vm->opts, opts);
+	if (err < 0) {
+		/* Not silently dropped: a campaign asking for a mutant must get it. */
+		free(vm);
+		errno = -err;
+		return NULL;
+	}
 	return vm;
 }
 

@@ -50,7 +50,7 @@ struct uvm_result {
 typedef uint64_t (*uvm_helper_fn)(void *ctx, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
 				  uint64_t r5);
 
-struct uvm *uvm_create(const struct uvm_opts *opts); /* NULL opts = defaults; NULL on ENOMEM */
+struct uvm *uvm_create(const struct uvm_opts *opts); /* NULL opts = defaults; NULL + errno on ENOMEM/bad opts */
 void uvm_destroy(struct uvm *vm);
 int uvm_set_opts(struct uvm *vm, const struct uvm_opts *opts);
 int uvm_register_helper(struct uvm *vm, uint32_t id, uvm_helper_fn fn, void *ctx);

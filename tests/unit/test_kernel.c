@@ -201,6 +201,17 @@ static void test_misc(void)
 				   I(0xb7, 0, 0, 0, 4), EXIT };
 	RUN(two, NULL, 0, &r);
 	CHECK(r.status == BD_OK && r.r0 == 0xfffffffffffffff0ull, "two exits: %s %s %#llx", bd_status_name(r.status), r.message, (unsigned long long)r.r0);
+	/* Main function longer than a 16-bit jump: its exit becomes gotol. */
+	size_t big = 40000;
+	struct ebpf_insn *lp = calloc(big, sizeof(*lp));
+	lp[0] = I(0xb7, 0, 0, 0, 1);
+	for (size_t i = 1; i < big - 1; i++)
+		lp[i] = I(0x07, 0, 0, 0, 1);
+	lp[big - 1] = EXIT;
+	run(lp, big, NULL, 0, &r);
+	CHECK(r.status == BD_OK && r.r0 == big - 1, "gotol exit: %s %s r0 %llu", bd_status_name(r.status), r.message,
+	      (unsigned long long)r.r0);
+	free(lp);
 	bd_result_reset(&r);
 }
 
@@ -220,7 +231,8 @@ static void test_fd_loop(void)
 		if (i % 5 == 4)
 			RUN(bad, NULL, 0, &r);
 		else
-			okn += RUN(ok, mem, 1 + (size_t)(i % 20), &r) == 0 && r.status == BD_OK;
+			okn += RUN(ok, mem, 1 + (size_t)(i % 20), &r) == 0 && r.status == BD_OK &&
+			       r.mem_len == 1 + (size_t)(i % 20) && r.mem[0] == 1 && r.mem[r.mem_len - 1] == (r.mem_len == 1);
 	}
 	/* 40 distinct sizes > the cache: eviction closes maps too. */
 	for (int i = 0; i < 200; i++)

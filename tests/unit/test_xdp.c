@@ -40,7 +40,34 @@ void bd_run_opts_default(struct bd_run_opts *o)
 #define EXIT I(0x95, 0, 0, 0, 0)
 
 static struct bd_backend *B;
-static int passed, failed;
+static int passed, failed, case_cpu;
+
+#ifdef HAVE_BACKEND_UVM
+static struct bd_backend *U; /* the uvm, which every result must agree with */
+static unsigned long long agreed;
+
+/* Every case also runs on the uvm: status, message, R0, insns and memory must agree exactly. */
+static void agree(const char *name, const struct bd_case *c, const struct bd_run_opts *o, const struct bd_result *x)
+{
+	struct bd_result u = { 0 };
+	if (bd_backend_uvm.run(U, c, o, &u)) {
+		fprintf(stderr, "%s: uvm run failed\n", name);
+		exit(1);
+	}
+	if (u.status != x->status || u.r0 != x->r0 || strcmp(u.message, x->message) ||
+	    u.has_insns != x->has_insns || u.insns != x->insns || u.mem_len != x->mem_len ||
+	    (u.mem_len && memcmp(u.mem, x->mem, u.mem_len))) {
+		failed++;
+		fprintf(stderr, "FAIL %s: xdp and uvm disagree:\n  xdp %s r0 0x%llx insns %llu \"%s\"\n"
+			"  uvm %s r0 0x%llx insns %llu \"%s\"\n", name,
+			bd_status_name(x->status), (unsigned long long)x->r0, (unsigned long long)x->insns, x->message,
+			bd_status_name(u.status), (unsigned long long)u.r0, (unsigned long long)u.insns, u.message);
+	} else {
+		agreed++;
+	}
+	bd_result_reset(&u);
+}
+#endif
 
 static void run(const char *name, const struct ebpf_insn *insns, size_t n, const void *mem, size_t mem_len,
 		const struct bd_run_opts *o, struct bd_result *r)
@@ -52,6 +79,7 @@ static void run(const char *name, const struct ebpf_insn *insns, size_t n, const
 	c.ninsns = n;
 	c.mem = (uint8_t *)mem;
 	c.mem_len = mem_len;
+	c.cpu = case_cpu;
 	if (!o) {
 		bd_run_opts_default(&def);
 		o = &def;
@@ -61,6 +89,10 @@ static void run(const char *name, const struct ebpf_insn *insns, size_t n, const
 		fprintf(stderr, "%s: run failed\n", name);
 		exit(1);
 	}
+#ifdef HAVE_BACKEND_UVM
+	if (U)
+		agree(name, &c, o, r);
+#endif
 }
 
 static void check(const char *name, int ok, const struct bd_result *r, const char *what)
@@ -254,21 +286,24 @@ static void test_calls(void)
 	/* A callee may read its caller's frame through a pointer. */
 	EXPECT_R0("callee reads caller frame", 77, MOV64K(1, 77), I(0x7b, 10, 1, -8, 0), MOV64X(1, 10),
 		  I(0x85, 0, 1, 0, 1), EXIT, I(0x79, 0, 1, -8, 0), EXIT);
-	EXPECT_STATUS("endless recursion faults at depth 8", BD_FAULT, "pc 0: call depth exceeds 8 frames",
+	EXPECT_STATUS("endless recursion faults at depth 8", BD_FAULT, "pc 0: call depth exceeds 8",
 		      I(0x85, 0, 1, 0, -1), EXIT);
 	EXPECT_STATUS("helper call unsupported", BD_UNSUPPORTED, "pc 1: call to helper 5 is not modelled",
 		      MOV64K(0, 0), I(0x85, 0, 0, 0, 5), EXIT);
-	EXPECT_STATUS("callx unsupported", BD_UNSUPPORTED, "pc 0: callx r1 is not modelled",
-		      I(0x8d, 1, 0, 0, 0), EXIT);
-	EXPECT_STATUS("pseudo lddw unsupported", BD_UNSUPPORTED, "pc 0: lddw with src 1",
+	EXPECT_STATUS("callx unsupported at run time", BD_UNSUPPORTED, "pc 1: helper call through r1 (helper 5) is not modelled",
+		      MOV64K(1, 5), I(0x8d, 1, 0, 0, 0), EXIT);
+	EXPECT_STATUS("pseudo lddw unsupported", BD_UNSUPPORTED, "pc 0: lddw_map_fd (lddw src 1) is not modelled",
 		      I(0x18, 1, 1, 0, 3), I(0, 0, 0, 0, 0), EXIT);
-	EXPECT_STATUS("unknown opcode is an error", BD_ERROR, "pc 1: unknown opcode 0xff",
+	EXPECT_STATUS("unknown opcode is rejected", BD_REJECTED, "pc 1: unknown opcode 0xff",
 		      MOV64K(0, 0), I(0xff, 0, 0, 0, 0), EXIT);
-	EXPECT_STATUS("jump out of range is an error", BD_ERROR, "pc 0: jump to pc 5 is out of range",
+	EXPECT_STATUS("jump out of range is rejected", BD_REJECTED, "pc 0: jump target 5 out of range [0, 2)",
 		      I(0x05, 0, 0, 4, 0), EXIT);
-	EXPECT_STATUS("jump into lddw is an error", BD_ERROR, "into the middle of lddw",
+	EXPECT_STATUS("jump into lddw is rejected", BD_REJECTED, "pc 0: jump target 2 is the second half of lddw",
 		      I(0x05, 0, 0, 1, 0), LDDW(0, 1), EXIT);
-	EXPECT_STATUS("falling off the end faults", BD_FAULT, "pc 1: fell off the end", MOV64K(0, 0));
+	EXPECT_STATUS("missing exit is rejected", BD_REJECTED, "pc 0: missing exit", MOV64K(0, 0));
+	case_cpu = 3;
+	EXPECT_STATUS("sdiv on cpu v3 is rejected", BD_REJECTED, "needs cpu v4", I(0x37, 0, 0, 1, 2), EXIT);
+	case_cpu = 0;
 }
 
 static void test_budget(void)
@@ -335,6 +370,12 @@ int main(void)
 		printf("test_xdp: xdp backend unavailable: %s\n", why);
 		return err == -EPERM ? 77 : 1;
 	}
+#ifdef HAVE_BACKEND_UVM
+	if (bd_backend_uvm.open(&U, &cfg, why, sizeof(why))) {
+		printf("test_xdp: uvm backend unavailable: %s\n", why);
+		return 1;
+	}
+#endif
 	test_alu();
 	test_jmp();
 	test_mem();
@@ -344,6 +385,10 @@ int main(void)
 	if (getenv("TEST_XDP_INFO"))
 		bd_backend_xdp.info(B, stdout);
 	bd_backend_xdp.close(B);
+#ifdef HAVE_BACKEND_UVM
+	bd_backend_uvm.close(U);
+	printf("%llu cases agreed exactly with the uvm\n", agreed);
+#endif
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The differential fuzz target: one input (input.h) = a program body and its
+ * memory; the program (fixed prologue + normalised body + exit) runs on every
+ * backend of a session (BPFDIFF_BACKENDS, default all available) and the
+ * session's diff is the oracle. A discrepancy is minimized (harness/minimize.c),
+ * deduplicated by signature, and written atomically into BPFDIFF_FINDS
+ * (default corpus/) as a .data case that records every backend's result.
+ *
+ * Built for libFuzzer (-fsanitize=fuzzer), AFL++ (afl-clang-fast
+ * -fsanitize=fuzzer links AFL's persistent-mode driver) and the plain replay
+ * driver (replay_main.c).
+ *
+ * Environment:
+ *   BPFDIFF_BACKENDS   backend list as for `bpfdiff run --backend` (default all)
+ *   BPFDIFF_MUTANT     name: run the uvm with that injected bug ("uvm:NAME")
+ *                      against the real backends, or against a clean uvm when
+ *                      neither kernel nor xdp is available
+ *   BPFDIFF_FINDS      directory for finds (default corpus; replay: none)
+ *   BPFDIFF_MINIMIZE   0 to keep finds unminimized (default 1)
+ *   BPFDIFF_STOP_ON_FIND  1: exit after the first new find (mutant runs)
+ *   BPFDIFF_STATS_DIR  write stats.<pid> there every 2 s and at exit
+ *   BPFDIFF_QUIET      1: no summary at exit
+ *   BPFDIFF_VERBOSE    1: print every kernel rejection
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "input.h"
+#include "target.h"
+#include "../harness/minimize.h"
+#include "../vm/isa.h"
+
+int bdf_replay_mode;
+
+static struct {
+	bool ready, failed;
+	struct bd_session s;
+	int kernel_slot;
+	const char *finds_dir;
+	bool minimize, stop_on_find, quiet, verbose;
+	int min_runs;
+	const char *stats_dir;
+	double t0, last_stats;
+	unsigned long long execs, kernel_runs, kernel_accepted, finds_new, finds_known, nondet, errors, skipped;
+	unsigned char forms_run[FORM_COUNT], forms_accepted[FORM_COUNT];
+	char **sigs; /* known minimized signatures */
+	size_t nsigs, capsigs;
+	char **raw; /* raw (unminimized) signatures already handled */
+	size_t nraw, capraw;
+	struct bd_outcome *o;
+} G;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static bool set_has(char **set, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(set[i], s))
+			return true;
+	return false;
+}
+
+static void set_add(char ***set, size_t *n, size_t *cap, const char *s)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		char **ns = realloc(*set, nc * sizeof(*ns));
+		if (!ns)
+			return;
+		*set = ns;
+		*cap = nc;
+	}
+	char *d = strdup(s);
+	if (d)
+		(*set)[(*n)++] = d;
+}
+
+/* Signatures of the finds already in the finds directory (`-- signature`). */
+static void load_known(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len < 6 || strcmp(e->d_name + len - 5, ".data") || e->d_name[0] == '.')
+			continue;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		char line[1024];
+		bool next = false;
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\r\n")] = 0;
+			if (next) {
+				set_add(&G.sigs, &G.nsigs, &G.capsigs, line);
+				break;
+			}
+			next = !strcmp(line, "-- signature");
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
+static int open_session(void)
+{
+	char err[512];
+	struct bd_backend_config cfg = { .cpu = 4 };
+	const char *list = getenv("BPFDIFF_BACKENDS");
+	const char *mutant = getenv("BPFDIFF_MUTANT");
+	char buf[512];
+	if (mutant && *mutant) {
+		/* The mutated uvm first, then the references (any uvm in the list is dropped). */
+		char refs[256] = "";
+		const char *src = list && *list && strcmp(list, "all") ? list : "kernel,xdp";
+		char *copy = strdup(src), *save = NULL;
+		for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+			if (strncmp(t, "uvm", 3))
+				snprintf(refs + strlen(refs), sizeof(refs) - strlen(refs), ",%s", t);
+		free(copy);
+		snprintf(buf, sizeof(buf), "uvm:%s%s", mutant, refs);
+		if (bd_session_open(&G.s, buf, &cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "bpf_diff: %s\n", err);
+			return -1;
+		}
+		bool any = false;
+		for (int i = 1; i < G.s.n; i++)
+			any |= G.s.slot[i].b != NULL;
+		if (!any) { /* nothing real to compare with: a clean uvm is the reference */
+			bd_session_close(&G.s);
+			snprintf(buf, sizeof(buf), "uvm:%s,uvm", mutant);
+			if (bd_session_open(&G.s, buf, &cfg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "bpf_diff: %s\n", err);
+				return -1;
+			}
+		}
+		list = buf;
+	} else if (bd_session_open(&G.s, list, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bpf_diff: %s\n", err);
+		return -1;
+	}
+	G.kernel_slot = -1;
+	int avail = 0;
+	for (int i = 0; i < G.s.n; i++) {
+		if (!strcmp(G.s.slot[i].name, "kernel") && G.s.slot[i].b)
+			G.kernel_slot = i;
+		avail += G.s.slot[i].b != NULL;
+	}
+	if (!G.quiet) {
+		fprintf(stderr, "bpf_diff: backends:");
+		for (int i = 0; i < G.s.n; i++)
+			fprintf(stderr, " %s%s%s%s", G.s.slot[i].name, G.s.slot[i].b ? "" : " (unavailable: ",
+				G.s.slot[i].b ? "" : G.s.slot[i].why, G.s.slot[i].b ? "" : ")");
+		fputc('\n', stderr);
+	}
+	if (!avail) {
+		fprintf(stderr, "bpf_diff: no backend available\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void write_stats(void);
+
+static void at_exit(void)
+{
+	if (!G.ready)
+		return;
+	write_stats();
+	if (!G.quiet && G.execs && !bdf_replay_mode)
+		bdf_print_summary(stderr);
+}
+
+static void init(void)
+{
+	if (G.ready || G.failed)
+		return;
+	G.t0 = now();
+	const char *e;
+	G.quiet = (e = getenv("BPFDIFF_QUIET")) && *e == '1';
+	G.verbose = (e = getenv("BPFDIFF_VERBOSE")) && *e == '1';
+	G.minimize = !((e = getenv("BPFDIFF_MINIMIZE")) && *e == '0');
+	G.stop_on_find = (e = getenv("BPFDIFF_STOP_ON_FIND")) && *e == '1';
+	G.min_runs = (e = getenv("BPFDIFF_MIN_RUNS")) ? atoi(e) : 4000;
+	G.finds_dir = getenv("BPFDIFF_FINDS");
+	if (!G.finds_dir && !bdf_replay_mode)
+		G.finds_dir = "corpus";
+	if (G.finds_dir && !*G.finds_dir)
+		G.finds_dir = NULL;
+	if (G.finds_dir) {
+		mkdir(G.finds_dir, 0755);
+		load_known(G.finds_dir);
+	}
+	G.stats_dir = getenv("BPFDIFF_STATS_DIR");
+	if (G.stats_dir)
+		mkdir(G.stats_dir, 0755);
+	G.o = calloc(1, sizeof(*G.o));
+	if (!G.o || open_session() < 0) {
+		G.failed = true;
+		abort(); /* a fuzzer must not go on with no oracle */
+	}
+	bd_outcome_reset(G.o);
+	G.ready = true;
+	atexit(at_exit);
+}
+
+struct bd_session *bdf_session(void)
+{
+	init();
+	return &G.s;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	return 0; /* lazily in the first input: libFuzzer's -fork parent never runs one */
+}
+
+static void write_stats(void)
+{
+	if (!G.stats_dir)
+		return;
+	char path[4096], tmp[4200];
+	snprintf(path, sizeof(path), "%s/stats.%d", G.stats_dir, (int)getpid());
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "execs=%llu\nseconds=%.3f\nkernel_runs=%llu\nkernel_accepted=%llu\nfinds_new=%llu\n"
+		   "finds_known=%llu\nnondeterministic=%llu\nerrors=%llu\nskipped=%llu\n",
+		G.execs, now() - G.t0, G.kernel_runs, G.kernel_accepted, G.finds_new, G.finds_known, G.nondet,
+		G.errors, G.skipped);
+	fputs("forms_run=", f);
+	for (int i = 0; i < FORM_COUNT; i++)
+		fputc(G.forms_run[i] ? '1' : '0', f);
+	fputs("\nforms_accepted=", f);
+	for (int i = 0; i < FORM_COUNT; i++)
+		fputc(G.forms_accepted[i] ? '1' : '0', f);
+	fputc('\n', f);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+	G.last_stats = now();
+}
+
+static int count(const unsigned char *v)
+{
+	int n = 0;
+	for (int i = 0; i < FORM_COUNT; i++)
+		n += v[i] != 0;
+	return n;
+}
+
+void bdf_print_summary(FILE *out)
+{
+	double secs = now() - G.t0;
+	fprintf(out, "bpf_diff: %llu execs in %.1f s (%.0f exec/s)", G.execs, secs, secs > 0 ? G.execs / secs : 0);
+	if (G.kernel_runs)
+		fprintf(out, ", kernel acceptance %.1f%% (%llu/%llu)", 100.0 * G.kernel_accepted / G.kernel_runs,
+			G.kernel_accepted, G.kernel_runs);
+	fprintf(out, ", discrepancies %llu new %llu known, %llu nondeterministic, %llu errors", G.finds_new,
+		G.finds_known, G.nondet, G.errors);
+	fprintf(out, ", forms run %d/%d", count(G.forms_run), FORM_COUNT);
+	if (G.kernel_slot >= 0)
+		fprintf(out, " (kernel-accepted %d/%d)", count(G.forms_accepted), FORM_COUNT);
+	fputc('\n', out);
+}
+
+unsigned long long bdf_new_finds(void) { return G.finds_new; }
+unsigned long long bdf_known_finds(void) { return G.finds_known; }
+
+static unsigned long long fnv1a(const char *s)
+{
+	unsigned long long h = 0xcbf29ce484222325ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/* A discrepancy: minimize, dedupe, write. */
+static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *mem, size_t mem_len,
+			const uint8_t *data, size_t size)
+{
+	if (set_has(G.raw, G.nraw, G.o->signature)) {
+		G.finds_known++;
+		return;
+	}
+	set_add(&G.raw, &G.nraw, &G.capraw, G.o->signature);
+	const char *rawdir = getenv("BPFDIFF_SAVE_RAW");
+	if (rawdir) { /* the input as the fuzzer had it, for reproducing the find exactly */
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/raw-%012llx.bin", rawdir, fnv1a(G.o->signature) & 0xffffffffffffULL);
+		FILE *f = fopen(path, "wb");
+		if (f) {
+			fwrite(data, 1, size, f);
+			fclose(f);
+		}
+	}
+	struct bd_case c;
+	memset(&c, 0, sizeof(c));
+	c.path = strdup("fuzz-input");
+	c.insns = malloc(n * sizeof(*prog));
+	c.mem = malloc(mem_len ? mem_len : 1);
+	if (!c.path || !c.insns || !c.mem) {
+		bd_case_free(&c);
+		return;
+	}
+	memcpy(c.insns, prog, n * sizeof(*prog));
+	c.ninsns = n;
+	memcpy(c.mem, mem, mem_len);
+	c.mem_len = mem_len;
+	char raw_sig[256];
+	snprintf(raw_sig, sizeof(raw_sig), "%s", G.o->signature);
+	double t = now();
+	struct bd_minimize_stats st = { .insns_after = n, .mem_after = mem_len };
+	snprintf(st.signature, sizeof(st.signature), "%s", raw_sig);
+	if (G.minimize && bd_minimize(&G.s, &c, raw_sig, G.min_runs, &st) < 0) {
+		/* Did not reproduce (nondeterministic after all): count it as such. */
+		G.nondet++;
+		bd_case_free(&c);
+		return;
+	}
+	double tmin = now() - t;
+	if (set_has(G.sigs, G.nsigs, st.signature)) {
+		G.finds_known++;
+		bd_case_free(&c);
+		return;
+	}
+	set_add(&G.sigs, &G.nsigs, &G.capsigs, st.signature);
+	G.finds_new++;
+	char file[4096] = "-";
+	bd_outcome_reset(G.o);
+	bd_session_run(&G.s, &c, G.o);
+	const char *mutant = getenv("BPFDIFF_MUTANT");
+	char origin[128];
+	snprintf(origin, sizeof(origin), "bpfdiff fuzz (fuzz/bpf_diff.c%s%s)", mutant ? ", mutant " : "",
+		 mutant ? mutant : "");
+	bd_case_annotate_find(&c, &G.s, G.o, origin);
+	if (G.finds_dir) {
+		char slug[128];
+		size_t k = 0;
+		for (const char *p = bd_signature_key(st.signature); *p && k + 1 < sizeof(slug); p++)
+			if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+				slug[k++] = *p;
+			else if (k && slug[k - 1] != '-')
+				slug[k++] = '-';
+		while (k && slug[k - 1] == '-')
+			k--;
+		slug[k] = 0;
+		snprintf(file, sizeof(file), "%s/fuzz-%s-%012llx.data", G.finds_dir, slug,
+			 fnv1a(st.signature) & 0xffffffffffffULL);
+		char *text = bd_case_format_data(&c);
+		int rc = text ? bd_write_file_atomic(file, text) : -ENOMEM;
+		free(text);
+		if (rc < 0)
+			fprintf(stderr, "bpf_diff: cannot write %s: %s\n", file, strerror(-rc));
+	}
+	if (!G.quiet) {
+		fprintf(stderr, "\nbpf_diff: NEW %s after %.2f s (exec %llu): %s\n", bd_verdict_name(st.verdict),
+			now() - G.t0, G.execs, G.o->reason);
+		bd_outcome_report(stderr, &G.s, &c, G.o);
+	}
+	/* One machine-readable line for scripts (run_mutants.sh). */
+	fprintf(stderr, "BPFDIFF_FIND seconds=%.3f execs=%llu insns_before=%zu insns=%zu mem=%zu min_runs=%d "
+			"min_seconds=%.3f file=%s signature=%s\n",
+		now() - G.t0, G.execs, st.insns_before ? st.insns_before : n, st.insns_after, st.mem_after, st.runs,
+		tmin, file, st.signature);
+	bd_case_free(&c);
+	if (G.stop_on_find) {
+		write_stats();
+		if (!G.quiet)
+			bdf_print_summary(stderr);
+		fflush(stderr);
+		_exit(0);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct ebpf_insn prog[BDF_MAX_PROG];
+	static uint8_t mem[BDF_MAX_MEM];
+	static struct bd_case c;
+	init();
+	struct bdf_input in;
+	bdf_input_split(data, size, &in);
+	size_t n = bdf_build_program(&in, prog);
+	size_t mem_len = bdf_build_mem(&in, mem);
+	c.path = "fuzz-input";
+	c.insns = prog;
+	c.ninsns = n;
+	c.mem = mem;
+	c.mem_len = mem_len;
+	G.execs++;
+	bd_session_run(&G.s, &c, G.o);
+
+	const struct bd_result *r0 = &G.o->res[0];
+	bool ran = r0->status == BD_OK || r0->status == BD_FAULT || r0->status == BD_TIMEOUT;
+	bool kacc = false;
+	if (G.kernel_slot >= 0) {
+		enum bd_status ks = G.o->res[G.kernel_slot].status;
+		if (ks != BD_UNAVAILABLE && ks != BD_ERROR) {
+			G.kernel_runs++;
+			if (ks != BD_REJECTED && ks != BD_UNSUPPORTED)
+				G.kernel_accepted++, kacc = true;
+			else if (G.verbose)
+				fprintf(stderr, "bpf_diff: kernel %s: %s\n", bd_status_name(ks),
+					G.o->res[G.kernel_slot].message);
+		}
+	}
+	if (ran || kacc)
+		for (size_t i = BDF_PROLOGUE_LEN; i + 1 < n; i++) {
+			int f = ebpf_decode(&prog[i]);
+			if (f >= 0) {
+				G.forms_run[f] = 1;
+				if (kacc)
+					G.forms_accepted[f] = 1;
+			}
+			if (ebpf_is_lddw(&prog[i]))
+				i++;
+		}
+	switch (G.o->verdict) {
+	case BD_V_DISCREPANCY:
+	case BD_V_SOUNDNESS:
+		handle_find(prog, n, mem, mem_len, data, size);
+		break;
+	case BD_V_NONDETERMINISTIC: G.nondet++; break;
+	case BD_V_ERROR:
+		if (G.errors++ < 5 && !G.quiet)
+			fprintf(stderr, "bpf_diff: backend error: %s\n", G.o->reason);
+		break;
+	case BD_V_SKIPPED: G.skipped++; break;
+	default: break;
+	}
+	if (G.stats_dir && (G.execs & 255) == 0 && now() - G.last_stats > 2.0)
+		write_stats();
+	return 0;
+}

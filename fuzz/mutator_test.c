@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit check of the custom mutator: mutator_test [ROUNDS] [SEED.bin...]
+ * Mutates, crosses over and generates ROUNDS inputs and checks that every
+ * output decodes as a valid program (each body instruction passes
+ * ebpf_check_insn, lddw second slots are well formed, every jump lands
+ * forward inside the program, sizes respect max_size), and that
+ * normalisation leaves a valid forward-jumping program unchanged.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "input.h"
+#include "mutator.h"
+#include "../vm/isa.h"
+
+static int check(const uint8_t *d, size_t n, size_t max, unsigned char *forms, char *why, size_t wl)
+{
+	if (n > max || n < 4) {
+		snprintf(why, wl, "size %zu (max %zu)", n, max);
+		return -1;
+	}
+	struct bdf_input in;
+	bdf_input_split(d, n, &in);
+	struct ebpf_insn body[BDF_MAX_BODY];
+	memcpy(body, in.body, in.nbody * 8);
+	for (size_t i = 0; i < in.nbody; i++) {
+		char err[128];
+		if (ebpf_check_insn(&body[i], err, sizeof(err))) {
+			snprintf(why, wl, "insn %zu: %s", i, err);
+			return -1;
+		}
+		int f = ebpf_decode(&body[i]);
+		forms[f] = 1;
+		int cls = EBPF_CLASS(body[i].opcode);
+		if (f == FORM_LDDW) {
+			if (i + 1 >= in.nbody || body[i + 1].opcode || body[i + 1].dst || body[i + 1].src || body[i + 1].off) {
+				snprintf(why, wl, "insn %zu: bad lddw second slot", i);
+				return -1;
+			}
+			i++;
+			continue;
+		}
+		if (cls == EBPF_CLS_JMP || cls == EBPF_CLS_JMP32) {
+			int fmt = ebpf_forms[f].fmt;
+			long long v;
+			if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X)
+				v = body[i].off;
+			else if (fmt == EBPF_FMT_JA32 || f == FORM_CALL_LOCAL)
+				v = body[i].imm;
+			else
+				continue;
+			long long t = (long long)i + 1 + v;
+			if (t <= (long long)i || t > (long long)in.nbody) {
+				snprintf(why, wl, "insn %zu: jump to %lld outside (%zu, %zu]", i, t, i, in.nbody);
+				return -1;
+			}
+		}
+	}
+	/* Normalising an already normalised body changes nothing. */
+	struct ebpf_insn again[BDF_MAX_BODY];
+	memcpy(again, body, in.nbody * 8);
+	bdf_normalize_body(again, in.nbody);
+	if (memcmp(again, body, in.nbody * 8)) {
+		snprintf(why, wl, "normalisation is not idempotent");
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	long rounds = argc > 1 ? atol(argv[1]) : 200000;
+	size_t max = 4096;
+	static uint8_t pool[64][4 + BDF_MAX_BODY * 8 + BDF_MAX_MEM];
+	size_t plen[64];
+	int npool = 0;
+	for (int i = 2; i < argc && npool < 64; i++) {
+		FILE *f = fopen(argv[i], "rb");
+		if (!f)
+			continue;
+		plen[npool] = fread(pool[npool], 1, max, f);
+		fclose(f);
+		/* Seeds are raw inputs: normalise them through one store first. */
+		plen[npool] = bdf_mutate(pool[npool], plen[npool], max, 1);
+		npool++;
+	}
+	while (npool < 8) {
+		plen[npool] = bdf_generate(pool[npool], max, (unsigned)npool + 1);
+		npool++;
+	}
+	unsigned char forms[FORM_COUNT] = { 0 };
+	long bad = 0;
+	uint8_t out[4 + BDF_MAX_BODY * 8 + BDF_MAX_MEM];
+	for (long r = 0; r < rounds; r++) {
+		int a = (int)(r % npool), b = (int)((r * 7 + 3) % npool);
+		size_t n;
+		switch (r % 10) {
+		case 0: n = bdf_crossover(pool[a], plen[a], pool[b], plen[b], out, max, (unsigned)r); break;
+		case 1: n = bdf_generate(out, max, (unsigned)r); break;
+		default:
+			memcpy(out, pool[a], plen[a]);
+			n = bdf_mutate(out, plen[a], max, (unsigned)r);
+			break;
+		}
+		char why[256];
+		if (check(out, n, max, forms, why, sizeof(why))) {
+			if (bad++ < 10)
+				fprintf(stderr, "mutator_test: round %ld: %s\n", r, why);
+			continue;
+		}
+		/* Keep evolving: replace a pool entry now and then. */
+		if (r % 3 == 0 && n <= sizeof(pool[0])) {
+			memcpy(pool[a], out, n);
+			plen[a] = n;
+		}
+	}
+	int nf = 0;
+	for (int f = 0; f < FORM_COUNT; f++)
+		nf += forms[f];
+	printf("mutator_test: %ld outputs, %ld invalid, forms generated %d/%d\n", rounds, bad, nf, FORM_COUNT);
+	return bad ? 1 : 0;
+}

@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Delta debugging of a discrepancy (DESIGN.md "Fuzzing design"): the session
+ * is the oracle, and a candidate is kept when it still gives the same verdict
+ * with the same signature key (backend pair + what differs). Replacing by
+ * `ja +0` comes before deleting because it keeps every jump offset valid, so
+ * the big first cuts cannot be spoiled by a broken jump.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli.h"
+#include "minimize.h"
+#include "../vm/isa.h"
+
+#define JA0 ((struct ebpf_insn){ .opcode = 0x05 })
+
+const char *bd_signature_key(const char *signature)
+{
+	const char *bar = signature ? strchr(signature, '|') : NULL;
+	return bar ? bar : signature ? signature : "";
+}
+
+struct mz {
+	struct bd_session *s;
+	struct bd_case *c;
+	enum bd_verdict verdict;
+	char key[256];
+	char sig[256];
+	int runs, max_runs;
+	struct bd_outcome *o;
+};
+
+/* Does (insns, mem) still show the discrepancy? */
+static bool test(struct mz *m, struct ebpf_insn *insns, size_t n, uint8_t *mem, size_t mem_len)
+{
+	if (m->runs >= m->max_runs)
+		return false;
+	struct bd_case *c = m->c;
+	struct ebpf_insn *si = c->insns;
+	size_t sn = c->ninsns, sml = c->mem_len;
+	uint8_t *sm = c->mem;
+	c->insns = insns;
+	c->ninsns = n;
+	c->mem = mem;
+	c->mem_len = mem_len;
+	m->runs++;
+	bool ok = bd_session_run(m->s, c, m->o) == 0 && m->o->verdict == m->verdict &&
+		  !strcmp(bd_signature_key(m->o->signature), m->key);
+	if (ok)
+		snprintf(m->sig, sizeof(m->sig), "%s", m->o->signature);
+	bd_outcome_reset(m->o);
+	c->insns = si;
+	c->ninsns = sn;
+	c->mem = sm;
+	c->mem_len = sml;
+	return ok;
+}
+
+/* Which field of a jump holds its offset: 0 none, 1 off, 2 imm. */
+static int jump_field(const struct ebpf_insn *x)
+{
+	int cls = EBPF_CLASS(x->opcode);
+	if (cls != EBPF_CLS_JMP && cls != EBPF_CLS_JMP32)
+		return 0;
+	int f = ebpf_decode(x);
+	if (f < 0)
+		return 0;
+	switch (ebpf_forms[f].fmt) {
+	case EBPF_FMT_JA: case EBPF_FMT_JCOND_K: case EBPF_FMT_JCOND_X: return 1;
+	case EBPF_FMT_JA32: return 2;
+	default: return f == FORM_CALL_LOCAL ? 2 : 0;
+	}
+}
+
+static void mark_units(const struct ebpf_insn *x, size_t n, bool *start)
+{
+	for (size_t i = 0; i < n; i++) {
+		start[i] = true;
+		if (ebpf_is_lddw(&x[i]) && i + 1 < n)
+			start[++i] = false;
+	}
+}
+
+/* out = in without slots [at, at+k), jumps fixed up: targets inside the
+ * removed range go to what follows it. Returns the new length, or 0. */
+static size_t delete_slots(const struct ebpf_insn *in, size_t n, size_t at, size_t k, struct ebpf_insn *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i >= at && i < at + k)
+			continue;
+		struct ebpf_insn x = in[i];
+		int jf = jump_field(&x);
+		if (jf) {
+			long long v = jf == 1 ? x.off : x.imm;
+			long long t = (long long)i + 1 + v;
+			long long ni = (long long)o;
+			long long nt = t < (long long)at ? t : t >= (long long)(at + k) ? t - (long long)k : (long long)at;
+			long long nv = nt - ni - 1;
+			if (jf == 1) {
+				if (nv < -32768 || nv > 32767)
+					return 0;
+				x.off = (ebpf_s16)nv;
+			} else {
+				x.imm = (ebpf_s32)nv;
+			}
+		}
+		out[o++] = x;
+	}
+	return o;
+}
+
+static bool is_nop(const struct ebpf_insn *x)
+{
+	return x->opcode == 0x05 && !x->dst && !x->src && !x->off && !x->imm;
+}
+
+/* Phase 1: `ja +0` over halving chunks of units (the final exit stays). */
+static void nop_out(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t *mem, size_t mem_len)
+{
+	size_t cnt = *n;
+	bool *start = calloc(cnt + 1, 1);
+	size_t *units = calloc(cnt + 1, sizeof(*units));
+	struct ebpf_insn *cand = malloc((cnt + 1) * sizeof(*cand));
+	if (!start || !units || !cand)
+		goto out;
+	mark_units(*cur, cnt, start);
+	size_t nu = 0;
+	for (size_t i = 0; i < cnt; i++)
+		if (start[i] && !(i + 1 == cnt && (*cur)[i].opcode == 0x95))
+			units[nu++] = i;
+	for (size_t chunk = nu / 2 ? nu / 2 : 1; chunk >= 1; chunk /= 2) {
+		for (size_t u0 = 0; u0 < nu; u0 += chunk) {
+			memcpy(cand, *cur, cnt * sizeof(*cand));
+			bool changed = false;
+			for (size_t u = u0; u < u0 + chunk && u < nu; u++) {
+				size_t i = units[u], k = ebpf_is_lddw(&cand[i]) && i + 1 < cnt ? 2 : 1;
+				for (size_t j = 0; j < k; j++) {
+					if (!is_nop(&cand[i + j]))
+						changed = true;
+					cand[i + j] = JA0;
+				}
+			}
+			if (changed && test(m, cand, cnt, mem, mem_len))
+				memcpy(*cur, cand, cnt * sizeof(*cand));
+		}
+		if (chunk == 1)
+			break;
+	}
+out:
+	free(start);
+	free(units);
+	free(cand);
+}
+
+/* Phase 2: delete nops (all at once, else one by one), then any unit. */
+static void delete_units(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t *mem, size_t mem_len)
+{
+	struct ebpf_insn *a = malloc((*n + 1) * sizeof(*a)), *b = malloc((*n + 1) * sizeof(*b));
+	if (!a || !b)
+		goto out;
+	/* All nops in one go. */
+	size_t na = *n;
+	memcpy(a, *cur, na * sizeof(*a));
+	for (size_t i = na; i-- > 0;)
+		if (is_nop(&a[i])) {
+			size_t nb = delete_slots(a, na, i, 1, b);
+			if (!nb)
+				goto one_by_one;
+			memcpy(a, b, nb * sizeof(*a));
+			na = nb;
+		}
+	if (na < *n && na && test(m, a, na, mem, mem_len)) {
+		memcpy(*cur, a, na * sizeof(*a));
+		*n = na;
+	}
+one_by_one:
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = *n; i-- > 0;) {
+			if (i >= *n)
+				continue;
+			bool *start = calloc(*n + 1, 1);
+			if (!start)
+				goto out;
+			mark_units(*cur, *n, start);
+			bool unit = start[i];
+			free(start);
+			if (!unit || (pass == 0 && !is_nop(&(*cur)[i])))
+				continue;
+			size_t k = ebpf_is_lddw(&(*cur)[i]) && i + 1 < *n ? 2 : 1;
+			size_t nb = delete_slots(*cur, *n, i, k, b);
+			if (nb && test(m, b, nb, mem, mem_len)) {
+				memcpy(*cur, b, nb * sizeof(*b));
+				*n = nb;
+			}
+		}
+	}
+out:
+	free(a);
+	free(b);
+}
+
+static bool has_imm_operand(const struct ebpf_insn *x)
+{
+	int f = ebpf_decode(x);
+	if (f < 0)
+		return false;
+	int fmt = ebpf_forms[f].fmt;
+	return fmt == EBPF_FMT_ALU_K || fmt == EBPF_FMT_ST || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_LDDW;
+}
+
+/* Shrink one 32-bit field toward 0 (0, 1, -1, then bisection). */
+static bool shrink_s32(struct mz *m, struct ebpf_insn *cur, size_t n, size_t idx, uint8_t *mem, size_t mem_len)
+{
+	ebpf_s32 orig = cur[idx].imm;
+	if (orig == 0)
+		return false;
+	static const ebpf_s32 first[] = { 0, 1, -1 };
+	for (size_t i = 0; i < 3; i++) {
+		if (first[i] == orig)
+			return false;
+		cur[idx].imm = first[i];
+		if (test(m, cur, n, mem, mem_len))
+			return true;
+	}
+	/* Bisect between 0 (fails) and orig (works) on the magnitude. */
+	long long lo = 0, hi = orig;
+	while ((hi > lo ? hi - lo : lo - hi) > 1) {
+		long long mid = lo + (hi - lo) / 2;
+		cur[idx].imm = (ebpf_s32)mid;
+		if (test(m, cur, n, mem, mem_len))
+			hi = mid;
+		else
+			lo = mid;
+	}
+	cur[idx].imm = (ebpf_s32)hi;
+	return hi != orig;
+}
+
+static bool shrink_imms(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t *mem, size_t mem_len)
+{
+	bool changed = false;
+	struct ebpf_insn *b = malloc((*n + 1) * sizeof(*b));
+	if (!b)
+		return false;
+	for (size_t i = 0; i < *n; i++) {
+		struct ebpf_insn *x = &(*cur)[i];
+		if (!has_imm_operand(x))
+			continue;
+		if (ebpf_is_lddw(x) && i + 1 < *n) {
+			/* lddw whose value fits a sign-extended imm32 -> mov. */
+			ebpf_s32 lo = x->imm, hi = (*cur)[i + 1].imm;
+			if (hi == (lo < 0 ? -1 : 0)) {
+				size_t nb = delete_slots(*cur, *n, i + 1, 1, b);
+				if (nb) {
+					b[i].opcode = 0xb7;
+					b[i].src = 0;
+					if (test(m, b, nb, mem, mem_len)) {
+						memcpy(*cur, b, nb * sizeof(*b));
+						*n = nb;
+						changed = true;
+						i--; /* look at the mov again */
+						continue;
+					}
+				}
+			}
+			changed |= shrink_s32(m, *cur, *n, i + 1, mem, mem_len);
+			changed |= shrink_s32(m, *cur, *n, i, mem, mem_len);
+			i++;
+			continue;
+		}
+		changed |= shrink_s32(m, *cur, *n, i, mem, mem_len);
+	}
+	free(b);
+	return changed;
+}
+
+static bool shrink_mem(struct mz *m, struct ebpf_insn *cur, size_t n, uint8_t *mem, size_t *mem_len)
+{
+	bool changed = false;
+	if (!*mem_len)
+		return false;
+	if (test(m, cur, n, mem, 0)) {
+		*mem_len = 0;
+		return true;
+	}
+	for (size_t step = *mem_len / 2; step >= 1;) {
+		if (step <= *mem_len && test(m, cur, n, mem, *mem_len - step)) {
+			*mem_len -= step;
+			changed = true;
+		} else {
+			step /= 2;
+		}
+	}
+	uint8_t *save = malloc(*mem_len ? *mem_len : 1);
+	if (!save)
+		return changed;
+	size_t min_chunk = *mem_len > 64 ? 8 : 1;
+	for (size_t chunk = *mem_len / 2 ? *mem_len / 2 : 1; chunk >= min_chunk; chunk /= 2) {
+		for (size_t at = 0; at < *mem_len; at += chunk) {
+			size_t k = at + chunk <= *mem_len ? chunk : *mem_len - at;
+			bool zero = true;
+			for (size_t i = 0; i < k; i++)
+				zero &= !mem[at + i];
+			if (zero)
+				continue;
+			memcpy(save, mem + at, k);
+			memset(mem + at, 0, k);
+			if (test(m, cur, n, mem, *mem_len))
+				changed = true;
+			else
+				memcpy(mem + at, save, k);
+		}
+		if (chunk == 1)
+			break;
+	}
+	free(save);
+	return changed;
+}
+
+int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, int max_runs,
+		struct bd_minimize_stats *st)
+{
+	struct mz m = { .s = s, .c = c, .max_runs = max_runs > 0 ? max_runs : 20000 };
+	struct bd_minimize_stats dummy;
+	if (!st)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	st->insns_before = c->ninsns;
+	st->mem_before = c->mem_len;
+	m.o = calloc(1, sizeof(*m.o));
+	if (!m.o)
+		return -ENOMEM;
+	bd_outcome_reset(m.o);
+	/* The reference run: what are we keeping? */
+	m.runs++;
+	bd_session_run(s, c, m.o);
+	m.verdict = m.o->verdict;
+	bool bad = m.verdict == BD_V_DISCREPANCY || m.verdict == BD_V_SOUNDNESS;
+	if (!bad || (signature && strcmp(bd_signature_key(signature), bd_signature_key(m.o->signature)))) {
+		st->runs = m.runs;
+		st->verdict = m.verdict;
+		snprintf(st->signature, sizeof(st->signature), "%s", m.o->signature);
+		bd_outcome_reset(m.o);
+		free(m.o);
+		return -ENOENT;
+	}
+	snprintf(m.key, sizeof(m.key), "%s", bd_signature_key(m.o->signature));
+	snprintf(m.sig, sizeof(m.sig), "%s", m.o->signature);
+	bd_outcome_reset(m.o);
+
+	size_t n = c->ninsns, mem_len = c->mem_len;
+	struct ebpf_insn *cur = malloc((n + 1) * sizeof(*cur));
+	uint8_t *mem = malloc(mem_len + 1);
+	if (!cur || !mem) {
+		free(cur);
+		free(mem);
+		free(m.o);
+		return -ENOMEM;
+	}
+	memcpy(cur, c->insns, n * sizeof(*cur));
+	if (mem_len)
+		memcpy(mem, c->mem, mem_len);
+
+	for (int round = 0; round < 3; round++) {
+		size_t n0 = n;
+		nop_out(&m, &cur, &n, mem, mem_len);
+		delete_units(&m, &cur, &n, mem, mem_len);
+		bool changed = shrink_imms(&m, &cur, &n, mem, mem_len);
+		changed |= shrink_mem(&m, cur, n, mem, &mem_len);
+		if (!changed && n == n0)
+			break;
+	}
+
+	free(c->insns);
+	c->insns = cur;
+	c->ninsns = n;
+	free(c->mem);
+	c->mem = mem;
+	c->mem_len = mem_len;
+	free(c->asm_text);
+	c->asm_text = NULL;
+	st->runs = m.runs;
+	st->insns_after = n;
+	st->mem_after = mem_len;
+	st->verdict = m.verdict;
+	snprintf(st->signature, sizeof(st->signature), "%s", m.sig);
+	free(m.o);
+	return 0;
+}
+
+/* ---- writing a find -------------------------------------------------- */
+
+static char *xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int bd_case_annotate_find(struct bd_case *c, const struct bd_session *s, const struct bd_outcome *o,
+			  const char *origin)
+{
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&now, &tm));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "Found by %s on %s.\n", origin ? origin : "bpfdiff", date);
+	fprintf(f, "Verdict: %s: %s\n", bd_verdict_name(o->verdict), o->reason);
+	fprintf(f, "Results:\n");
+	for (int i = 0; i < s->n; i++) {
+		const struct bd_result *r = &o->res[i];
+		fprintf(f, "  %-10s %-11s r0 = 0x%016llx%s%s\n", s->slot[i].name, bd_status_name(r->status),
+			(unsigned long long)r->r0, r->message[0] ? "  " : "", r->message);
+	}
+	if (o->first_mem_diff >= 0)
+		fprintf(f, "First differing memory byte: %d\n", o->first_mem_diff);
+	fprintf(f, "The -- expect lines record what each backend did when it was found, so the\n"
+		   "corpus replays green until one of them changes.");
+	fclose(f);
+	free(c->comment);
+	c->comment = text;
+	if (!c->description)
+		c->description = xstrdup(o->reason);
+	for (int i = 0; i < c->nexpect && i < BD_MAX_EXPECT; i++) {
+		free(c->expect[i].message);
+		free(c->expect[i].reason);
+	}
+	memset(c->expect, 0, sizeof(c->expect));
+	c->nexpect = 0;
+	for (int i = 0; i < s->n && c->nexpect < BD_MAX_EXPECT; i++) {
+		const struct bd_result *r = &o->res[i];
+		if (r->status == BD_UNAVAILABLE || r->status == BD_ERROR)
+			continue;
+		struct bd_expect *e = &c->expect[c->nexpect++];
+		snprintf(e->backend, sizeof(e->backend), "%s", s->slot[i].name);
+		snprintf(e->status, sizeof(e->status), "%s", bd_status_name(r->status));
+		if (r->status == BD_OK) {
+			e->has_result = true;
+			e->result = r->r0;
+		}
+		char why[600];
+		snprintf(why, sizeof(why), "%s on %s%s%s", bd_status_name(r->status), date, r->message[0] ? ": " : "",
+			 r->message);
+		e->reason = xstrdup(why);
+	}
+	free(c->signature);
+	c->signature = xstrdup(o->signature);
+	return 0;
+}
+
+int bd_write_file_atomic(const char *path, const char *text)
+{
+	static unsigned counter;
+	const char *slash = strrchr(path, '/');
+	char tmp[4096];
+	if (slash)
+		snprintf(tmp, sizeof(tmp), "%.*s/.%s.tmp.%d.%u", (int)(slash - path), path, slash + 1, (int)getpid(),
+			 counter++);
+	else
+		snprintf(tmp, sizeof(tmp), ".%s.tmp.%d.%u", path, (int)getpid(), counter++);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(text), done = 0;
+	while (done < len) {
+		ssize_t w = write(fd, text + done, len - done);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = -errno;
+			close(fd);
+			unlink(tmp);
+			return e;
+		}
+		done += (size_t)w;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		int e = -errno;
+		unlink(tmp);
+		return e;
+	}
+	if (rename(tmp, path) < 0) {
+		int e = -errno;
+		unlink(tmp);
+		return e;
+	}
+	return 0;
+}
+
+/* ---- bpfdiff minimize ------------------------------------------------- */
+
+static void strip_expectations(struct bd_case *c)
+{
+	for (int i = 0; i < c->nexpect && i < BD_MAX_EXPECT; i++) {
+		free(c->expect[i].message);
+		free(c->expect[i].reason);
+	}
+	memset(c->expect, 0, sizeof(c->expect));
+	c->nexpect = 0;
+	c->has_result = false;
+	c->has_error = false;
+	free(c->error);
+	c->error = NULL;
+	c->has_mem_after = false;
+	free(c->mem_after);
+	c->mem_after = NULL;
+	c->mem_after_len = 0;
+}
+
+int bd_cmd_minimize(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: bpfdiff minimize CASE [-o OUT] [--backend LIST] [--max-runs N] [--signature SIG]\n"
+		"  Shrinks the discrepancy CASE shows between backends (its -- expect and -- result\n"
+		"  lines are ignored) to the smallest program and memory with the same backend pair\n"
+		"  and kind, and writes it as .data to OUT (default: standard output).\n";
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' }, { "backend", required_argument, NULL, 'b' },
+		{ "max-runs", required_argument, NULL, 'm' }, { "signature", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL, *backends = getenv("BPFDIFF_BACKENDS"), *sig = NULL;
+	int max_runs = 0, opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "o:b:m:s:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'o': out = optarg; break;
+		case 'b': backends = optarg; break;
+		case 'm': max_runs = atoi(optarg); break;
+		case 's': sig = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	const char *path = argv[optind];
+	struct bd_case c;
+	char err[512];
+	if (bd_case_load_data(path, &c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bpfdiff minimize: %s\n", err);
+		return 2;
+	}
+	strip_expectations(&c);
+	struct bd_session s;
+	struct bd_backend_config cfg = { .cpu = 4 };
+	if (bd_session_open(&s, backends, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bpfdiff minimize: %s\n", err);
+		bd_case_free(&c);
+		return 2;
+	}
+	struct bd_minimize_stats st;
+	int rc = bd_minimize(&s, &c, sig, max_runs, &st);
+	if (rc == -ENOENT) {
+		fprintf(stderr, "bpfdiff minimize: %s: no discrepancy to minimize (verdict %s%s%s)\n", path,
+			bd_verdict_name(st.verdict), st.signature[0] ? ", signature " : "", st.signature);
+		bd_session_close(&s);
+		bd_case_free(&c);
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "bpfdiff minimize: %s: %s\n", path, strerror(-rc));
+		bd_session_close(&s);
+		bd_case_free(&c);
+		return 2;
+	}
+	/* One last run for the record in the file. */
+	struct bd_outcome *o = calloc(1, sizeof(*o));
+	int ret = 0;
+	if (!o) {
+		ret = 2;
+		goto done;
+	}
+	bd_outcome_reset(o);
+	bd_session_run(&s, &c, o);
+	free(c.description);
+	c.description = NULL;
+	bd_case_annotate_find(&c, &s, o, "bpfdiff minimize");
+	char *text = bd_case_format_data(&c);
+	if (!text) {
+		ret = 2;
+	} else if (out) {
+		int wrc = bd_write_file_atomic(out, text);
+		if (wrc < 0) {
+			fprintf(stderr, "bpfdiff minimize: %s: %s\n", out, strerror(-wrc));
+			ret = 2;
+		}
+	} else {
+		fputs(text, stdout);
+	}
+	free(text);
+	fprintf(stderr, "%s: %zu -> %zu insns, memory %zu -> %zu bytes, %d runs, signature %s\n", path,
+		st.insns_before, st.insns_after, st.mem_before, st.mem_after, st.runs, st.signature);
+	bd_outcome_reset(o);
+	free(o);
+done:
+	bd_session_close(&s);
+	bd_case_free(&c);
+	return ret;
+}

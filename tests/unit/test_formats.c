@@ -1,0 +1,737 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the formats: .data parser/writer, assembler, disassembler, ELF loader.
+ *   test_formats [CONFORMANCE_TESTS_DIR [ELF_OBJECT]]
+ * Defaults: ../shared/bpf_conformance/tests and ELF_PROG (set by formats.mk).
+ * Run from the repository root. Prints "N passed, M failed"; exits 1 on any failure.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/asm.h"
+#include "harness/case.h"
+#include "harness/elf.h"
+#include "vm/isa.h"
+
+#ifndef ELF_PROG
+#define ELF_PROG "build/unit/elf_prog.bpf.o"
+#endif
+
+static int passed, failed;
+
+static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void check(int ok, const char *fmt, ...)
+{
+	if (ok) {
+		passed++;
+		return;
+	}
+	failed++;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("FAIL: ", stdout);
+	vprintf(fmt, ap);
+	fputc('\n', stdout);
+	va_end(ap);
+}
+
+static char *disasm_text(const struct ebpf_insn *insns, size_t n, int labels)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	bd_disasm_program(f, insns, n, labels);
+	fclose(f);
+	return buf;
+}
+
+/* disassemble (both modes) and re-assemble: identical bytes? */
+static int roundtrip_insns(const struct ebpf_insn *insns, size_t n, char *why, size_t whylen)
+{
+	for (int labels = 0; labels < 2; labels++) {
+		char *text = disasm_text(insns, n, labels);
+		struct ebpf_insn *re = NULL;
+		size_t nre = 0;
+		char err[256];
+		int rc = bd_assemble(text, 1, &re, &nre, err, sizeof(err));
+		int ok = !rc && nre == n && !memcmp(re, insns, n * sizeof(*re));
+		if (!ok) {
+			if (rc)
+				snprintf(why, whylen, "labels=%d: %s\n%s", labels, err, text);
+			else
+				snprintf(why, whylen, "labels=%d: bytes differ (%zu vs %zu insns)\n%s", labels, nre, n,
+					 text);
+		}
+		free(re);
+		free(text);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+static int same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static int same_case(const struct bd_case *a, const struct bd_case *b, const char **what)
+{
+#define DIFF(cond, name)              \
+	do {                          \
+		if (cond) {           \
+			*what = name; \
+			return 0;     \
+		}                     \
+	} while (0)
+	DIFF(a->ninsns != b->ninsns || memcmp(a->insns, b->insns, a->ninsns * sizeof(*a->insns)), "insns");
+	DIFF(a->mem_len != b->mem_len || (a->mem_len && memcmp(a->mem, b->mem, a->mem_len)), "mem");
+	DIFF(a->has_result != b->has_result || a->result != b->result, "result");
+	DIFF(a->has_error != b->has_error || a->error_is_pattern != b->error_is_pattern || !same_str(a->error, b->error),
+	     "error");
+	DIFF(a->has_mem_after != b->has_mem_after || a->mem_after_len != b->mem_after_len ||
+		     (a->mem_after_len && memcmp(a->mem_after, b->mem_after, a->mem_after_len)),
+	     "mem after");
+	DIFF(a->nexpect != b->nexpect, "nexpect");
+	for (int i = 0; i < a->nexpect; i++) {
+		const struct bd_expect *x = &a->expect[i], *y = &b->expect[i];
+		DIFF(strcmp(x->backend, y->backend) || strcmp(x->status, y->status) || !same_str(x->message, y->message) ||
+			     x->has_result != y->has_result || x->result != y->result || !same_str(x->reason, y->reason),
+		     "expect");
+	}
+	DIFF(!same_str(a->description, b->description), "description");
+	DIFF(!same_str(a->signature, b->signature), "signature");
+	DIFF(a->cpu != b->cpu, "cpu");
+	DIFF(!same_str(a->comment, b->comment), "comment");
+	DIFF(!same_str(a->extra, b->extra), "extra");
+#undef DIFF
+	return 1;
+}
+
+static int format_roundtrip(const struct bd_case *c, const char **what)
+{
+	char *text = bd_case_format_data(c);
+	if (!text) {
+		*what = "format failed";
+		return 0;
+	}
+	struct bd_case d;
+	char err[512];
+	int rc = bd_case_parse_data(c->path, text, strlen(text), &d, err, sizeof(err));
+	int ok = 0;
+	if (rc) {
+		*what = "reparse failed";
+		printf("  %s\n--- formatted:\n%s---\n", err, text);
+	} else {
+		ok = same_case(c, &d, what);
+		if (!ok)
+			printf("--- formatted:\n%s---\n", text);
+		bd_case_free(&d);
+	}
+	/* without asm_text the disassembler writes the program */
+	if (ok && c->asm_text) {
+		struct bd_case e = *c;
+		e.asm_text = NULL;
+		char *t2 = bd_case_format_data(&e);
+		rc = t2 ? bd_case_parse_data(c->path, t2, strlen(t2), &d, err, sizeof(err)) : -1;
+		if (rc) {
+			*what = "reparse of disassembled case failed";
+			ok = 0;
+		} else {
+			ok = same_case(c, &d, what);
+			bd_case_free(&d);
+		}
+		free(t2);
+	}
+	free(text);
+	return ok;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_data(const char *dir, char ***names)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	int n = 0, cap = 0;
+	*names = NULL;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!ends_with(e->d_name, ".data"))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*names = realloc(*names, (size_t)cap * sizeof(char *));
+		}
+		(*names)[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(*names, (size_t)n, sizeof(char *), cmp_names);
+	return n;
+}
+
+static void test_conformance(const char *dir)
+{
+	char **names;
+	int n = list_data(dir, &names);
+	check(n > 0, "no .data files in %s", dir);
+	int files = 0;
+	for (int i = 0; i < n; i++) {
+		char path[4096], err[512], why[8192];
+		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path))
+			continue;
+		struct bd_case c;
+		int rc = bd_case_load_data(path, &c, err, sizeof(err));
+		check(!rc, "parse %s: %s", path, err);
+		free(names[i]);
+		if (rc)
+			continue;
+		files++;
+		check(c.ninsns > 0 && (c.has_result || c.has_error), "%s: no program or no result", path);
+		check(roundtrip_insns(c.insns, c.ninsns, why, sizeof(why)), "disasm/asm %s: %s", path, why);
+		const char *what = "";
+		check(format_roundtrip(&c, &what), "format/parse %s: %s differs", path, what);
+		bd_case_free(&c);
+	}
+	free(names);
+	printf("conformance: %d files in %s\n", files, dir);
+}
+
+/* The line each negative file must be refused at. */
+static const struct {
+	const char *name;
+	int line;
+} neg_lines[] = {
+	{ "invalid_imm32_dec_range.data", 5 }, { "invalid_imm32_hex_range.data", 5 }, { "invalid_label.data", 4 },
+	{ "invalid_lock.data", 4 },	       { "invalid_lock2.data", 4 },	      { "invalid_mnemonic.data", 5 },
+	{ "invalid_offset.data", 4 },	       { "invalid_offset_range.data", 5 },    { "invalid_operand_count.data", 4 },
+	{ "invalid_register.data", 4 },	       { "invalid_unknown_directive.data", 4 },
+};
+
+static void test_negative(const char *dir)
+{
+	char **names;
+	int n = list_data(dir, &names);
+	check(n > 0, "no .data files in %s", dir);
+	for (int i = 0; i < n; i++) {
+		char path[4096], err[512];
+		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path))
+			continue;
+		struct bd_case c;
+		int rc = bd_case_load_data(path, &c, err, sizeof(err));
+		const char *nm = names[i];
+		if (!strncmp(nm, "invalid_", 8)) {
+			/* "PATH:LINE: message" */
+			size_t pl = strlen(path);
+			int has_line = rc == -EINVAL && !strncmp(err, path, pl) && err[pl] == ':' && err[pl + 1] >= '1' &&
+				       err[pl + 1] <= '9';
+			check(has_line, "%s must fail with a line number, got rc=%d '%s'", path, rc, rc ? err : "");
+			for (size_t k = 0; k < sizeof(neg_lines) / sizeof(neg_lines[0]); k++)
+				if (!strcmp(nm, neg_lines[k].name))
+					check(has_line && atoi(err + pl + 1) == neg_lines[k].line,
+					      "%s must fail at line %d: '%s'", path, neg_lines[k].line, err);
+		} else if (!strncmp(nm, "empty", 5)) {
+			check(rc == -EINVAL && strstr(err, "no program"), "%s must fail with 'no program', got rc=%d '%s'",
+			      path, rc, rc ? err : "");
+		} else {
+			check(!rc, "%s must parse: %s", path, err);
+			if (!rc) {
+				char why[8192];
+				const char *what = "";
+				check(roundtrip_insns(c.insns, c.ninsns, why, sizeof(why)), "disasm/asm %s: %s", path,
+				      why);
+				check(format_roundtrip(&c, &what), "format/parse %s: %s differs", path, what);
+			}
+		}
+		if (!rc)
+			bd_case_free(&c);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* One line of assembly and the bytes it must give (hex, 8 per insn). */
+static const struct {
+	const char *src;
+	const char *hex;
+} syntax[] = {
+	{ "add %r1, %r2", "0f 21 00 00 00 00 00 00" },
+	{ "add %r1, 5", "07 01 00 00 05 00 00 00" },
+	{ "add64 %r1, 5", "07 01 00 00 05 00 00 00" },
+	{ "mov64 %r1, %r2", "bf 21 00 00 00 00 00 00" },
+	{ "add32 %r1, -3", "04 01 00 00 fd ff ff ff" },
+	{ "mov32 %r0, 0xffffffff", "b4 00 00 00 ff ff ff ff" },
+	{ "mov32 %r0, -2147483648", "b4 00 00 00 00 00 00 80" },
+	{ "neg %r1", "87 01 00 00 00 00 00 00" },
+	{ "neg64 %r1", "87 01 00 00 00 00 00 00" },
+	{ "neg32 %r1", "84 01 00 00 00 00 00 00" },
+	{ "sdiv %r1, %r2", "3f 21 01 00 00 00 00 00" },
+	{ "smod32 %r1, 3", "94 01 01 00 03 00 00 00" },
+	{ "movsx864 %r0, %r1", "bf 10 08 00 00 00 00 00" },
+	{ "movsx1632 %r0, %r1", "bc 10 10 00 00 00 00 00" },
+	{ "be16 %r0", "dc 00 00 00 10 00 00 00" },
+	{ "le32 %r3", "d4 03 00 00 20 00 00 00" },
+	{ "bswap64 %r0", "d7 00 00 00 40 00 00 00" },
+	{ "swap16 %r0", "d7 00 00 00 10 00 00 00" },
+	{ "lddw %r0, 0x1122334455667788", "18 00 00 00 88 77 66 55 00 00 00 00 44 33 22 11" },
+	{ "lddw %r0, -2", "18 00 00 00 fe ff ff ff 00 00 00 00 ff ff ff ff" },
+	{ "lddw_map_fd %r1, 5", "18 11 00 00 05 00 00 00 00 00 00 00 00 00 00 00" },
+	{ "ldxw %r0, [%r1+2]", "61 10 02 00 00 00 00 00" },
+	{ "ldxw %r0, [%r1-2]", "61 10 fe ff 00 00 00 00" },
+	{ "ldxdw %r0, [%r1]", "79 10 00 00 00 00 00 00" },
+	{ "ldxsb %r0, [%r1 + 0x10]", "91 10 10 00 00 00 00 00" },
+	{ "stw [%r1+2], 5", "62 01 02 00 05 00 00 00" },
+	{ "stxdw [%r10-8], %r1", "7b 1a f8 ff 00 00 00 00" },
+	{ "lock add [%r10-8], %r1", "db 1a f8 ff 00 00 00 00" },
+	{ "lock fetch add32 [%r10-4], %r1", "c3 1a fc ff 01 00 00 00" },
+	{ "lock xchg [%r10-8], %r1", "db 1a f8 ff e1 00 00 00" },
+	{ "lock cmpxchg32 [%r10-8], %r1", "c3 1a f8 ff f1 00 00 00" },
+	{ "ja +3", "05 00 03 00 00 00 00 00" },
+	{ "ja -1", "05 00 ff ff 00 00 00 00" },
+	{ "ja l\nl: exit", "05 00 00 00 00 00 00 00 95 00 00 00 00 00 00 00" },
+	{ "jeq %r1, 5, +2", "15 01 02 00 05 00 00 00" },
+	{ "jeq32 %r1, %r2, +1", "1e 21 01 00 00 00 00 00" },
+	{ "jsgt %r1, 0xffffffff, -3", "65 01 fd ff ff ff ff ff" },
+	{ "ja32 t\nexit\nt:\nexit", "06 00 00 00 01 00 00 00 95 00 00 00 00 00 00 00 95 00 00 00 00 00 00 00" },
+	{ "call 5", "85 00 00 00 05 00 00 00" },
+	{ "call helper 5", "85 00 00 00 05 00 00 00" },
+	{ "call local f\nexit\nf: exit", "85 10 00 00 01 00 00 00 95 00 00 00 00 00 00 00 95 00 00 00 00 00 00 00" },
+	{ "call local +3", "85 10 00 00 03 00 00 00" },
+	{ "call btf 7", "85 20 00 00 07 00 00 00" },
+	{ "call %r2", "8d 02 00 00 00 00 00 00" },
+	{ "callx %r2", "8d 02 00 00 00 00 00 00" },
+	{ "exit", "95 00 00 00 00 00 00 00" },
+	{ "  exit   # comment", "95 00 00 00 00 00 00 00" },
+	{ "jeq %r1, 0, exit\nmov %r0, 1\nexit", "15 01 01 00 00 00 00 00 b7 00 00 00 01 00 00 00 95 00 00 00 00 00 00 00" },
+	{ ".insn 0x07, 0, 1, 0, 1", "07 10 00 00 01 00 00 00" },
+	{ ".insn 0xff, 15, 15, -1, -1", "ff ff ff ff ff ff ff ff" },
+	{ ".insn 0x0000000100010007", "07 00 01 00 01 00 00 00" },
+};
+
+static const struct {
+	const char *src;
+	const char *msg;
+} bad_asm[] = {
+	{ "mov32 %r0, 2147483648", "1: immediate 2147483648 out of 32-bit range" },
+	{ "mov32 %r0, 0x100000000", "out of 32-bit range" },
+	{ "exit\nor %r0, %r50", "2: invalid register %r50" },
+	{ "ldxb %r0, [%r1+0x10000]", "out of 16-bit range" },
+	{ "ldxb %r0, [%r1+32768]", "out of 16-bit range" },
+	{ "ldxb %r0, %r1", "expected a memory operand" },
+	{ "lddw %r0", "invalid number of operands for lddw" },
+	{ "lock or [%r10-8]", "invalid number of operands for lock" },
+	{ "lock", "invalid number of operands for lock" },
+	{ "lock foo [%r10-8], %r1", "unknown atomic operation" },
+	{ "ldxq %r0, %r1", "invalid mnemonic 'ldxq'" },
+	{ "ja NOT_A_LABEL\nexit", "1: undefined label 'NOT_A_LABEL'" },
+	{ "a:\na:\nexit", "2: duplicate label 'a'" },
+	{ "movsx864 %r0, 5", "register source" },
+	{ "call sideways 5", "invalid call mode" },
+	{ "add %r1", "invalid number of operands for add" },
+	{ "jeq %r1, 5", "invalid number of operands for jeq" },
+	{ "mov %r0, 1x", "invalid immediate" },
+	{ "ldxw %r0, [%r1+2", "unbalanced" },
+	{ ".insn 0x100, 0, 0, 0, 0", "invalid opcode" },
+	{ "mov32 %r0, 99999999999999999999999", "invalid immediate" },
+};
+
+static int parse_hex_expect(const char *hex, struct ebpf_insn **out, size_t *n)
+{
+	uint8_t *b;
+	size_t len;
+	if (bd_parse_hex_bytes(hex, &b, &len) || len % 8)
+		return -1;
+	*out = (struct ebpf_insn *)(void *)b;
+	*n = len / 8;
+	return 0;
+}
+
+static void test_syntax(void)
+{
+	for (size_t i = 0; i < sizeof(syntax) / sizeof(syntax[0]); i++) {
+		struct ebpf_insn *got = NULL, *want = NULL;
+		size_t ngot = 0, nwant = 0;
+		char err[256];
+		int rc = bd_assemble(syntax[i].src, 1, &got, &ngot, err, sizeof(err));
+		parse_hex_expect(syntax[i].hex, &want, &nwant);
+		check(!rc && ngot == nwant && !memcmp(got, want, ngot * 8), "assemble '%s': %s", syntax[i].src,
+		      rc ? err : "wrong bytes");
+		char why[4096];
+		if (!rc)
+			check(roundtrip_insns(got, ngot, why, sizeof(why)), "roundtrip '%s': %s", syntax[i].src, why);
+		free(got);
+		free(want);
+	}
+	for (size_t i = 0; i < sizeof(bad_asm) / sizeof(bad_asm[0]); i++) {
+		struct ebpf_insn *got = NULL;
+		size_t ngot = 0;
+		char err[256] = "";
+		int rc = bd_assemble(bad_asm[i].src, 1, &got, &ngot, err, sizeof(err));
+		check(rc == -EINVAL && strstr(err, bad_asm[i].msg), "'%s' must fail with '%s', got rc=%d '%s'",
+		      bad_asm[i].src, bad_asm[i].msg, rc, err);
+		free(got);
+	}
+	/* single-instruction disassembly */
+	struct ebpf_insn *in = NULL;
+	size_t n = 0;
+	parse_hex_expect("18 00 00 00 88 77 66 55 00 00 00 00 44 33 22 11", &in, &n);
+	char buf[128];
+	int slots = 0;
+	bd_disasm_insn(in, n, 0, buf, sizeof(buf), &slots);
+	check(slots == 2 && !strcmp(buf, "lddw %r0, 0x1122334455667788"), "disasm lddw: '%s' slots %d", buf, slots);
+	bd_disasm_insn(in, 1, 0, buf, sizeof(buf), &slots);
+	check(slots == 1 && !strncmp(buf, ".insn", 5), "disasm truncated lddw: '%s'", buf);
+	free(in);
+}
+
+static void test_sections(void)
+{
+	const char *text = "# bug class: test\n"
+			   "# second\n"
+			   "-- description\n"
+			   "two\nlines\n"
+			   "-- asm\n"
+			   "mov %r0, 1\n"
+			   "exit\n"
+			   "-- mem\n"
+			   "00 01 0x02 0304\n"
+			   "-- result\n"
+			   "-1\n"
+			   "-- mem after\n"
+			   "ff 01 02 03 04\n"
+			   "-- expect kernel\n"
+			   "# the verifier refuses it\n"
+			   "rejected invalid shift\n"
+			   "-- expect xdp\n"
+			   "result 0x2\n"
+			   "unsupported\n"
+			   "-- signature\n"
+			   "alu:mov64|uvm/kernel|r0\n"
+			   "-- cpu\n"
+			   "v4\n"
+			   "-- no register offset\n"
+			   "call instruction\n";
+	struct bd_case c;
+	char err[512];
+	int rc = bd_case_parse_data("t.data", text, strlen(text), &c, err, sizeof(err));
+	check(!rc, "parse bpfdiff sections: %s", err);
+	if (rc)
+		return;
+	check(c.ninsns == 2 && c.mem_len == 5 && c.mem[3] == 3 && c.mem[4] == 4, "mem/insns");
+	check(c.has_result && c.result == UINT64_MAX, "result -1");
+	check(c.has_mem_after && c.mem_after_len == 5 && c.mem_after[0] == 0xff, "mem after");
+	check(c.nexpect == 2 && !strcmp(c.expect[0].backend, "kernel") && !strcmp(c.expect[0].status, "rejected") &&
+		      c.expect[0].message && !strcmp(c.expect[0].message, "invalid shift") && c.expect[0].reason &&
+		      !strcmp(c.expect[0].reason, "the verifier refuses it") && !c.expect[0].has_result,
+	      "expect kernel");
+	check(c.nexpect == 2 && !strcmp(c.expect[1].status, "unsupported") && !c.expect[1].message &&
+		      c.expect[1].has_result && c.expect[1].result == 2,
+	      "expect xdp");
+	check(c.signature && !strcmp(c.signature, "alu:mov64|uvm/kernel|r0"), "signature");
+	check(c.cpu == 4, "cpu");
+	check(c.description && !strcmp(c.description, "two\nlines"), "description");
+	check(c.comment && !strcmp(c.comment, "# bug class: test\n# second"), "comment '%s'", c.comment);
+	check(c.extra && strstr(c.extra, "-- no register offset\ncall instruction"), "extra");
+	const char *what = "";
+	check(format_roundtrip(&c, &what), "format/parse sections: %s", what);
+	bd_case_free(&c);
+
+	/* a case built in memory (a fuzz find): no asm_text, comment without '#' */
+	struct bd_case f;
+	memset(&f, 0, sizeof(f));
+	f.path = strdup("find.data");
+	f.comment = strdup("found by fuzz\n# keep");
+	static const char prog[] = "jeq %r1, 0, +1\nja -2\n.insn 0x07, 0, 1, 0, 1\nexit\n";
+	bd_assemble(prog, 1, &f.insns, &f.ninsns, err, sizeof(err));
+	f.has_error = true;
+	f.error = strdup("");
+	f.nexpect = 1;
+	strcpy(f.expect[0].backend, "uvm");
+	strcpy(f.expect[0].status, "fault");
+	f.expect[0].message = strdup("out of bounds");
+	char *out = bd_case_format_data(&f);
+	rc = bd_case_parse_data("find.data", out, strlen(out), &c, err, sizeof(err));
+	check(!rc && c.ninsns == 4 && !memcmp(c.insns, f.insns, 32) && c.has_error && c.error && !*c.error &&
+		      !strcmp(c.comment, "# found by fuzz\n# keep") && c.nexpect == 1 &&
+		      !strcmp(c.expect[0].message, "out of bounds"),
+	      "format fuzz find: %s\n%s", rc ? err : "", out);
+	if (!rc)
+		bd_case_free(&c);
+	free(out);
+	bd_case_free(&f);
+}
+
+static const struct {
+	const char *text;
+	const char *msg;
+} bad_data[] = {
+	{ "", "t.data: no program (no -- asm or -- raw section)" },
+	{ "# only\n-- result\n1\n", "no program" },
+	{ "-- asm\nexit\n-- bogus\n", "t.data:3: unknown section '-- bogus'" },
+	{ "-- asm\nexit\n-- asm\nexit\n", "t.data:3: duplicate section" },
+	{ "-- raw\n95 00 00 00 00 00 00\n", "t.data:1: -- raw has 7 bytes, not a multiple of 8" },
+	{ "-- raw\n95 00 00 zz 00 00 00 00\n", "t.data:2: invalid hex byte 'zz'" },
+	{ "-- asm\nexit\n-- mem\n00 123\n", "t.data:4: invalid hex byte '123'" },
+	{ "-- asm\nexit\n-- result\n0x10000000000000000\n", "t.data:4: invalid result" },
+	{ "-- asm\nexit\n-- result\n1\n2\n", "t.data:5: -- result takes one line" },
+	{ "-- asm\nexit\n-- result\n", "t.data:3: empty -- result section" },
+	{ "-- asm\n\nmov %r0, 1\nfoo %r1\n", "t.data:4: invalid mnemonic 'foo'" },
+	{ "-- asm\nexit\n-- raw\n0x0000000000000096\n", "t.data:3: -- raw and -- asm differ at instruction 0" },
+	{ "hello\n-- asm\nexit\n", "t.data:1: text before the first section" },
+	{ "-- asm\nexit\n-- expect kernel\nmaybe\n", "t.data:4: unknown status 'maybe'" },
+	{ "-- asm\nexit\n-- expect kernel\n", "t.data:3: -- expect kernel: no status or result line" },
+	{ "-- asm\nexit\n-- expect\nok\n", "t.data:3: unknown section" },
+	{ "-- asm\nexit\n-- cpu\nv5\n", "t.data:4: invalid cpu 'v5'" },
+	{ "-- asm\nexit\n-- error pattern\n([a\n", "t.data:4: invalid error pattern" },
+	{ "-- asm\nexit\n-- error\nx\n-- error pattern\ny\n", "t.data:5: duplicate section" },
+	{ "-- asm\n# nothing\n", "t.data:1: -- asm section has no instructions" },
+};
+
+static void test_bad_data(void)
+{
+	for (size_t i = 0; i < sizeof(bad_data) / sizeof(bad_data[0]); i++) {
+		struct bd_case c;
+		char err[512] = "";
+		int rc = bd_case_parse_data("t.data", bad_data[i].text, strlen(bad_data[i].text), &c, err, sizeof(err));
+		check(rc == -EINVAL && strstr(err, bad_data[i].msg), "bad data %zu must fail with '%s', got rc=%d '%s'",
+		      i, bad_data[i].msg, rc, err);
+		if (!rc)
+			bd_case_free(&c);
+	}
+	struct bd_case c;
+	char err[512];
+	int rc = bd_case_load_data("no/such/file.data", &c, err, sizeof(err));
+	check(rc == -ENOENT && !strcmp(err, "no/such/file.data: No such file or directory"), "missing file: %d '%s'", rc,
+	      err);
+	/* ubpf's raw words, CRLF line ends, raw + asm agreeing */
+	const char *ok = "-- asm\r\nlddw %r0, 0x1122334455667788\r\nexit\r\n-- raw\r\n0x5566778800000018\r\n"
+			 "0x1122334400000000\r\n0x0000000000000095\r\n-- result\r\n0x1122334455667788\r\n";
+	rc = bd_case_parse_data("t.data", ok, strlen(ok), &c, err, sizeof(err));
+	check(!rc && c.ninsns == 3 && c.result == 0x1122334455667788ull, "raw words + CRLF: %s", rc ? err : "");
+	if (!rc)
+		bd_case_free(&c);
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void test_random_roundtrip(void)
+{
+	int bad = 0;
+	char why[16384];
+	for (int iter = 0; iter < 20000 && bad < 5; iter++) {
+		struct ebpf_insn p[8];
+		size_t n = 1 + rnd() % 8;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t r = rnd();
+			memcpy(&p[i], &r, 8);
+			/* mostly valid forms with small fields, so labels and lddw get exercised */
+			if (rnd() % 4) {
+				int f = (int)(rnd() % FORM_COUNT);
+				const struct ebpf_form_desc *d = &ebpf_forms[f];
+				p[i].opcode = d->opcode;
+				p[i].dst = (ebpf_u8)(rnd() % 11);
+				p[i].src = (ebpf_u8)(rnd() % 11);
+				p[i].off = (ebpf_s16)((int)(rnd() % 9) - 4);
+				p[i].imm = (ebpf_s32)((int)(rnd() % 9) - 4);
+				unsigned unused = ebpf_unused_fields(f);
+				if (rnd() % 8) {
+					if (unused & EBPF_F_DST) p[i].dst = 0;
+					if (unused & EBPF_F_SRC) p[i].src = 0;
+					if (unused & EBPF_F_OFF) p[i].off = 0;
+					if (unused & EBPF_F_IMM) p[i].imm = 0;
+				}
+				switch (d->fmt) {
+				case EBPF_FMT_ALU_K: case EBPF_FMT_ALU_X: case EBPF_FMT_NEG: p[i].off = (ebpf_s16)d->disc; break;
+				case EBPF_FMT_END: case EBPF_FMT_ATOMIC: p[i].imm = d->disc; break;
+				case EBPF_FMT_LDDW: case EBPF_FMT_CALL: p[i].src = (ebpf_u8)d->disc; break;
+				default: break;
+				}
+				if (d->fmt == EBPF_FMT_LDDW && i + 1 < n && rnd() % 4) {
+					memset(&p[i + 1], 0, 8);
+					p[i + 1].imm = (ebpf_s32)rnd();
+					i++;
+				}
+			}
+		}
+		if (!roundtrip_insns(p, n, why, sizeof(why))) {
+			bad++;
+			check(0, "random roundtrip: %s", why);
+		}
+	}
+	check(!bad, "random roundtrip");
+}
+
+/* Garbage and mutated files must never crash the parser (run under ASan in unit-san). */
+static void test_garbage(const char *dir)
+{
+	char **names;
+	int n = list_data(dir, &names);
+	static const char alphabet[] = "-- asm\nraw\nmem\n#%r[]+-,0x19af:lock fetch call local exit lddw\n\r\t ";
+	int survived = 0;
+	for (int i = 0; i < n; i++) {
+		char path[4096];
+		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path))
+			continue;
+		FILE *f = fopen(path, "rb");
+		char buf[8192];
+		size_t len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		for (int m = 0; m < 20; m++) {
+			char mut[8192];
+			memcpy(mut, buf, len);
+			size_t ml = len;
+			int edits = 1 + (int)(rnd() % 6);
+			for (int e = 0; e < edits && ml; e++) {
+				size_t at = rnd() % ml;
+				switch (rnd() % 4) {
+				case 0: mut[at] = alphabet[rnd() % (sizeof(alphabet) - 1)]; break;
+				case 1: mut[at] = (char)rnd(); break;
+				case 2: ml = at; break;
+				default:
+					if (ml + 1 < sizeof(mut)) {
+						memmove(mut + at + 1, mut + at, ml - at);
+						mut[at] = alphabet[rnd() % (sizeof(alphabet) - 1)];
+						ml++;
+					}
+				}
+			}
+			struct bd_case c;
+			char err[512];
+			if (!bd_case_parse_data(path, mut, ml, &c, err, sizeof(err))) {
+				char *t = bd_case_format_data(&c);
+				struct bd_case d;
+				const char *what = "";
+				if (t && !bd_case_parse_data(path, t, strlen(t), &d, err, sizeof(err))) {
+					if (!same_case(&c, &d, &what))
+						check(0, "mutated %s: format/parse %s differs", path, what);
+					bd_case_free(&d);
+				} else {
+					check(0, "mutated %s: formatted text does not parse: %s\n%s", path, err, t ? t : "");
+				}
+				free(t);
+				bd_case_free(&c);
+			}
+			survived++;
+		}
+		free(names[i]);
+	}
+	free(names);
+	for (int i = 0; i < 2000; i++) {
+		char g[256];
+		size_t gl = rnd() % sizeof(g);
+		for (size_t k = 0; k < gl; k++)
+			g[k] = (rnd() % 2) ? alphabet[rnd() % (sizeof(alphabet) - 1)] : (char)rnd();
+		struct bd_case c;
+		char err[512];
+		if (!bd_case_parse_data("g", g, gl, &c, err, sizeof(err)))
+			bd_case_free(&c);
+		struct ebpf_insn *out;
+		size_t no;
+		g[gl] = 0;
+		if (!bd_assemble(g, 1, &out, &no, err, sizeof(err)))
+			free(out);
+		survived++;
+	}
+	check(survived > 0, "garbage");
+}
+
+/* Many labels and jumps: linear time (a quadratic lookup would take minutes here). */
+static void test_big(void)
+{
+	size_t n = 60000;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "l%zu: jeq %%r1, %zu, l%zu\n", i, i,
+			(i % 2 && i >= 15000)	      ? i - (i * 31) % 15000 :
+			i + (i * 7919) % 30000 < n ? i + (i * 7919) % 30000 : i);
+	fputs("exit\n", f);
+	fclose(f);
+	struct ebpf_insn *out = NULL;
+	size_t no = 0;
+	char err[256];
+	int rc = bd_assemble(buf, 1, &out, &no, err, sizeof(err));
+	check(!rc && no == n + 1, "big program: %s", rc ? err : "");
+	char why[256];
+	if (!rc)
+		check(roundtrip_insns(out, no, why, sizeof(why)), "big roundtrip: %.100s", why);
+	free(out);
+	free(buf);
+}
+
+static void test_elf(const char *obj)
+{
+	struct bd_case *cs;
+	size_t n;
+	char err[512];
+	check(bd_is_elf(obj), "%s is not ELF (build it with make)", obj);
+	check(!bd_is_elf("tests/unit/test_formats.c"), "a C file is not ELF");
+	int rc = bd_case_load_elf(obj, "xdp", &cs, &n, err, sizeof(err));
+	check(!rc && n == 1, "load xdp from %s: %s", obj, rc ? err : "");
+	if (!rc) {
+		check(n == 1 && cs[0].ninsns == 7 && !strcmp(cs[0].section, "xdp") && !strcmp(cs[0].path, obj) &&
+			      cs[0].insns[1].opcode == 0x85 && cs[0].insns[1].src == 1 && cs[0].insns[1].imm == 1,
+		      "xdp case content");
+		char why[4096];
+		check(roundtrip_insns(cs[0].insns, cs[0].ninsns, why, sizeof(why)), "elf roundtrip: %s", why);
+		for (size_t i = 0; i < n; i++)
+			bd_case_free(&cs[i]);
+		free(cs);
+	}
+	rc = bd_case_load_elf(obj, "tc", &cs, &n, err, sizeof(err));
+	check(!rc && n == 1 && cs[0].ninsns == 2 && cs[0].insns[0].imm == 42, "load tc: %s", rc ? err : "");
+	if (!rc) {
+		bd_case_free(&cs[0]);
+		free(cs);
+	}
+	rc = bd_case_load_elf(obj, NULL, &cs, &n, err, sizeof(err));
+	check(rc == -EINVAL && strstr(err, "section bad") && strstr(err, "not supported"),
+	      "all sections must refuse 'bad': rc=%d '%s'", rc, err);
+	rc = bd_case_load_elf(obj, "nope", &cs, &n, err, sizeof(err));
+	check(rc == -EINVAL && strstr(err, "no executable section 'nope'"), "missing section: '%s'", err);
+	rc = bd_case_load_elf("tests/unit/test_formats.c", NULL, &cs, &n, err, sizeof(err));
+	check(rc == -EINVAL, "non-ELF must fail: '%s'", err);
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = argc > 1 ? argv[1] : "../shared/bpf_conformance/tests";
+	const char *obj = argc > 2 ? argv[2] : ELF_PROG;
+	char negdir[4096];
+	snprintf(negdir, sizeof(negdir), "%s/../negative", dir);
+
+	test_syntax();
+	test_sections();
+	test_bad_data();
+	test_conformance(dir);
+	test_negative(negdir);
+	test_random_roundtrip();
+	test_garbage(dir);
+	test_big();
+	test_elf(obj);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
