@@ -5,7 +5,7 @@
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_CC := $(CLANG)
 AFL_CC ?= afl-clang-fast
-FUZZ_CFLAGS := -O2 -g -fno-omit-frame-pointer $(WARN) -Wno-unknown-attributes
+FUZZ_CFLAGS := -O2 -g -fno-omit-frame-pointer $(WARN) -Wno-unknown-attributes -Wno-unknown-warning-option
 # The VM and the fuzz code get coverage instrumentation; the rest of the harness
 # (session, diff, backends: gcc-built $(BUILD)/obj) is linked as it is.
 FUZZ_VM_SRCS := vm/isa.c vm/uvm.c

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The fuzz input format and the program built from it: see input.h. */
 #include <limits.h>
+#include <stdbool.h>
 #include <string.h>
 #include "input.h"
 #include "../vm/isa.h"
@@ -163,6 +164,124 @@ static int fix_reachability(struct ebpf_insn *body, size_t n, const unsigned cha
 	return reach[n];
 }
 
+/* A scalar register for a use that must not see a pointer: the first one
+ * from r (wrapping) that is not in the pointer set. */
+static int scalar_for(int r, unsigned ptrs)
+{
+	for (int k = 0; k < 11; k++) {
+		int c = (r + k) % 11;
+		if (c != 10 && !(ptrs & (1u << c)))
+			return c;
+	}
+	return 0;
+}
+
+/*
+ * Pointers: r1 and r10 hold kernel addresses in the kernel and small ones in
+ * the VMs, so a program that compares, masks or shifts a pointer (or stores
+ * one) gives a "discrepancy" that only says where memory is. A forward
+ * dataflow pass (all edges go forward: one pass) tracks which registers may
+ * hold a pointer; such a register is replaced by a scalar one as a compare
+ * or ALU operand (pointer +/- constant and moves stay), and a load/store base
+ * that is not a pointer becomes r10 (negative offset) or r1, so the verifier
+ * accepts it.
+ */
+static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *second)
+{
+	static unsigned short in[BDF_MAX_BODY + 2];
+	memset(in, 0, (n + 2) * sizeof(in[0]));
+	in[0] = (1u << 1) | (1u << 10);
+	for (size_t i = 0; i < n; i++) {
+		if (second[i])
+			continue;
+		struct ebpf_insn *x = &body[i];
+		unsigned p = in[i] | (1u << 10), out = p;
+		int f = ebpf_decode(x);
+		if (f < 0)
+			continue;
+		int fmt = ebpf_forms[f].fmt;
+		switch (fmt) {
+		case EBPF_FMT_ALU_K:
+			if ((p & (1u << x->dst)) && f != FORM_ADD64_IMM && f != FORM_SUB64_IMM && f != FORM_MOV64_IMM &&
+			    f != FORM_MOV32_IMM)
+				x->dst = scalar_for(x->dst, p);
+			if (f != FORM_ADD64_IMM && f != FORM_SUB64_IMM)
+				out &= ~(1u << x->dst);
+			break;
+		case EBPF_FMT_ALU_X:
+			if (f == FORM_MOV64_REG) {
+				out = (p & ~(1u << x->dst)) | ((p >> x->src) & 1u) << x->dst;
+				break;
+			}
+			if (p & (1u << x->src))
+				x->src = scalar_for(x->src, p);
+			if ((p & (1u << x->dst)) && f != FORM_MOV32_REG && ebpf_forms[f].opcode != 0xbf && ebpf_forms[f].opcode != 0xbc)
+				x->dst = scalar_for(x->dst, p);
+			out &= ~(1u << x->dst);
+			break;
+		case EBPF_FMT_NEG:
+		case EBPF_FMT_END:
+			if (p & (1u << x->dst))
+				x->dst = scalar_for(x->dst, p);
+			break;
+		case EBPF_FMT_LDDW:
+			out &= ~(1u << x->dst);
+			break;
+		case EBPF_FMT_LDX:
+			if (!(p & (1u << x->src)))
+				x->src = x->off < 0 ? 10 : 1;
+			out &= ~(1u << x->dst);
+			break;
+		case EBPF_FMT_ST:
+			if (!(p & (1u << x->dst)))
+				x->dst = x->off < 0 ? 10 : 1;
+			break;
+		case EBPF_FMT_STX:
+		case EBPF_FMT_ATOMIC:
+			if (!(p & (1u << x->dst)))
+				x->dst = x->off < 0 ? 10 : 1;
+			if (p & (1u << x->src))
+				x->src = scalar_for(x->src, p);
+			if (fmt == EBPF_FMT_ATOMIC && (x->imm & EBPF_ATOMIC_FETCH))
+				out &= ~(1u << (x->imm == EBPF_ATOMIC_CMPXCHG ? 0 : x->src));
+			break;
+		case EBPF_FMT_JCOND_K:
+			if (p & (1u << x->dst))
+				x->dst = scalar_for(x->dst, p);
+			break;
+		case EBPF_FMT_JCOND_X:
+			if (p & (1u << x->dst))
+				x->dst = scalar_for(x->dst, p);
+			if (p & (1u << x->src))
+				x->src = scalar_for(x->src, p);
+			break;
+		case EBPF_FMT_CALL:
+		case EBPF_FMT_CALLX:
+			out &= ~0x3fu; /* r0..r5 are the callee's results/scratch */
+			break;
+		default:
+			break;
+		}
+		/* Successors. */
+		int cls = EBPF_CLASS(x->opcode);
+		long long t = -1;
+		bool falls = x->opcode != 0x95;
+		if (cls == EBPF_CLS_JMP || cls == EBPF_CLS_JMP32) {
+			if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X)
+				t = (long long)i + 1 + x->off;
+			else if (fmt == EBPF_FMT_JA32)
+				t = (long long)i + 1 + x->imm;
+			if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JA32)
+				falls = false;
+		}
+		if (t > (long long)i && t <= (long long)n)
+			in[t] |= (unsigned short)out;
+		size_t next = i + 1 + (f == FORM_LDDW);
+		if (falls && next <= n)
+			in[next] |= (unsigned short)out;
+	}
+}
+
 int bdf_normalize_body(struct ebpf_insn *body, size_t n)
 {
 	unsigned char second[BDF_MAX_BODY + 1] = { 0 };
@@ -215,7 +334,9 @@ int bdf_normalize_body(struct ebpf_insn *body, size_t n)
 				x->off = (ebpf_s16)v;
 		}
 	}
-	return fix_reachability(body, n, second);
+	int end = fix_reachability(body, n, second);
+	fix_pointers(body, n, second);
+	return end;
 }
 
 size_t bdf_build_program(const struct bdf_input *in, struct ebpf_insn *prog)

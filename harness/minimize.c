@@ -34,6 +34,7 @@ struct mz {
 	char key[256];
 	char sig[256];
 	int runs, max_runs;
+	bool trace;
 	struct bd_outcome *o;
 };
 
@@ -55,6 +56,12 @@ static bool test(struct mz *m, struct ebpf_insn *insns, size_t n, uint8_t *mem, 
 		  !strcmp(bd_signature_key(m->o->signature), m->key);
 	if (ok)
 		snprintf(m->sig, sizeof(m->sig), "%s", m->o->signature);
+	if (m->trace) {
+		fprintf(stderr, "minimize: run %d: %zu insns, %zu bytes: %s %s%s\n", m->runs, n, mem_len,
+			bd_verdict_name(m->o->verdict), m->o->signature, ok ? " (kept)" : "");
+		if (ok)
+			bd_outcome_report(stderr, m->s, c, m->o);
+	}
 	bd_outcome_reset(m->o);
 	c->insns = si;
 	c->ninsns = sn;
@@ -224,8 +231,10 @@ static bool shrink_s32(struct mz *m, struct ebpf_insn *cur, size_t n, size_t idx
 		return false;
 	static const ebpf_s32 first[] = { 0, 1, -1 };
 	for (size_t i = 0; i < 3; i++) {
-		if (first[i] == orig)
+		if (first[i] == orig) {
+			cur[idx].imm = orig;
 			return false;
+		}
 		cur[idx].imm = first[i];
 		if (test(m, cur, n, mem, mem_len))
 			return true;
@@ -338,6 +347,8 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 	m.o = calloc(1, sizeof(*m.o));
 	if (!m.o)
 		return -ENOMEM;
+	const char *tr = getenv("BPFDIFF_MINIMIZE_TRACE");
+	m.trace = tr && *tr == '1';
 	bd_outcome_reset(m.o);
 	/* The reference run: what are we keeping? */
 	m.runs++;

@@ -33,7 +33,7 @@ static inline bool bd_verdict_is_bad(enum bd_verdict v)
 struct bd_backend_slot {
 	const struct bd_backend_ops *ops;
 	struct bd_backend *b;      /* NULL when unavailable */
-	char name[64];             /* "uvm", "kernel", "xdp", "plugin:./myvm" */
+	char name[320];            /* "uvm", "kernel", "xdp", "plugin:./myvm" */
 	char why[256];             /* unavailability reason */
 };
 
