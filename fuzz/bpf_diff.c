@@ -342,11 +342,16 @@ static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *m
 		bd_case_free(&c);
 		return;
 	}
+	bd_outcome_reset(G.o);
+	bd_session_run(&G.s, &c, G.o);
+	if (G.o->verdict != BD_V_DISCREPANCY && G.o->verdict != BD_V_SOUNDNESS) {
+		G.nondet++; /* the minimized case does not reproduce on a fresh run */
+		bd_case_free(&c);
+		return;
+	}
 	set_add(&G.sigs, &G.nsigs, &G.capsigs, st.signature);
 	G.finds_new++;
 	char file[4096] = "-";
-	bd_outcome_reset(G.o);
-	bd_session_run(&G.s, &c, G.o);
 	const char *mutant = getenv("BPFDIFF_MUTANT");
 	char origin[128];
 	snprintf(origin, sizeof(origin), "bpfdiff fuzz (fuzz/bpf_diff.c%s%s)", mutant ? ", mutant " : "",

@@ -186,20 +186,67 @@ static int scalar_for(int r, unsigned ptrs)
  * that is not a pointer becomes r10 (negative offset) or r1, so the verifier
  * accepts it.
  */
+struct stack_init {
+	uint64_t b[EBPF_STACK_SIZE / 64]; /* bit k: byte r10-512+k is written on every path */
+};
+
+static bool stack_ok(const struct stack_init *s, int off, int size)
+{
+	for (int k = off; k < off + size; k++) {
+		int bit = EBPF_STACK_SIZE + k;
+		if (bit < 0 || bit >= EBPF_STACK_SIZE || !(s->b[bit / 64] >> (bit % 64) & 1))
+			return false;
+	}
+	return true;
+}
+
+static void stack_set(struct stack_init *s, int off, int size)
+{
+	for (int k = off; k < off + size; k++) {
+		int bit = EBPF_STACK_SIZE + k;
+		if (bit >= 0 && bit < EBPF_STACK_SIZE)
+			s->b[bit / 64] |= 1ULL << (bit % 64);
+	}
+}
+
+static void stack_meet(struct stack_init *dst, bool *seen, const struct stack_init *src)
+{
+	for (int w = 0; w < EBPF_STACK_SIZE / 64; w++)
+		dst->b[w] = *seen ? dst->b[w] & src->b[w] : src->b[w];
+	*seen = true;
+}
+
 static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *second)
 {
 	static unsigned short in[BDF_MAX_BODY + 2];
+	static struct stack_init sin[BDF_MAX_BODY + 2];
+	static bool seen[BDF_MAX_BODY + 2];
 	memset(in, 0, (n + 2) * sizeof(in[0]));
+	memset(seen, 0, (n + 2) * sizeof(seen[0]));
 	in[0] = (1u << 1) | (1u << 10);
+	memset(&sin[0], 0, sizeof(sin[0]));
+	stack_set(&sin[0], -BDF_STACK_INIT, BDF_STACK_INIT); /* the prologue's */
+	seen[0] = true;
 	for (size_t i = 0; i < n; i++) {
 		if (second[i])
 			continue;
 		struct ebpf_insn *x = &body[i];
 		unsigned p = in[i] | (1u << 10), out = p;
+		struct stack_init st = sin[i];
 		int f = ebpf_decode(x);
 		if (f < 0)
 			continue;
-		int fmt = ebpf_forms[f].fmt;
+		int fmt = ebpf_forms[f].fmt, size = ebpf_access_size(f);
+		/* Reads of stack bytes no path has written: root may read them, but
+		 * they differ between VMs. Move the read into the prologue's area. */
+		if ((fmt == EBPF_FMT_LDX && x->src == 10) || (fmt == EBPF_FMT_ATOMIC && x->dst == 10)) {
+			if (!stack_ok(&st, x->off, size)) {
+				int neg = x->off < 0 ? -x->off : x->off;
+				x->off = (ebpf_s16)-(size * (1 + (neg / size) % (BDF_STACK_INIT / size)));
+			}
+		}
+		if ((fmt == EBPF_FMT_ST || fmt == EBPF_FMT_STX || fmt == EBPF_FMT_ATOMIC) && x->dst == 10)
+			stack_set(&st, x->off, size);
 		switch (fmt) {
 		case EBPF_FMT_ALU_K:
 			if ((p & (1u << x->dst)) && f != FORM_ADD64_IMM && f != FORM_SUB64_IMM && f != FORM_MOV64_IMM &&
@@ -274,11 +321,15 @@ static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *
 			if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JA32)
 				falls = false;
 		}
-		if (t > (long long)i && t <= (long long)n)
+		if (t > (long long)i && t <= (long long)n) {
 			in[t] |= (unsigned short)out;
+			stack_meet(&sin[t], &seen[t], &st);
+		}
 		size_t next = i + 1 + (f == FORM_LDDW);
-		if (falls && next <= n)
+		if (falls && next <= n) {
 			in[next] |= (unsigned short)out;
+			stack_meet(&sin[next], &seen[next], &st);
+		}
 	}
 }
 

@@ -32,6 +32,7 @@ struct bd_result {
 	uint64_t insns;      /* executed guest instructions, when the backend knows */
 	uint64_t duration_ns;
 	char message[512];   /* reason for any status but ok; may be set for ok */
+	char warning[256];   /* a kernel WARNING / "verifier bug" logged while this case ran */
 };
 void bd_result_reset(struct bd_result *r); /* free mem, zero everything */
 

@@ -44,6 +44,7 @@
  * message adds the case insn number when the log names the failing insn.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
 #include <stdarg.h>
@@ -91,6 +92,7 @@ struct bd_backend {
 	bool print_set;
 	libbpf_print_fn_t old_print;
 	uint64_t nrun, nrejected, nerror;
+	int kmsg_fd;             /* /dev/kmsg, read from its end: kernel warnings per case */
 };
 
 static const struct {
@@ -377,6 +379,34 @@ static void decisive_lines(char *log, size_t P, char *out, size_t outlen)
 	}
 }
 
+/* Did the kernel log a WARNING, BUG or "verifier bug" since the last call?
+ * One non-blocking read per case when nothing was logged. The kernel log is
+ * machine-wide: another process's warning in the same window is blamed on
+ * this case too, which is the right bias for a fuzzer. */
+static bool kmsg_warning(struct bd_backend *b, char *out, size_t outlen)
+{
+	char rec[1024];
+	bool found = false;
+	if (b->kmsg_fd < 0)
+		return false;
+	for (int i = 0; i < 4096; i++) {
+		ssize_t n = read(b->kmsg_fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue; /* records were overwritten: go on from the oldest left */
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		const char *text = strchr(rec, ';'); /* "prio,seq,ts,flags;message" */
+		text = text ? text + 1 : rec;
+		if (!found && (strstr(text, "verifier bug") || !strncmp(text, "WARNING:", 8) ||
+			       !strncmp(text, "BUG:", 4) || strstr(text, "kernel BUG"))) {
+			snprintf(out, outlen, "%.*s", (int)strcspn(text, "\n"), text);
+			found = true;
+		}
+	}
+	return found;
+}
+
 static int kb_run(struct bd_backend *b, const struct bd_case *c, const struct bd_run_opts *ro,
 		  struct bd_result *res)
 {
@@ -435,6 +465,7 @@ static int kb_run(struct bd_backend *b, const struct bd_case *c, const struct bd
 			int e2 = errno;
 			b->log[KB_LOG_SIZE - 1] = '\0';
 			decisive_lines(b->log, P, res->message, sizeof(res->message));
+			kmsg_warning(b, res->warning, sizeof(res->warning));
 			if (e2 == EACCES || e2 == EINVAL || e2 == E2BIG || e2 == ENOSPC || res->message[0]) {
 				res->status = BD_REJECTED;
 				if (!res->message[0])
@@ -452,7 +483,9 @@ static int kb_run(struct bd_backend *b, const struct bd_case *c, const struct bd
 	}
 
 	LIBBPF_OPTS(bpf_test_run_opts, to, .data_in = b->pkt, .data_size_in = sizeof(b->pkt), .repeat = 1);
-	if (bpf_prog_test_run_opts(fd, &to)) {
+	int run_rc = bpf_prog_test_run_opts(fd, &to);
+	kmsg_warning(b, res->warning, sizeof(res->warning));
+	if (run_rc) {
 		int e = errno;
 		close(fd);
 		res->status = BD_ERROR;
@@ -508,6 +541,8 @@ static void kb_close(struct bd_backend *b)
 		munmap((void *)b->r0, b->r0_maplen);
 	if (b->r0_fd >= 0)
 		close(b->r0_fd);
+	if (b->kmsg_fd >= 0)
+		close(b->kmsg_fd);
 	if (b->print_set)
 		libbpf_set_print(b->old_print);
 	free(b->buf);
@@ -528,6 +563,7 @@ static int kb_open(struct bd_backend **out, const struct bd_backend_config *cfg,
 		return -ENOMEM;
 	}
 	b->r0_fd = -1;
+	b->kmsg_fd = -1;
 	b->cpu = cfg ? cfg->cpu : 4;
 	b->verbose = cfg && cfg->verbose;
 	if (!strncmp(arg, "type=", 5))
@@ -584,6 +620,10 @@ static int kb_open(struct bd_backend **out, const struct bd_backend_config *cfg,
 	}
 	b->r0_fd = fd;
 	b->r0 = (volatile uint64_t *)v;
+	/* Kernel warnings are findings too; without /dev/kmsg access, none are seen. */
+	b->kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (b->kmsg_fd >= 0)
+		lseek(b->kmsg_fd, 0, SEEK_END);
 	*out = b;
 	return 0;
 }

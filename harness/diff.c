@@ -27,6 +27,7 @@ const char *bd_verdict_name(enum bd_verdict v)
 	case BD_V_NONDETERMINISTIC: return "nondeterministic";
 	case BD_V_REJECTED: return "rejected";
 	case BD_V_SKIPPED: return "skipped";
+	case BD_V_KERNEL_WARNING: return "kernel warning";
 	case BD_V_ERROR: return "error";
 	}
 	return "?";
@@ -278,6 +279,22 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 					 (unsigned long long)(t1.tv_nsec - t0.tv_nsec);
 	}
 
+	/* 0. A kernel WARNING or "verifier bug" while loading or running this case
+	 * outranks everything: it is a kernel bug whatever the results say. */
+	for (int i = 0; i < s->n; i++)
+		if (o->res[i].warning[0]) {
+			o->verdict = BD_V_KERNEL_WARNING;
+			snprintf(o->reason, sizeof(o->reason), "%s: kernel logged: %s", s->slot[i].name,
+				 o->res[i].warning);
+			/* Signature: the warning's headline, up to its second ':' (no values). */
+			const char *w = o->res[i].warning, *c1 = strchr(w, ':');
+			const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+			int len = c2 ? (int)(c2 - w) : (int)strlen(w);
+			snprintf(o->signature, sizeof(o->signature), "kernel-warning|%s|%.*s", s->slot[i].name,
+				 len > 120 ? 120 : len, w);
+			return 0;
+		}
+
 	/* 1. Each backend against the case's expectations. */
 	bool failed = false, error = false, rejected = false, ran = false;
 	char why[512];
@@ -460,6 +477,8 @@ void bd_outcome_report(FILE *out, const struct bd_session *s, const struct bd_ca
 		if (r->message[0] && !(r->status == BD_OK && !strcmp(r->message, "ok")))
 			fprintf(out, "  %s", r->message);
 		fputc('\n', out);
+		if (r->warning[0])
+			fprintf(out, "           kernel log: %s\n", r->warning);
 	}
 	if (o->first_mem_diff >= 0) {
 		fprintf(out, "  first differing memory byte: %d\n", o->first_mem_diff);

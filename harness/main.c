@@ -95,6 +95,7 @@ static void print_line(FILE *out, const struct bd_session *s, const struct bd_ru
 		[BD_V_PASS] = "PASS", [BD_V_FAIL] = "FAIL", [BD_V_DISCREPANCY] = "DISCREPANCY",
 		[BD_V_SOUNDNESS] = "DISCREPANCY", [BD_V_NONDETERMINISTIC] = "NONDET",
 		[BD_V_REJECTED] = "REJECTED", [BD_V_SKIPPED] = "SKIPPED", [BD_V_ERROR] = "ERROR",
+		[BD_V_KERNEL_WARNING] = "KERNEL-WARN",
 	};
 	if (e->input_error) {
 		fprintf(out, "%-12s %s\n", "INPUT-ERROR", e->error);

@@ -27,6 +27,20 @@ const char *bd_signature_key(const char *signature)
 	return bar ? bar : signature ? signature : "";
 }
 
+/* The key from the outcome itself ("|uvm/kernel|r0", as diff.c builds it):
+ * a long opcode list can push it out of a truncated signature. */
+static void outcome_key(const struct bd_session *s, const struct bd_outcome *o, char *key, size_t len)
+{
+	int a = o->pair[0], b = o->pair[1];
+	if (a < 0 || b < 0) {
+		snprintf(key, len, "%s", bd_signature_key(o->signature));
+		return;
+	}
+	const struct bd_result *ra = &o->res[a], *rb = &o->res[b];
+	const char *what = ra->status != rb->status ? "status" : ra->r0 != rb->r0 ? "r0" : "mem";
+	snprintf(key, len, "|%s/%s|%s", s->slot[a].name, s->slot[b].name, what);
+}
+
 struct mz {
 	struct bd_session *s;
 	struct bd_case *c;
@@ -52,8 +66,12 @@ static bool test(struct mz *m, struct ebpf_insn *insns, size_t n, uint8_t *mem, 
 	c->mem = mem;
 	c->mem_len = mem_len;
 	m->runs++;
-	bool ok = bd_session_run(m->s, c, m->o) == 0 && m->o->verdict == m->verdict &&
-		  !strcmp(bd_signature_key(m->o->signature), m->key);
+	char key[256];
+	bool ok = bd_session_run(m->s, c, m->o) == 0 && m->o->verdict == m->verdict;
+	if (ok) {
+		outcome_key(m->s, m->o, key, sizeof(key));
+		ok = !strcmp(key, m->key);
+	}
 	if (ok)
 		snprintf(m->sig, sizeof(m->sig), "%s", m->o->signature);
 	if (m->trace) {
@@ -355,7 +373,8 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 	bd_session_run(s, c, m.o);
 	m.verdict = m.o->verdict;
 	bool bad = m.verdict == BD_V_DISCREPANCY || m.verdict == BD_V_SOUNDNESS;
-	if (!bad || (signature && strcmp(bd_signature_key(signature), bd_signature_key(m.o->signature)))) {
+	if (!bad || (signature && strchr(signature, '|') &&
+		     strcmp(bd_signature_key(signature), bd_signature_key(m.o->signature)))) {
 		st->runs = m.runs;
 		st->verdict = m.verdict;
 		snprintf(st->signature, sizeof(st->signature), "%s", m.o->signature);
@@ -363,7 +382,7 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 		free(m.o);
 		return -ENOENT;
 	}
-	snprintf(m.key, sizeof(m.key), "%s", bd_signature_key(m.o->signature));
+	outcome_key(s, m.o, m.key, sizeof(m.key));
 	snprintf(m.sig, sizeof(m.sig), "%s", m.o->signature);
 	bd_outcome_reset(m.o);
 
@@ -466,7 +485,7 @@ int bd_case_annotate_find(struct bd_case *c, const struct bd_session *s, const s
 		e->reason = xstrdup(why);
 	}
 	free(c->signature);
-	c->signature = xstrdup(o->signature);
+	c->signature = o->signature[0] ? xstrdup(o->signature) : NULL;
 	return 0;
 }
 

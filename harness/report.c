@@ -121,6 +121,10 @@ int bd_report_json(const char *path, const struct bd_session *s, const struct bd
 			json_str(f, r->message);
 			if (r->has_insns)
 				fprintf(f, ", \"insns\": %llu", (unsigned long long)r->insns);
+			if (r->warning[0]) {
+				fputs(", \"kernel_warning\": ", f);
+				json_str(f, r->warning);
+			}
 			fprintf(f, ", \"duration_ns\": %llu", (unsigned long long)r->duration_ns);
 			if (r->mem && r->mem_len <= 4096) {
 				fputs(", \"mem\": ", f);

@@ -22,12 +22,14 @@ enum bd_verdict {
 	BD_V_NONDETERMINISTIC,/* result depends on addresses / uninitialised stack */
 	BD_V_REJECTED,        /* kernel verifier rejected and nothing else went wrong */
 	BD_V_SKIPPED,         /* nothing could run it (all unsupported/unavailable) */
+	BD_V_KERNEL_WARNING,  /* the kernel logged a WARNING / verifier bug while running it */
 	BD_V_ERROR,           /* a backend reported an internal error */
 };
 const char *bd_verdict_name(enum bd_verdict v); /* "pass", "fail", "discrepancy", "discrepancy (possible verifier soundness bug)", ... */
 static inline bool bd_verdict_is_bad(enum bd_verdict v)
 {
-	return v == BD_V_FAIL || v == BD_V_DISCREPANCY || v == BD_V_SOUNDNESS || v == BD_V_ERROR;
+	return v == BD_V_FAIL || v == BD_V_DISCREPANCY || v == BD_V_SOUNDNESS || v == BD_V_KERNEL_WARNING ||
+	       v == BD_V_ERROR;
 }
 
 struct bd_backend_slot {
