@@ -57,6 +57,26 @@ static int check(const uint8_t *d, size_t n, size_t max, unsigned char *forms, c
 			}
 		}
 	}
+	/* The program built from it ends in exit/ja and jumps stay inside. */
+	static struct ebpf_insn prog[BDF_MAX_PROG];
+	size_t np = bdf_build_program(&in, prog);
+	if (np == 0 || (prog[np - 1].opcode != 0x95 && prog[np - 1].opcode != 0x05 && prog[np - 1].opcode != 0x06)) {
+		snprintf(why, wl, "last insn 0x%02x is not exit or ja", np ? prog[np - 1].opcode : 0);
+		return -1;
+	}
+	for (size_t i = 0; i < np; i++) {
+		int cls = EBPF_CLASS(prog[i].opcode);
+		if ((cls == EBPF_CLS_JMP || cls == EBPF_CLS_JMP32) && prog[i].opcode != 0x95 && prog[i].opcode != 0x85 &&
+		    prog[i].opcode != 0x8d) {
+			long long t = (long long)i + 1 + (prog[i].opcode == 0x06 ? prog[i].imm : prog[i].off);
+			if (t < 0 || t >= (long long)np) {
+				snprintf(why, wl, "built program: insn %zu jumps to %lld of %zu", i, t, np);
+				return -1;
+			}
+		}
+		if (ebpf_is_lddw(&prog[i]))
+			i++;
+	}
 	/* Normalising an already normalised body changes nothing. */
 	struct ebpf_insn again[BDF_MAX_BODY];
 	memcpy(again, body, in.nbody * 8);
@@ -98,6 +118,24 @@ int main(int argc, char **argv)
 		switch (r % 10) {
 		case 0: n = bdf_crossover(pool[a], plen[a], pool[b], plen[b], out, max, (unsigned)r); break;
 		case 1: n = bdf_generate(out, max, (unsigned)r); break;
+		case 2: { /* raw random bytes: only the built program is checked */
+			unsigned x = (unsigned)r * 2654435761u;
+			size_t body = 8 * (1 + r % 40), k = 4 + body + 16;
+			for (size_t i = 0; i < k; i++)
+				out[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+			out[0] = (uint8_t)body;
+			out[1] = out[2] = out[3] = 0;
+			struct bdf_input in;
+			bdf_input_split(out, k, &in);
+			static struct ebpf_insn prog[BDF_MAX_PROG];
+			size_t np = bdf_build_program(&in, prog);
+			const struct ebpf_insn *last = &prog[np - 1];
+			if (last->opcode != 0x95 && last->opcode != 0x05 && last->opcode != 0x06) {
+				if (bad++ < 10)
+					fprintf(stderr, "mutator_test: raw round %ld: last insn 0x%02x\n", r, last->opcode);
+			}
+			continue;
+		}
 		default:
 			memcpy(out, pool[a], plen[a]);
 			n = bdf_mutate(out, plen[a], max, (unsigned)r);

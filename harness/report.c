@@ -54,6 +54,33 @@ void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_ru
 			fprintf(out, " %11zu", count[i][st]);
 		fputc('\n', out);
 	}
+	/* The comparison: for each pair of backends, on how many cases both ran
+	 * the program (ok/fault/timeout) and how many of those agree exactly. */
+	if (s->n > 1) {
+		fputc('\n', out);
+		for (int i = 0; i < s->n; i++)
+			for (int j = i + 1; j < s->n; j++) {
+				size_t both = 0, same = 0;
+				for (size_t k = 0; k < log->n; k++) {
+					const struct bd_run_entry *e = &log->e[k];
+					if (e->input_error)
+						continue;
+					const struct bd_result *a = &e->o.res[i], *b = &e->o.res[j];
+					bool ran_a = a->status == BD_OK || a->status == BD_FAULT || a->status == BD_TIMEOUT;
+					bool ran_b = b->status == BD_OK || b->status == BD_FAULT || b->status == BD_TIMEOUT;
+					if (!ran_a || !ran_b)
+						continue;
+					both++;
+					bool eq = a->status == b->status &&
+						  (a->status != BD_OK ||
+						   (a->r0 == b->r0 && (!a->mem || !b->mem || a->mem_len != b->mem_len ||
+								       !memcmp(a->mem, b->mem, a->mem_len))));
+					same += eq;
+				}
+				fprintf(out, "%s vs %s: %zu cases ran on both, %zu agree exactly (status, r0, memory), %zu differ\n",
+					s->slot[i].name, s->slot[j].name, both, same, both - same);
+			}
+	}
 	fprintf(out, "\n%zu cases in %.3f s: ", log->n, log->seconds);
 	const char *sep = "";
 	for (int v = 0; v <= BD_V_ERROR; v++)
