@@ -327,8 +327,11 @@ L_BSWAP64:
 
 L_LDDW:
 	DST = MUT(LDDW_LOW_ONLY) ? (u64)(u32)IMM : sem_lddw(IMM, p[1].imm);
+	/* Two slots, one instruction. An lddw already past the budget must not
+	 * move lim, or a timeout would blame the wrong pc. */
+	if (likely((uintptr_t)p <= lim))
+		lim += SLOT;
 	p++;
-	lim += SLOT; /* two slots, one instruction */
 	NEXT;
 
 	/* Memory. Unaligned guest accesses are allowed: memcpy. */

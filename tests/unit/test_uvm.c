@@ -467,6 +467,10 @@ static void test_budget(void)
 	rc = run_opts(P(MOVK(0, 0), LDDW(0, 1), EXIT), &o, mem, 16, &res, NULL);
 	check(rc == 0 && res.status == UVM_TIMEOUT && res.pc == 1 && res.insns == 1, "budget at lddw",
 	      "status %d pc %u: %s", res.status, res.pc, res.message);
+	/* An lddw past the budget must not move it (found by the xdp VM cross-check). */
+	rc = run_opts(P(MOVK(0, 0), MOVK(0, 0), LDDW(1, 1), EXIT), &o, mem, 16, &res, NULL);
+	check(rc == 0 && res.status == UVM_TIMEOUT && res.pc == 1 && res.insns == 1, "lddw past the budget",
+	      "status %d pc %u: %s", res.status, res.pc, res.message);
 }
 
 static void test_opts(void)
