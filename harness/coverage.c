@@ -18,18 +18,6 @@ static const char *const help =
 	"of them the backend met the case's expectations (exercised/passed).\n"
 	"Exit 1 when a form is not covered, 2 on input errors.\n";
 
-/* The forms a program contains (lddw's second slot is not an instruction). */
-static void forms_of(const struct bd_case *c, bool *seen)
-{
-	for (size_t pc = 0; pc < c->ninsns; pc++) {
-		int f = ebpf_decode(&c->insns[pc]);
-		if (f >= 0)
-			seen[f] = true;
-		if (c->insns[pc].opcode == 0x18)
-			pc++;
-	}
-}
-
 int bd_cmd_coverage(int argc, char **argv)
 {
 	static const struct option opts[] = { { "backend", required_argument, 0, 'b' },
@@ -81,8 +69,8 @@ int bd_cmd_coverage(int argc, char **argv)
 			input_errors++;
 			continue;
 		}
-		bool seen[FORM_COUNT] = { false };
-		forms_of(&e->c, seen);
+		unsigned char seen[FORM_COUNT] = { 0 };
+		ebpf_forms_used(e->c.insns, e->c.ninsns, seen);
 		if (backends)
 			bd_session_run(&s, &e->c, &e->o);
 		for (int f = 0; f < FORM_COUNT; f++) {

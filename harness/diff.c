@@ -237,14 +237,8 @@ static bool depends_on_environment(struct bd_session *s, const struct bd_case *c
 static void make_signature(const struct bd_session *s, const struct bd_case *c, int a, int b,
 			   const char *what, char *sig, size_t len)
 {
-	bool seen[FORM_COUNT] = { false };
-	for (size_t pc = 0; pc < c->ninsns; pc++) {
-		int f = ebpf_decode(&c->insns[pc]);
-		if (f >= 0)
-			seen[f] = true;
-		if (c->insns[pc].opcode == 0x18)
-			pc++;
-	}
+	unsigned char seen[FORM_COUNT] = { 0 };
+	ebpf_forms_used(c->insns, c->ninsns, seen);
 	size_t n = 0;
 	for (int f = 0; f < FORM_COUNT && n < len; f++)
 		if (seen[f] && f != FORM_EXIT)

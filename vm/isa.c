@@ -174,3 +174,14 @@ int ebpf_check_insn(const struct ebpf_insn *insn, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+void ebpf_forms_used(const struct ebpf_insn *insns, size_t n, unsigned char *seen)
+{
+	for (size_t pc = 0; pc < n; pc++) {
+		int f = ebpf_decode(&insns[pc]);
+		if (f >= 0)
+			seen[f] = 1;
+		if (ebpf_is_lddw(&insns[pc]))
+			pc++;
+	}
+}

@@ -27,6 +27,10 @@ int ebpf_check_insn(const struct ebpf_insn *insn, char *err, size_t errlen);
 /* Width in bytes of a load/store/atomic form, 0 for others. */
 int ebpf_access_size(int form);
 
+/* Mark in seen[FORM_COUNT] every form the program contains (an lddw's
+ * second slot is not an instruction of its own). */
+void ebpf_forms_used(const struct ebpf_insn *insns, size_t n, unsigned char *seen);
+
 /* True for the second slot's opcode check etc. */
 static inline int ebpf_is_lddw(const struct ebpf_insn *insn) { return insn->opcode == 0x18; }
 

@@ -9,18 +9,6 @@
 #include <unistd.h>
 #include "harness/backend.h"
 
-#ifndef HAVE_BACKEND_C
-const char *bd_status_name(enum bd_status s)
-{
-	static const char *const n[] = { "ok", "fault", "rejected", "timeout", "unsupported", "unavailable", "error" };
-	return (unsigned)s < 7 ? n[s] : "?";
-}
-void bd_result_reset(struct bd_result *r)
-{
-	free(r->mem);
-	memset(r, 0, sizeof(*r));
-}
-#endif
 
 static int passed, failed;
 static struct bd_backend *kb;

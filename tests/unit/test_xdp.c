@@ -12,26 +12,6 @@
 #include "harness/backend.h"
 #include "vm/uvm.h"
 
-#ifndef HAVE_BACKEND_C
-/* harness/backend.c was not there when this test was linked: local stand-ins. */
-const char *bd_status_name(enum bd_status s)
-{
-	static const char *n[] = { "ok", "fault", "rejected", "timeout", "unsupported", "unavailable", "error" };
-	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
-}
-void bd_result_reset(struct bd_result *r)
-{
-	free(r->mem);
-	memset(r, 0, sizeof(*r));
-}
-void bd_run_opts_default(struct bd_run_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->mem_addr = UVM_DEFAULT_MEM_ADDR;
-	o->stack_top = UVM_DEFAULT_STACK_TOP;
-	o->cpu = 4;
-}
-#endif
 
 #define I(op, d, s, o, i) ((struct ebpf_insn){ .opcode = (op), .dst = (d), .src = (s), .off = (o), .imm = (i) })
 #define MOV64K(d, i) I(0xb7, d, 0, 0, i)

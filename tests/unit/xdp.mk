@@ -3,23 +3,21 @@
 XDP_TEST := $(BUILD)/unit/test_xdp
 XDP_TEST_SAN := $(BUILD)/unit-san/test_xdp
 UNIT_TESTS += $(XDP_TEST) $(XDP_TEST_SAN)
-# harness/backend.c (bd_status_name, bd_result_reset, bd_run_opts_default) when it exists; else the test's stand-ins.
-XDP_TEST_BACKEND_C := $(wildcard harness/backend.c)
 # harness/backend_uvm.c when it exists: the plain build cross-checks every case against the uvm.
 XDP_TEST_UVM_C := $(wildcard harness/backend_uvm.c)
 XDP_TEST_OBJS := $(BUILD)/obj/harness/backend_xdp.o $(BUILD)/obj/vm/isa.o $(BUILD)/obj/vm/uvm.o \
-	$(XDP_TEST_BACKEND_C:%.c=$(BUILD)/obj/%.o) $(XDP_TEST_UVM_C:%.c=$(BUILD)/obj/%.o)
+	$(BUILD)/obj/harness/backend.o $(XDP_TEST_UVM_C:%.c=$(BUILD)/obj/%.o)
 XDP_TEST_SAN_OBJS := $(BUILD)/san/harness/backend_xdp.o $(BUILD)/san/vm/isa.o $(BUILD)/san/vm/uvm.o \
-	$(XDP_TEST_BACKEND_C:%.c=$(BUILD)/san/%.o)
+	$(BUILD)/san/harness/backend.o
 
 $(XDP_TEST): tests/unit/test_xdp.c $(XDP_TEST_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(if $(XDP_TEST_BACKEND_C),-DHAVE_BACKEND_C) $(if $(XDP_TEST_UVM_C),-DHAVE_BACKEND_UVM) \
+	$(CC) $(CPPFLAGS) $(if $(XDP_TEST_UVM_C),-DHAVE_BACKEND_UVM) \
 		$(CFLAGS) $(WARN) -o $@ $< $(XDP_TEST_OBJS) $(LIBS)
 
 $(XDP_TEST_SAN): tests/unit/test_xdp.c $(XDP_TEST_SAN_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(if $(XDP_TEST_BACKEND_C),-DHAVE_BACKEND_C) $(SAN_FLAGS) $(WARN) -o $@ $< $(XDP_TEST_SAN_OBJS) $(LIBS)
+	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -o $@ $< $(XDP_TEST_SAN_OBJS) $(LIBS)
 
 .PHONY: unit-xdp
 unit-xdp: $(XDP_TEST) $(XDP_TEST_SAN)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Fuzz throughput: exec/s of the libFuzzer target on one core for uvm only,
+# uvm+xdp and all three backends (BENCH_SECONDS each, default 10), seeded
+# from conformance/. Reference: ubpf's libFuzzer target does ~265k exec/s.
+set -uo pipefail
+BUILD=${BUILD:-build}
+BIN=$(realpath -m "$BUILD/fuzz/bpf_diff")
+SECS=${BENCH_SECONDS:-10}
+[ -x "$BIN" ] || make -s "$BIN" "$BUILD/fuzz/data2input" >&2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$BUILD/fuzz/data2input" "$work/seeds" conformance >/dev/null 2>&1
+for backends in uvm uvm,xdp uvm,kernel,xdp; do
+  mkdir -p "$work/c-$backends"
+  line=$(cd "$work" && BPFDIFF_BACKENDS=$backends BPFDIFF_FINDS="$work/finds" \
+         "$BIN" -max_total_time="$SECS" -max_len=4096 "c-$backends" seeds 2>&1 | grep '^bpf_diff: [0-9]')
+  rate=$(sed -n 's/.*(\([0-9]*\) exec\/s).*/\1/p' <<<"$line")
+  acc=$(sed -n 's/.*kernel acceptance \([0-9.]*%\).*/\1/p' <<<"$line")
+  printf 'fuzz %-16s %8s exec/s%s\n' "$backends" "${rate:-?}" "${acc:+  (kernel acceptance $acc)}"
+done
