@@ -22,6 +22,8 @@
  *   BPFDIFF_STATS_DIR  write stats.<pid> there every 2 s and at exit
  *   BPFDIFF_QUIET      1: no summary at exit
  *   BPFDIFF_VERBOSE    1: print every kernel rejection
+ *   BPFDIFF_SAVE_RAW   directory: also keep each find's raw input there
+ *   BPFDIFF_LIST_MUTANTS  print the uvm mutants (name, what) and exit
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,6 +38,7 @@
 #include "target.h"
 #include "../harness/minimize.h"
 #include "../vm/isa.h"
+#include "../vm/uvm.h"
 
 int bdf_replay_mode;
 
@@ -230,6 +233,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	if (getenv("BPFDIFF_LIST_MUTANTS")) { /* for run_mutants.sh */
+		for (unsigned i = 1; i <= uvm_mutant_count(); i++)
+			printf("%s\t%s\n", uvm_mutant_name(i), uvm_mutant_what(i));
+		exit(0);
+	}
 	return 0; /* lazily in the first input: libFuzzer's -fork parent never runs one */
 }
 
@@ -325,7 +333,7 @@ static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *m
 	c.ninsns = n;
 	memcpy(c.mem, mem, mem_len);
 	c.mem_len = mem_len;
-	char raw_sig[256];
+	char raw_sig[1024];
 	snprintf(raw_sig, sizeof(raw_sig), "%s", G.o->signature);
 	double t = now();
 	struct bd_minimize_stats st = { .insns_after = n, .mem_after = mem_len };
@@ -344,7 +352,8 @@ static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *m
 	}
 	bd_outcome_reset(G.o);
 	bd_session_run(&G.s, &c, G.o);
-	if (G.o->verdict != BD_V_DISCREPANCY && G.o->verdict != BD_V_SOUNDNESS) {
+	if (G.o->verdict != BD_V_DISCREPANCY && G.o->verdict != BD_V_SOUNDNESS &&
+	    G.o->verdict != BD_V_KERNEL_WARNING) {
 		G.nondet++; /* the minimized case does not reproduce on a fresh run */
 		bd_case_free(&c);
 		return;
@@ -442,6 +451,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (G.o->verdict) {
 	case BD_V_DISCREPANCY:
 	case BD_V_SOUNDNESS:
+	case BD_V_KERNEL_WARNING:
 		handle_find(prog, n, mem, mem_len, data, size);
 		break;
 	case BD_V_NONDETERMINISTIC: G.nondet++; break;

@@ -87,6 +87,14 @@ static int fix_form(struct ebpf_insn *x)
 	const struct ebpf_form_desc *d = &ebpf_forms[f];
 	if (d->fmt == EBPF_FMT_LDDW && f != FORM_LDDW) /* pseudo lddw: map fds etc. exist nowhere here */
 		d = &ebpf_forms[f = FORM_LDDW];
+	/* Helpers and kfuncs are not modelled, callx is not in this kernel:
+	 * calls go to the local functions (bdf_build_program), callx is a nop. */
+	if (f == FORM_CALL_HELPER || f == FORM_CALL_BTF)
+		d = &ebpf_forms[f = FORM_CALL_LOCAL];
+	if (f == FORM_CALLX) {
+		*x = (struct ebpf_insn){ .opcode = 0x05 };
+		return FORM_JA;
+	}
 	x->opcode = d->opcode;
 	switch (d->fmt) {
 	case EBPF_FMT_ALU_K: case EBPF_FMT_ALU_X: case EBPF_FMT_NEG: x->off = (ebpf_s16)d->disc; break;
@@ -123,7 +131,8 @@ static int is_terminator(const struct ebpf_insn *x)
  * final exit goes) is reached. */
 static int fix_reachability(struct ebpf_insn *body, size_t n, const unsigned char *second)
 {
-	unsigned char reach[BDF_MAX_BODY + 2] = { 0 };
+	unsigned char reach[BDF_MAX_BODY + 2];
+	memset(reach, 0, n + 2);
 	reach[0] = 1;
 	for (size_t i = 0; i < n; i++) {
 		if (second[i]) {
@@ -152,7 +161,7 @@ static int fix_reachability(struct ebpf_insn *body, size_t n, const unsigned cha
 			long long t = -1;
 			if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X)
 				t = (long long)i + 1 + x->off;
-			else if (fmt == EBPF_FMT_JA32 || f == FORM_CALL_LOCAL)
+			else if (fmt == EBPF_FMT_JA32)
 				t = (long long)i + 1 + x->imm;
 			if (t > (long long)i && t <= (long long)n)
 				reach[t] = 1;
@@ -216,100 +225,169 @@ static void stack_meet(struct stack_init *dst, bool *seen, const struct stack_in
 	*seen = true;
 }
 
-static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *second)
+static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *second, size_t mem_len)
 {
-	static unsigned short in[BDF_MAX_BODY + 2];
+	/* Per insn: registers that may hold a pointer, registers readable on every
+	 * path (after a call r1..r5 are not), whether r1 is still the memory
+	 * pointer as passed, stack bytes written on every path. */
+	static unsigned short ptr[BDF_MAX_BODY + 2], rd[BDF_MAX_BODY + 2];
+	static unsigned char r1ok[BDF_MAX_BODY + 2];
 	static struct stack_init sin[BDF_MAX_BODY + 2];
 	static bool seen[BDF_MAX_BODY + 2];
-	memset(in, 0, (n + 2) * sizeof(in[0]));
+	memset(ptr, 0, (n + 2) * sizeof(ptr[0]));
 	memset(seen, 0, (n + 2) * sizeof(seen[0]));
-	in[0] = (1u << 1) | (1u << 10);
+	ptr[0] = (1u << 1) | (1u << 10);
+	rd[0] = 0x7ff;
+	r1ok[0] = 1;
 	memset(&sin[0], 0, sizeof(sin[0]));
 	stack_set(&sin[0], -BDF_STACK_INIT, BDF_STACK_INIT); /* the prologue's */
 	seen[0] = true;
+	/* With calls, the callee's frame (64 bytes at most) shares the 512. */
+	int frame = EBPF_STACK_SIZE;
+	for (size_t i = 0; i < n; i++)
+		if (!second[i] && body[i].opcode == 0x85)
+			frame = EBPF_STACK_SIZE - 64;
 	for (size_t i = 0; i < n; i++) {
-		if (second[i])
+		if (second[i] || !seen[i])
 			continue;
 		struct ebpf_insn *x = &body[i];
-		unsigned p = in[i] | (1u << 10), out = p;
+		unsigned p = ptr[i] | (1u << 10), r = rd[i] | (1u << 10), out = p, rout = r;
+		bool pristine = r1ok[i] && (p & 2u) && (r & 2u);
 		struct stack_init st = sin[i];
 		int f = ebpf_decode(x);
 		if (f < 0)
 			continue;
 		int fmt = ebpf_forms[f].fmt, size = ebpf_access_size(f);
-		/* Reads of stack bytes no path has written: root may read them, but
-		 * they differ between VMs. Move the read into the prologue's area. */
-		if ((fmt == EBPF_FMT_LDX && x->src == 10) || (fmt == EBPF_FMT_ATOMIC && x->dst == 10)) {
-			if (!stack_ok(&st, x->off, size)) {
-				int neg = x->off < 0 ? -x->off : x->off;
-				x->off = (ebpf_s16)-(size * (1 + (neg / size) % (BDF_STACK_INIT / size)));
-			}
-		}
-		if ((fmt == EBPF_FMT_ST || fmt == EBPF_FMT_STX || fmt == EBPF_FMT_ATOMIC) && x->dst == 10)
-			stack_set(&st, x->off, size);
+		unsigned bad = p | ~r; /* not usable as a scalar operand */
+#define SCALAR(reg) do { if (bad & (1u << (reg))) (reg) = scalar_for((reg), bad); } while (0)
+#define BASE(reg) do { if ((reg) != 10 && ((reg) != 1 || !pristine)) (reg) = x->off < 0 || !pristine ? 10 : 1; } while (0)
 		switch (fmt) {
 		case EBPF_FMT_ALU_K:
-			if ((p & (1u << x->dst)) && f != FORM_ADD64_IMM && f != FORM_SUB64_IMM && f != FORM_MOV64_IMM &&
-			    f != FORM_MOV32_IMM)
-				x->dst = scalar_for(x->dst, p);
-			if (f != FORM_ADD64_IMM && f != FORM_SUB64_IMM)
-				out &= ~(1u << x->dst);
+			/* No arithmetic on pointers at all: the memory pointer's
+			 * offsets are then known here and kept inside its bounds. */
+			if (f != FORM_MOV64_IMM && f != FORM_MOV32_IMM)
+				SCALAR(x->dst);
+			/* What the verifier refuses by rule, not by analysis: shift
+			 * counts out of range, division by an immediate 0. */
+			if ((x->opcode & 0xf0) == 0x60 || (x->opcode & 0xf0) == 0x70 || (x->opcode & 0xf0) == 0xc0)
+				x->imm &= EBPF_CLASS(x->opcode) == EBPF_CLS_ALU ? 31 : 63;
+			if ((x->opcode & 0xf0) == 0x30 || (x->opcode & 0xf0) == 0x90)
+				x->imm = x->imm ? x->imm : 1;
+			out &= ~(1u << x->dst);
+			if (x->dst == 1)
+				pristine = false;
+			rout |= 1u << x->dst;
 			break;
 		case EBPF_FMT_ALU_X:
-			if (f == FORM_MOV64_REG) {
-				out = (p & ~(1u << x->dst)) | ((p >> x->src) & 1u) << x->dst;
-				break;
-			}
-			if (p & (1u << x->src))
-				x->src = scalar_for(x->src, p);
-			if ((p & (1u << x->dst)) && f != FORM_MOV32_REG && ebpf_forms[f].opcode != 0xbf && ebpf_forms[f].opcode != 0xbc)
-				x->dst = scalar_for(x->dst, p);
+			/* Pointers are not copied either: only r1 and r10 ever hold one. */
+			SCALAR(x->src);
+			if (ebpf_forms[f].opcode != 0xbf && ebpf_forms[f].opcode != 0xbc)
+				SCALAR(x->dst);
 			out &= ~(1u << x->dst);
+			if (x->dst == 1)
+				pristine = false;
+			rout |= 1u << x->dst;
 			break;
 		case EBPF_FMT_NEG:
 		case EBPF_FMT_END:
-			if (p & (1u << x->dst))
-				x->dst = scalar_for(x->dst, p);
+			SCALAR(x->dst);
+			if (x->dst == 1)
+				pristine = false;
 			break;
 		case EBPF_FMT_LDDW:
 			out &= ~(1u << x->dst);
+			rout |= 1u << x->dst;
+			if (x->dst == 1)
+				pristine = false;
 			break;
 		case EBPF_FMT_LDX:
-			if (!(p & (1u << x->src)))
-				x->src = x->off < 0 ? 10 : 1;
-			out &= ~(1u << x->dst);
-			break;
 		case EBPF_FMT_ST:
-			if (!(p & (1u << x->dst)))
-				x->dst = x->off < 0 ? 10 : 1;
-			break;
 		case EBPF_FMT_STX:
-		case EBPF_FMT_ATOMIC:
-			if (!(p & (1u << x->dst)))
-				x->dst = x->off < 0 ? 10 : 1;
-			if (p & (1u << x->src))
-				x->src = scalar_for(x->src, p);
-			if (fmt == EBPF_FMT_ATOMIC && (x->imm & EBPF_ATOMIC_FETCH))
-				out &= ~(1u << (x->imm == EBPF_ATOMIC_CMPXCHG ? 0 : x->src));
+		case EBPF_FMT_ATOMIC: {
+			ebpf_u8 base = fmt == EBPF_FMT_LDX ? x->src : x->dst;
+			BASE(base);
+			if (fmt == EBPF_FMT_LDX)
+				x->src = base;
+			else
+				x->dst = base;
+			if (fmt == EBPF_FMT_STX || fmt == EBPF_FMT_ATOMIC)
+				SCALAR(x->src);
+			if (base == 10) {
+				/* In the frame, aligned (misaligned stack access is refused). */
+				int o = x->off;
+				if (o >= 0 || o < -frame)
+					o = -(int)(((unsigned)(o < 0 ? -o : o) % (unsigned)frame) + 1);
+				o = -((-o + size - 1) / size * size);
+				if (o < -frame)
+					o = -frame;
+				x->off = (ebpf_s16)o;
+				/* Reads of stack bytes no path has written: root may read
+				 * them, but they differ between VMs. Read the prologue's. */
+				bool reads = fmt == EBPF_FMT_LDX || fmt == EBPF_FMT_ATOMIC;
+				if (reads && !stack_ok(&st, x->off, size)) {
+					/* The nearest written slot: a read after a deep store
+					 * (what frame aliasing breaks) stays likely. */
+					int o2 = x->off;
+					for (int d = size; d <= frame; d += size) {
+						if (x->off + d <= -size && stack_ok(&st, x->off + d, size)) {
+							o2 = x->off + d;
+							break;
+						}
+						if (x->off - d >= -frame && stack_ok(&st, x->off - d, size)) {
+							o2 = x->off - d;
+							break;
+						}
+					}
+					if (o2 == x->off)
+						o2 = -(size * (1 + (-x->off / size) % (BDF_STACK_INIT / size)));
+					x->off = (ebpf_s16)o2;
+				}
+				if (fmt != EBPF_FMT_LDX)
+					stack_set(&st, x->off, size);
+			} else if (base == 1 && pristine && mem_len >= (size_t)size) {
+				/* Inside the memory (the map value's bounds), atomics aligned. */
+				size_t span = mem_len - (size_t)size + 1;
+				size_t o = (size_t)(x->off < 0 ? -x->off : x->off) % span;
+				if (fmt == EBPF_FMT_ATOMIC)
+					o -= o % (size_t)size;
+				x->off = (ebpf_s16)o;
+			}
+			if (fmt == EBPF_FMT_LDX) {
+				out &= ~(1u << x->dst);
+				rout |= 1u << x->dst;
+				if (x->dst == 1)
+					pristine = false;
+			}
+			if (fmt == EBPF_FMT_ATOMIC && (x->imm & EBPF_ATOMIC_FETCH)) {
+				int w = x->imm == EBPF_ATOMIC_CMPXCHG ? 0 : x->src;
+				out &= ~(1u << w);
+				rout |= 1u << w;
+				if (w == 1)
+					pristine = false;
+			}
 			break;
+		}
 		case EBPF_FMT_JCOND_K:
-			if (p & (1u << x->dst))
-				x->dst = scalar_for(x->dst, p);
+			SCALAR(x->dst);
 			break;
 		case EBPF_FMT_JCOND_X:
-			if (p & (1u << x->dst))
-				x->dst = scalar_for(x->dst, p);
-			if (p & (1u << x->src))
-				x->src = scalar_for(x->src, p);
+			SCALAR(x->dst);
+			SCALAR(x->src);
 			break;
 		case EBPF_FMT_CALL:
 		case EBPF_FMT_CALLX:
-			out &= ~0x3fu; /* r0..r5 are the callee's results/scratch */
+			/* r0 = result, r1..r5 clobbered and unreadable until written. */
+			out &= ~0x3fu;
+			rout = (rout & ~0x3eu) | 1u;
+			pristine = false;
 			break;
 		default:
 			break;
 		}
-		/* Successors. */
+#undef SCALAR
+#undef BASE
+		/* Successors: meet of the facts (may-pointer: union; readable,
+		 * pristine r1, written stack: intersection). */
 		int cls = EBPF_CLASS(x->opcode);
 		long long t = -1;
 		bool falls = x->opcode != 0x95;
@@ -321,23 +399,30 @@ static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *
 			if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JA32)
 				falls = false;
 		}
-		if (t > (long long)i && t <= (long long)n) {
-			in[t] |= (unsigned short)out;
-			stack_meet(&sin[t], &seen[t], &st);
-		}
+		size_t succ[2];
+		int ns = 0;
+		if (t > (long long)i && t <= (long long)n)
+			succ[ns++] = (size_t)t;
 		size_t next = i + 1 + (f == FORM_LDDW);
-		if (falls && next <= n) {
-			in[next] |= (unsigned short)out;
-			stack_meet(&sin[next], &seen[next], &st);
+		if (falls && next <= n)
+			succ[ns++] = next;
+		for (int k = 0; k < ns; k++) {
+			size_t j = succ[k];
+			bool first = !seen[j];
+			ptr[j] = (unsigned short)(first ? out : (ptr[j] | out));
+			rd[j] = (unsigned short)(first ? rout : (rd[j] & rout));
+			r1ok[j] = (unsigned char)(first ? pristine : (r1ok[j] && pristine));
+			stack_meet(&sin[j], &seen[j], &st);
 		}
 	}
 }
 
-int bdf_normalize_body(struct ebpf_insn *body, size_t n)
+int bdf_normalize_body(struct ebpf_insn *body, size_t n, size_t mem_len)
 {
-	unsigned char second[BDF_MAX_BODY + 1] = { 0 };
+	unsigned char second[BDF_MAX_BODY + 1];
 	if (n > BDF_MAX_BODY)
 		n = BDF_MAX_BODY;
+	memset(second, 0, n + 1);
 	for (size_t i = 0; i < n; i++) {
 		int f = fix_form(&body[i]);
 		if (f != FORM_LDDW)
@@ -367,7 +452,7 @@ int bdf_normalize_body(struct ebpf_insn *body, size_t n)
 		int fmt = ebpf_forms[f].fmt, use_imm;
 		if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X)
 			use_imm = 0;
-		else if (fmt == EBPF_FMT_JA32 || f == FORM_CALL_LOCAL)
+		else if (fmt == EBPF_FMT_JA32)
 			use_imm = 1;
 		else
 			continue;
@@ -386,9 +471,25 @@ int bdf_normalize_body(struct ebpf_insn *body, size_t n)
 		}
 	}
 	int end = fix_reachability(body, n, second);
-	fix_pointers(body, n, second);
+	fix_pointers(body, n, second, mem_len);
 	return end;
 }
+
+/* The local functions a body's `call` reaches (call imm & 1 selects one),
+ * placed after the main function. They clobber r6..r9 (which the call must
+ * restore) and write their own stack frame (which must not alias the
+ * caller's): the two classic ways interpreters and JITs get calls wrong. */
+#define I(op, d, s, o, i) { .opcode = (op), .dst = (d), .src = (s), .off = (o), .imm = (i) }
+static const struct ebpf_insn sub0[] = {
+	I(0xb7, 6, 0, 0, -1), I(0xb7, 7, 0, 0, 0x5a5a), I(0xb7, 8, 0, 0, 0), I(0xb7, 9, 0, 0, INT_MAX),
+	I(0x7a, 10, 0, -8, 0x11223344), I(0x7a, 10, 0, -16, -1), I(0x79, 0, 10, -8, 0), I(0x95, 0, 0, 0, 0),
+};
+static const struct ebpf_insn sub1[] = {
+	I(0x7a, 10, 0, -8, -1), I(0x7a, 10, 0, -16, -1), I(0x7a, 10, 0, -24, -1), I(0x7a, 10, 0, -32, -1),
+	I(0x7a, 10, 0, -40, -1), I(0x7a, 10, 0, -48, -1), I(0x7a, 10, 0, -56, -1), I(0x7a, 10, 0, -64, -1),
+	I(0xb7, 0, 0, 0, 1), I(0x95, 0, 0, 0, 0),
+};
+#undef I
 
 size_t bdf_build_program(const struct bdf_input *in, struct ebpf_insn *prog)
 {
@@ -396,8 +497,50 @@ size_t bdf_build_program(const struct bdf_input *in, struct ebpf_insn *prog)
 	struct ebpf_insn *body = prog + BDF_PROLOGUE_LEN;
 	if (in->nbody)
 		memcpy(body, in->body, in->nbody * sizeof(*body));
-	if (!bdf_normalize_body(body, in->nbody))
-		return BDF_PROLOGUE_LEN + in->nbody; /* ends in its own exit/ja: a final exit would be unreachable */
-	body[in->nbody] = (struct ebpf_insn){ .opcode = 0x95 };
-	return BDF_PROLOGUE_LEN + in->nbody + 1;
+	size_t mem_len = in->mem_len > BDF_MAX_MEM ? BDF_MAX_MEM : in->mem_len < BDF_MIN_MEM ? BDF_MIN_MEM : in->mem_len;
+	int end = bdf_normalize_body(body, in->nbody, mem_len);
+	int used[2] = { 0, 0 };
+	for (size_t i = 0; i < in->nbody; i++) {
+		if (body[i].opcode == 0x85 && body[i].src == EBPF_CALL_LOCAL)
+			used[body[i].imm & 1] = 1;
+		if (ebpf_is_lddw(&body[i]))
+			i++;
+	}
+	size_t n = BDF_PROLOGUE_LEN + in->nbody;
+	if (!used[0] && !used[1]) {
+		if (end)
+			prog[n++] = (struct ebpf_insn){ .opcode = 0x95 };
+		/* else: it ends in its own exit/ja, and a final exit would be unreachable */
+		return n;
+	}
+	/* With calls, a canary in the caller's frame below the callee's 256
+	 * bytes: stored before the body, added into r0 at the final exit, so
+	 * a callee frame that aliases the caller's shows in the result. */
+	memmove(body + 1, body, in->nbody * sizeof(*body));
+	body[0] = (struct ebpf_insn){ .opcode = 0x7a, .dst = 10, .off = -272, .imm = 0x5a5a5a5a };
+	body++;
+	n++;
+	if (end) {
+		prog[n++] = (struct ebpf_insn){ .opcode = 0x79, .dst = 6, .src = 10, .off = -272 };
+		prog[n++] = (struct ebpf_insn){ .opcode = 0x0f, .dst = 0, .src = 6 };
+		prog[n++] = (struct ebpf_insn){ .opcode = 0x95 };
+	}
+	size_t at[2] = { 0, 0 };
+	for (int k = 0; k < 2; k++) {
+		if (!used[k])
+			continue;
+		at[k] = n;
+		const struct ebpf_insn *sub = k ? sub1 : sub0;
+		size_t len = k ? sizeof(sub1) / sizeof(sub1[0]) : sizeof(sub0) / sizeof(sub0[0]);
+		memcpy(prog + n, sub, len * sizeof(*sub));
+		n += len;
+	}
+	for (size_t i = 0; i < in->nbody; i++) {
+		struct ebpf_insn *x = &body[i];
+		if (x->opcode == 0x85 && x->src == EBPF_CALL_LOCAL)
+			x->imm = (ebpf_s32)((long long)at[x->imm & 1] - (long long)(BDF_PROLOGUE_LEN + 1 + i) - 1);
+		if (ebpf_is_lddw(x))
+			i++;
+	}
+	return n;
 }

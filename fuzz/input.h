@@ -23,6 +23,17 @@
  *    every jump/call target a *forward* target inside the program: back-edges
  *    are rewritten forward, so no program loops (the verifier refuses most
  *    unbounded loops, and the uvm would spend its budget on them);
+ *  - operands are made what the verifier accepts: a register that may hold a
+ *    pointer (r1, r10, copies) is not compared, masked or stored (the result
+ *    would only tell where memory is), r1..r5 are not read after a call,
+ *    load/store bases are pointers with offsets inside the memory or the
+ *    stack frame (aligned there), a stack read only reads bytes written on
+ *    every path to it (else it would read another VM's garbage), shift
+ *    counts are masked and immediate divisors are not 0;
+ *  - `call` (local) imm&1 selects one of two fixed local functions appended
+ *    after the main function (they clobber r6..r9 and write their frame);
+ *    such a program also gets a canary at [r10-272] (below a 256-byte
+ *    callee frame) stored before the body and added into r0 at the end;
  *  - an instruction nothing reaches (after `exit` or `ja`) is refused by the
  *    verifier: the terminator before it becomes `jeq r0, 0, <same target>`;
  *    the final exit is left out when nothing reaches it;
@@ -41,7 +52,7 @@
 #define BDF_MIN_MEM 16
 #define BDF_PROLOGUE_LEN 16
 #define BDF_STACK_INIT 64 /* bytes below r10 the prologue zeroes */
-#define BDF_MAX_PROG (BDF_PROLOGUE_LEN + BDF_MAX_BODY + 1)
+#define BDF_MAX_PROG (BDF_PROLOGUE_LEN + BDF_MAX_BODY + 4 + 32)
 
 /* A decoded input: pointers into the caller's bytes (body may be unaligned). */
 struct bdf_input {
@@ -57,14 +68,15 @@ void bdf_input_split(const uint8_t *data, size_t size, struct bdf_input *in);
 size_t bdf_input_encode(const struct ebpf_insn *body, size_t nbody, const uint8_t *mem, size_t mem_len,
 			uint8_t *out, size_t cap);
 
-/* The program that runs: prologue + normalised body + exit, into prog
- * (BDF_MAX_PROG slots). Returns the instruction count. */
+/* The program that runs: prologue + normalised body + exit + the local
+ * functions its calls use, into prog (BDF_MAX_PROG slots). Returns the
+ * instruction count. */
 size_t bdf_build_program(const struct bdf_input *in, struct ebpf_insn *prog);
 
 /* Normalise a body in place (see above; also: no unreachable instruction,
  * which the verifier refuses); nbody is not changed. Returns whether the end
  * of the body is reached, i.e. whether the final `exit` is needed. */
-int bdf_normalize_body(struct ebpf_insn *body, size_t nbody);
+int bdf_normalize_body(struct ebpf_insn *body, size_t nbody, size_t mem_len);
 
 /* The case memory: clamped and padded copy into mem (BDF_MAX_MEM bytes). */
 size_t bdf_build_mem(const struct bdf_input *in, uint8_t *mem);

@@ -69,7 +69,7 @@ static size_t prog_store(struct prog *p, uint8_t *out, size_t max_size)
 		else
 			p->mem_len = max_size - 4;
 	}
-	bdf_normalize_body(p->x, p->n);
+	bdf_normalize_body(p->x, p->n, p->mem_len < BDF_MIN_MEM ? BDF_MIN_MEM : p->mem_len);
 	return bdf_input_encode(p->x, p->n, p->mem, p->mem_len, out, max_size);
 }
 
@@ -126,7 +126,8 @@ static void pick_mem_operand(struct rng *r, const struct prog *p, int size, uint
 		*off = (int16_t)(below(r, (unsigned)slots) * size);
 	} else {
 		*base = 10;
-		*off = (int16_t)-(int)((below(r, BDF_STACK_INIT / size) + 1) * size);
+		unsigned depth = chance(r, 70) ? BDF_STACK_INIT : EBPF_STACK_SIZE;
+		*off = (int16_t)-(int)((below(r, depth / (unsigned)size) + 1) * (unsigned)size);
 	}
 	if (chance(r, 3)) /* out of bounds or misaligned, now and then */
 		*off = (int16_t)(*off + (int)below(r, 17) - 8);
@@ -264,7 +265,7 @@ static int gen_insn(struct rng *r, const struct prog *p, size_t at, struct ebpf_
 	int f;
 	do {
 		f = gen_forms[below(r, (unsigned)ngen_forms)];
-	} while ((f == FORM_EXIT || f == FORM_CALL_LOCAL) && !chance(r, 10));
+	} while (f == FORM_EXIT && !chance(r, 10));
 	return gen_form(r, p, at, f, out);
 }
 
@@ -283,7 +284,7 @@ static int jump_field(const struct ebpf_insn *x, int *use_imm)
 		*use_imm = 0;
 		return 1;
 	}
-	if (fmt == EBPF_FMT_JA32 || f == FORM_CALL_LOCAL) {
+	if (fmt == EBPF_FMT_JA32) {
 		*use_imm = 1;
 		return 1;
 	}

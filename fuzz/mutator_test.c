@@ -46,7 +46,7 @@ static int check(const uint8_t *d, size_t n, size_t max, unsigned char *forms, c
 			long long v;
 			if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X)
 				v = body[i].off;
-			else if (fmt == EBPF_FMT_JA32 || f == FORM_CALL_LOCAL)
+			else if (fmt == EBPF_FMT_JA32)
 				v = body[i].imm;
 			else
 				continue;
@@ -80,7 +80,7 @@ static int check(const uint8_t *d, size_t n, size_t max, unsigned char *forms, c
 	/* Normalising an already normalised body changes nothing. */
 	struct ebpf_insn again[BDF_MAX_BODY];
 	memcpy(again, body, in.nbody * 8);
-	bdf_normalize_body(again, in.nbody);
+	bdf_normalize_body(again, in.nbody, in.mem_len < BDF_MIN_MEM ? BDF_MIN_MEM : in.mem_len > BDF_MAX_MEM ? BDF_MAX_MEM : in.mem_len);
 	if (memcmp(again, body, in.nbody * 8)) {
 		snprintf(why, wl, "normalisation is not idempotent");
 		return -1;

@@ -465,7 +465,13 @@ static int kb_run(struct bd_backend *b, const struct bd_case *c, const struct bd
 			int e2 = errno;
 			b->log[KB_LOG_SIZE - 1] = '\0';
 			decisive_lines(b->log, P, res->message, sizeof(res->message));
-			kmsg_warning(b, res->warning, sizeof(res->warning));
+			/* verifier_bug() warns in the kernel log only once per boot but
+			 * always writes to the verifier log: this finds it every time. */
+			const char *vb = strstr(b->log, "verifier bug");
+			if (vb)
+				snprintf(res->warning, sizeof(res->warning), "%.*s", (int)strcspn(vb, "\n"), vb);
+			else
+				kmsg_warning(b, res->warning, sizeof(res->warning));
 			if (e2 == EACCES || e2 == EINVAL || e2 == E2BIG || e2 == ENOSPC || res->message[0]) {
 				res->status = BD_REJECTED;
 				if (!res->message[0])

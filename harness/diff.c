@@ -208,6 +208,10 @@ static bool depends_on_environment(struct bd_session *s, const struct bd_case *c
 		{ 0, 0, 0, 0 }, /* the defaults, as the reference */
 		{ 0x00007f3a5c102340ULL, 0x00007ffd9abc7000ULL, 0xa5, 0x5a5a5a5a5a5a5a5aULL },
 		{ 0x0000555500ab0010ULL, 0x00007ffe01237ff0ULL, 0x3c, 0xdeadbeefcafef00dULL },
+		/* Kernel-like addresses (negative as s64), as the kernel's pointers are,
+		 * with all-ones and sign-bit fills for uninitialised stack. */
+		{ 0xffff888012345000ULL, 0xffffc90000a3c000ULL, 0xff, 0xffffffffffffffffULL },
+		{ 0xffff88810abc0008ULL, 0xffffc9000123a000ULL, 0x80, 0x8000000000000000ULL },
 	};
 	struct bd_result ref = { 0 }, other = { 0 };
 	bool moved = false;

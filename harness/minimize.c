@@ -45,8 +45,8 @@ struct mz {
 	struct bd_session *s;
 	struct bd_case *c;
 	enum bd_verdict verdict;
-	char key[256];
-	char sig[256];
+	char key[1024];
+	char sig[1024];
 	int runs, max_runs;
 	bool trace;
 	struct bd_outcome *o;
@@ -66,7 +66,7 @@ static bool test(struct mz *m, struct ebpf_insn *insns, size_t n, uint8_t *mem, 
 	c->mem = mem;
 	c->mem_len = mem_len;
 	m->runs++;
-	char key[256];
+	char key[1024];
 	bool ok = bd_session_run(m->s, c, m->o) == 0 && m->o->verdict == m->verdict;
 	if (ok) {
 		outcome_key(m->s, m->o, key, sizeof(key));
@@ -372,7 +372,8 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 	m.runs++;
 	bd_session_run(s, c, m.o);
 	m.verdict = m.o->verdict;
-	bool bad = m.verdict == BD_V_DISCREPANCY || m.verdict == BD_V_SOUNDNESS;
+	bool bad = m.verdict == BD_V_DISCREPANCY || m.verdict == BD_V_SOUNDNESS ||
+		   m.verdict == BD_V_KERNEL_WARNING;
 	if (!bad || (signature && strchr(signature, '|') &&
 		     strcmp(bd_signature_key(signature), bd_signature_key(m.o->signature)))) {
 		st->runs = m.runs;

@@ -17,7 +17,7 @@ struct bd_minimize_stats {
 	size_t insns_before, insns_after;
 	size_t mem_before, mem_after;
 	enum bd_verdict verdict;  /* of the minimized case */
-	char signature[256];      /* of the minimized case */
+	char signature[1024];      /* of the minimized case */
 };
 
 /*

@@ -52,7 +52,7 @@ struct bd_outcome {
 	struct bd_result res[BD_MAX_BACKENDS]; /* index = session slot */
 	enum bd_verdict verdict;
 	char reason[512];          /* one line: why this verdict */
-	char signature[256];       /* for discrepancies: "ALU32_REG:SDIV64_IMM|uvm!=kernel|r0" */
+	char signature[1024];      /* for findings: "ALU32_REG,SDIV64_IMM|uvm/kernel|r0", "kernel-warning|kernel|..." */
 	int first_mem_diff;        /* byte offset of the first memory difference, -1 if none */
 	int pair[2];               /* the two slots that disagree, -1 if none */
 };
