@@ -301,6 +301,45 @@ static unsigned long long fnv1a(const char *s)
 	return h;
 }
 
+/* How many finds with this signature key ("|uvm/kernel|r0") are known. One
+ * bug usually shows up as many opcode sets (each way of making a register
+ * unknown is another set); past BPFDIFF_MAX_FINDS_PER_KEY (default 8) of them
+ * a new variant is kept raw instead of minimized and written, so a campaign
+ * that has found a bug keeps fuzzing instead of minimizing it over and over. */
+static size_t key_count(const char *signature)
+{
+	const char *key = bd_signature_key(signature);
+	size_t n = 0;
+	for (size_t i = 0; i < G.nsigs; i++)
+		n += !strcmp(bd_signature_key(G.sigs[i]), key);
+	return n;
+}
+
+static size_t max_finds_per_key(void)
+{
+	const char *v = getenv("BPFDIFF_MAX_FINDS_PER_KEY");
+	long n = v && *v ? strtol(v, NULL, 10) : 8;
+	return n > 0 ? (size_t)n : 8;
+}
+
+/* Keep a variant's input as the fuzzer had it, atomically, in FINDS/variants/. */
+static void save_variant(const uint8_t *data, size_t size, const char *signature)
+{
+	const char *dir = getenv("BPFDIFF_FINDS");
+	char vdir[4096], tmp[4200], path[4200];
+	snprintf(vdir, sizeof(vdir), "%s/variants", dir && *dir ? dir : "corpus");
+	mkdir(vdir, 0755);
+	unsigned long long h = fnv1a(signature) & 0xffffffffffffULL;
+	snprintf(path, sizeof(path), "%s/variant-%012llx.bin", vdir, h);
+	snprintf(tmp, sizeof(tmp), "%s/.variant-%012llx.%d.tmp", vdir, h, (int)getpid());
+	FILE *f = fopen(tmp, "wb");
+	if (!f)
+		return;
+	bool ok = fwrite(data, 1, size, f) == size;
+	if (fclose(f) || !ok || rename(tmp, path))
+		unlink(tmp);
+}
+
 /* A discrepancy: minimize, dedupe, write. */
 static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *mem, size_t mem_len,
 			const uint8_t *data, size_t size)
@@ -310,6 +349,11 @@ static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *m
 		return;
 	}
 	set_add(&G.raw, &G.nraw, &G.capraw, G.o->signature);
+	if (key_count(G.o->signature) >= max_finds_per_key()) {
+		G.finds_known++;
+		save_variant(data, size, G.o->signature);
+		return;
+	}
 	const char *rawdir = getenv("BPFDIFF_SAVE_RAW");
 	if (rawdir) { /* the input as the fuzzer had it, for reproducing the find exactly */
 		char path[4096];

@@ -26,7 +26,7 @@ static int check(const uint8_t *d, size_t n, size_t max, unsigned char *forms, c
 	memcpy(body, in.body, in.nbody * 8);
 	for (size_t i = 0; i < in.nbody; i++) {
 		char err[128];
-		if (ebpf_check_insn(&body[i], err, sizeof(err))) {
+		if (ebpf_check_insn(&body[i], err, sizeof(err)) < 0) {
 			snprintf(why, wl, "insn %zu: %s", i, err);
 			return -1;
 		}

@@ -42,6 +42,7 @@ struct bd_run_opts {
 	uint64_t mem_addr;
 	uint64_t stack_top;
 	uint8_t stack_fill;
+	uint64_t stack_seed; /* nonzero: position-dependent stack contents (uvm only) */
 	uint64_t reg_fill;
 	uint64_t budget;     /* guest instructions; 0 = backend default */
 	int cpu;             /* 1..4 */

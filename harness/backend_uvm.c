@@ -41,7 +41,10 @@ static int uvm_backend_open(struct bd_backend **out, const struct bd_backend_con
 
 static void set_message(struct bd_result *res, const char *msg)
 {
-	snprintf(res->message, sizeof(res->message), "%s", msg);
+	size_t n = 0; /* per case: no printf */
+	for (; n < sizeof(res->message) - 1 && msg[n]; n++)
+		res->message[n] = msg[n];
+	res->message[n] = 0;
 }
 
 static int uvm_backend_run(struct bd_backend *b, const struct bd_case *c, const struct bd_run_opts *o,
@@ -52,6 +55,7 @@ static int uvm_backend_run(struct bd_backend *b, const struct bd_case *c, const 
 		.mem_addr = o->mem_addr,
 		.stack_top = o->stack_top,
 		.stack_fill = o->stack_fill,
+		.stack_seed = o->stack_seed,
 		.reg_fill = o->reg_fill,
 		.budget = o->budget,
 		.cpu = c->cpu ? c->cpu : b->cpu,

@@ -111,14 +111,26 @@ static void print_line(FILE *out, const struct bd_session *s, const struct bd_ru
 	if (e->o.reason[0])
 		fprintf(out, "  %s", e->o.reason);
 	else if (e->o.verdict == BD_V_PASS) {
-		/* Say which backends passed by an explained difference. */
+		/* Say which backends passed by an explained difference, and why. */
 		const char *sep = "  (";
-		for (int i = 0; i < s->n; i++)
-			if (e->o.res[i].status != BD_OK && e->o.res[i].status != BD_UNAVAILABLE) {
-				fprintf(out, "%s%s %s as expected", sep, s->slot[i].name,
-					bd_status_name(e->o.res[i].status));
-				sep = ", ";
-			}
+		for (int i = 0; i < s->n; i++) {
+			const struct bd_result *r = &e->o.res[i];
+			const struct bd_expect *x = NULL;
+			for (int k = 0; k < e->c.nexpect && !x; k++)
+				if (!strcmp(e->c.expect[k].backend, s->slot[i].name))
+					x = &e->c.expect[k];
+			bool differs = r->status != BD_OK || (e->c.has_result && r->r0 != e->c.result);
+			if (!differs || r->status == BD_UNAVAILABLE)
+				continue;
+			if (r->status != BD_OK)
+				fprintf(out, "%s%s %s as expected", sep, s->slot[i].name, bd_status_name(r->status));
+			else
+				fprintf(out, "%s%s r0 0x%llx as expected", sep, s->slot[i].name,
+					(unsigned long long)r->r0);
+			if (x && x->reason && r->status == BD_OK)
+				fprintf(out, ": %s", x->reason);
+			sep = ", ";
+		}
 		if (sep[0] == ',')
 			fputc(')', out);
 	}

@@ -10,13 +10,36 @@ const struct ebpf_form_desc ebpf_forms[FORM_COUNT] = {
 #undef EBPF_FORM_DESC
 };
 
-/* Per opcode, the forms that share it (at most 10: the 64-bit atomics). */
+/* Per opcode, the forms that share it (at most 10: the 64-bit atomics), and
+ * which field tells them apart: the same field for every form of an opcode. */
 #define MAX_PER_OPCODE 12
+enum { DISC_NONE, DISC_OFF, DISC_IMM, DISC_SRC };
 static signed short by_opcode[256][MAX_PER_OPCODE];
+static unsigned char disc_field[256];
 static int by_opcode_ready;
 
-static void build_index(void)
+static int disc_field_of(int fmt)
 {
+	switch (fmt) {
+	case EBPF_FMT_ALU_K:
+	case EBPF_FMT_ALU_X:
+	case EBPF_FMT_NEG:
+		return DISC_OFF;
+	case EBPF_FMT_END:
+	case EBPF_FMT_ATOMIC:
+		return DISC_IMM;
+	case EBPF_FMT_LDDW:
+	case EBPF_FMT_CALL:
+		return DISC_SRC;
+	default:
+		return DISC_NONE;
+	}
+}
+
+__attribute__((constructor)) static void build_index(void)
+{
+	if (by_opcode_ready)
+		return;
 	for (int op = 0; op < 256; op++)
 		for (int i = 0; i < MAX_PER_OPCODE; i++)
 			by_opcode[op][i] = -1;
@@ -25,38 +48,26 @@ static void build_index(void)
 		while (*slot >= 0)
 			slot++;
 		*slot = (signed short)f;
+		disc_field[ebpf_forms[f].opcode] = (unsigned char)disc_field_of(ebpf_forms[f].fmt);
 	}
 	by_opcode_ready = 1;
 }
 
-static ebpf_s32 discriminator(const struct ebpf_insn *insn, int fmt)
-{
-	switch (fmt) {
-	case EBPF_FMT_ALU_K:
-	case EBPF_FMT_ALU_X:
-	case EBPF_FMT_NEG:
-		return insn->off;
-	case EBPF_FMT_END:
-	case EBPF_FMT_ATOMIC:
-		return insn->imm;
-	case EBPF_FMT_LDDW:
-	case EBPF_FMT_CALL:
-		return insn->src;
-	default:
-		return 0;
-	}
-}
-
 int ebpf_decode(const struct ebpf_insn *insn)
 {
-	if (!by_opcode_ready)
+	if (__builtin_expect(!by_opcode_ready, 0))
 		build_index();
 	const signed short *cand = by_opcode[insn->opcode];
-	for (int i = 0; i < MAX_PER_OPCODE && cand[i] >= 0; i++) {
-		const struct ebpf_form_desc *d = &ebpf_forms[cand[i]];
-		if (discriminator(insn, d->fmt) == d->disc)
-			return cand[i];
+	ebpf_s32 v;
+	switch (disc_field[insn->opcode]) {
+	case DISC_OFF: v = insn->off; break;
+	case DISC_IMM: v = insn->imm; break;
+	case DISC_SRC: v = insn->src; break;
+	default: return cand[0]; /* one form, or -1 */
 	}
+	for (int i = 0; i < MAX_PER_OPCODE && cand[i] >= 0; i++)
+		if (ebpf_forms[cand[i]].disc == v)
+			return cand[i];
 	return FORM_INVALID;
 }
 
@@ -172,7 +183,7 @@ int ebpf_check_insn(const struct ebpf_insn *insn, char *err, size_t errlen)
 		snprintf(err, errlen, "lock %s: r10 is read-only", mn);
 		return -EINVAL;
 	}
-	return 0;
+	return form;
 }
 
 void ebpf_forms_used(const struct ebpf_insn *insns, size_t n, unsigned char *seen)

@@ -21,7 +21,8 @@ unsigned ebpf_unused_fields(int form);
 
 /* Full static check of one instruction against its form: unknown opcode,
  * non-zero unused field, register out of range, write to r10.
- * Returns 0, or -EINVAL with a message in err ("unused field src is 3"). */
+ * Returns the instruction's form (>= 0), or -EINVAL with a message in err
+ * ("add: unused field src is 3"). */
 int ebpf_check_insn(const struct ebpf_insn *insn, char *err, size_t errlen);
 
 /* Width in bytes of a load/store/atomic form, 0 for others. */

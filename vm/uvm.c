@@ -59,7 +59,10 @@ struct helper {
 struct uvm {
 	struct uvm_opts opts;
 	struct dinsn *code;
-	size_t n;
+	size_t n;            /* loaded instructions; 0 = nothing loaded */
+	struct dinsn *buf;   /* decode buffer kept across loads (a fuzzer loads millions) */
+	u8 *second;          /* per slot: is it an lddw's second half */
+	size_t cap;
 	struct helper *helpers;
 	size_t nhelpers;
 	u8 stack[STACK_BYTES] __attribute__((aligned(16)));
@@ -542,7 +545,7 @@ done:
 	if ((uintptr_t)p > lim)
 		goto timeout_inseg;
 	res->status = UVM_OK;
-	snprintf(res->message, sizeof(res->message), "ok");
+	memcpy(res->message, "ok", 3);
 	goto end;
 oob:
 	if ((uintptr_t)p > lim)
@@ -669,7 +672,8 @@ void uvm_destroy(struct uvm *vm)
 {
 	if (!vm)
 		return;
-	free(vm->code);
+	free(vm->buf);
+	free(vm->second);
 	free(vm->helpers);
 	free(vm);
 }
@@ -739,7 +743,6 @@ int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err,
 	const void *const *labels = exec_labels();
 	if (err && errlen)
 		err[0] = 0;
-	free(vm->code);
 	vm->code = NULL;
 	vm->n = 0;
 	if (!n || !insns) {
@@ -752,13 +755,20 @@ int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err,
 			snprintf(err, errlen, "pc 0: program of %zu instructions is too large", n);
 		return -EINVAL;
 	}
-	struct dinsn *code = calloc(n, sizeof(*code));
-	u8 *second = calloc(n + 1, 1);
-	if (!code || !second) {
-		free(code);
-		free(second);
-		return -ENOMEM;
+	if (n > vm->cap) {
+		struct dinsn *nb = realloc(vm->buf, n * sizeof(*nb));
+		if (nb)
+			vm->buf = nb;
+		u8 *ns = realloc(vm->second, n + 1);
+		if (ns)
+			vm->second = ns;
+		if (!nb || !ns)
+			return -ENOMEM;
+		vm->cap = n;
 	}
+	struct dinsn *code = vm->buf;
+	u8 *second = vm->second;
+	memset(second, 0, n + 1);
 	for (size_t pc = 0; pc < n; pc++)
 		if (ebpf_is_lddw(&insns[pc]))
 			second[++pc] = 1;
@@ -770,13 +780,13 @@ int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err,
 		last = pc;
 		code[pc] = (struct dinsn){ .op = labels[LABEL_LDDW_HI], .dst = in->dst, .src = in->src,
 					   .off = in->off, .imm = in->imm };
-		if (ebpf_check_insn(in, msg, sizeof(msg)) < 0) {
+		int f = ebpf_check_insn(in, msg, sizeof(msg));
+		if (f < 0) {
 			load_fail(&le, -EINVAL, pc, "%s", msg);
 			if (ebpf_is_lddw(in))
 				pc++;
 			continue;
 		}
-		int f = ebpf_decode(in);
 		const struct ebpf_form_desc *d = &ebpf_forms[f];
 		code[pc].op = labels[f];
 		if (d->cpu > vm->opts.cpu)
@@ -823,9 +833,7 @@ int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err,
 		if (second[last] || (in->opcode != 0x95 && in->opcode != 0x05 && in->opcode != 0x06))
 			load_fail(&le, -EINVAL, last, "missing exit: the last instruction must be exit or ja");
 	}
-	free(second);
 	if (le.einval || le.enotsup) {
-		free(code);
 		if (err)
 			snprintf(err, errlen, "%s", le.einval ? le.inval : le.notsup);
 		return le.einval ? -EINVAL : -EOPNOTSUPP;
@@ -844,7 +852,18 @@ int uvm_run(struct uvm *vm, void *mem, size_t mem_len, struct uvm_result *res)
 		return -ENOENT;
 	if (!mem && mem_len)
 		return -EINVAL;
-	memset(vm->stack, vm->opts.stack_fill, sizeof(vm->stack));
+	if (vm->opts.stack_seed) {
+		u64 x = vm->opts.stack_seed; /* splitmix64: cheap, and no two slots alike */
+		for (size_t i = 0; i < sizeof(vm->stack); i += 8) {
+			u64 z = (x += 0x9e3779b97f4a7c15ULL);
+			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+			z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+			z ^= z >> 31;
+			memcpy(vm->stack + i, &z, 8);
+		}
+	} else {
+		memset(vm->stack, vm->opts.stack_fill, sizeof(vm->stack));
+	}
 	exec(vm, mem, mem_len, res, NULL);
 	return 0;
 }

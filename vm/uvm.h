@@ -28,6 +28,9 @@ struct uvm_opts {
 	uint64_t budget;      /* instructions before `timeout`; 0 = default */
 	int cpu;              /* 1..4: reject instructions newer than this; 0 = 4 */
 	unsigned mutant;      /* 0, or a UVM_MUTANT_* id (only in builds with -DUVM_MUTANTS) */
+	uint64_t stack_seed;  /* nonzero: fill the stack with a pattern derived from this seed and
+				 each byte's position instead of stack_fill, so that two uninitialised
+				 slots never hold the same value (finds results that depend on them) */
 };
 
 enum uvm_status {
