@@ -243,3 +243,29 @@ def test_markdown_summary(tmp_path):
     run("run", "--backend", "uvm", "--markdown", out, SUITE / "add.data", check=0)
     text = out.read_text()
     assert "| uvm |" in text and "all green" in text
+
+
+def test_replay_corpus_junit_is_green(tmp_path, backends):
+    """What CI runs day to day: the regression corpus on every backend, as JUnit."""
+    import xml.etree.ElementTree as ET
+    out = tmp_path / "corpus.xml"
+    p = run("replay", "--junit", out, CORPUS, check=0)
+    root = ET.parse(out).getroot()
+    assert root.tag == "testsuites" and root.get("failures") == "0"
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert set(backends) <= set(suites)
+    ncases = len(list(CORPUS.rglob("*.data")))
+    for name, suite in suites.items():
+        cases = suite.findall("testcase")
+        assert len(cases) == ncases
+        assert all(c.get("classname") == f"bpfdiff.{name}" for c in cases)
+        assert not suite.findall(".//failure")
+    # the known kernel bug is recorded, explained, and replays green
+    assert "cmpxchg32-r0-zext-lost-after-pruning.data" in p.stdout
+
+
+def test_replay_fails_on_deviation(tmp_path):
+    f = write_case(tmp_path / "dev.data", "-- asm\nmov %r0, 1\nexit\n-- result\n0x1\n"
+                   "-- expect uvm\n# pretend the uvm was recorded returning 2\nresult 0x2\n")
+    p = run("replay", "--backend", "uvm", f, check=1)
+    assert "expected r0 0x2, got ok 0x1" in p.stdout
