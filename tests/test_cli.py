@@ -269,3 +269,25 @@ def test_replay_fails_on_deviation(tmp_path):
                    "-- expect uvm\n# pretend the uvm was recorded returning 2\nresult 0x2\n")
     p = run("replay", "--backend", "uvm", f, check=1)
     assert "expected r0 0x2, got ok 0x1" in p.stdout
+
+
+def test_elf_object_runs_each_section(tmp_path, backends):
+    src = tmp_path / "prog.bpf.c"
+    src.write_text(
+        '#define SEC(n) __attribute__((section(n), used))\n'
+        'static __attribute__((noinline)) long long sq(long long x) { return x * x - 7; }\n'
+        'SEC("xdp") long long a(void *ctx) { (void)ctx; return sq(-300000); }\n'
+        'SEC("xdp/second") int b(void *ctx) { (void)ctx; return 42; }\n'
+        'char _license[] SEC("license") = "MIT";\n')
+    obj = tmp_path / "prog.bpf.o"
+    subprocess.run(["clang-14", "-O2", "-target", "bpf", "-c", str(src), "-o", str(obj)], check=True)
+    p, rep = run_json(tmp_path, obj, check=0)
+    names = sorted(c["file"] for c in rep["cases"])
+    assert names == [f"{obj}:xdp", f"{obj}:xdp/second"], names
+    first = next(c for c in rep["cases"] if c["file"].endswith(":xdp"))
+    for b in backends:  # full 64-bit R0 everywhere: 9e10 - 7
+        assert first["results"][b]["r0"] == hex(300000 * 300000 - 7), first
+    p = run("run", "--section", "xdp/second", "--backend", "uvm", obj, check=0)
+    assert "prog.bpf.o:xdp/second" in p.stdout and ":xdp\n" not in p.stdout
+    p = run("run", "--section", "nosuch", obj)
+    assert p.returncode == 2 and "nosuch" in p.stdout
