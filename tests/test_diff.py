@@ -132,3 +132,53 @@ def test_no_bpf_privilege_leaves_uvm_running(tmp_path):
     env["CI"] = "true"
     p = run("run", "--backend", "uvm,kernel", SUITE / "add.data", preexec_fn=drop_bpf_capabilities, env=env)
     assert p.returncode == 1 and "CI=true" in p.stderr
+
+
+PADDED_CMPXCHG = """-- asm
+mov %r0, -1
+mov %r7, 5
+add %r7, 3
+ldxdw %r4, [%r1+0]
+mul %r7, %r7
+stxdw [%r10-8], %r0
+mov %r1, 0
+lock cmpxchg32 [%r10-8], %r1
+jne %r4, 0, L1
+mov %r0, 7
+L1:
+exit
+-- mem
+01 00 00 00 00 00 00 00 aa bb cc dd ee ff 00 11
+"""
+
+
+@pytest.mark.skipif(not MUTANTS_BIN.exists(), reason="build/bpfdiff-mutants not built")
+def test_minimize_shrinks_a_mutant_discrepancy(tmp_path):
+    f = write_case(tmp_path / "big.data",
+                   "-- asm\nmov %r6, 11\nmov %r2, 7\nmul %r6, %r2\nmov %r3, -1\nadd32 %r3, 1\n"
+                   "sub %r3, 1\nmov %r0, %r3\nadd %r6, 1\nexit\n-- mem\n00 11 22 33\n")
+    out = tmp_path / "small.data"
+    p = run("minimize", "--backend", "uvm,uvm:alu32-no-zext", f, "-o", out, binary=MUTANTS_BIN, check=0)
+    assert "uvm/uvm:alu32-no-zext|r0" in p.stderr
+    small = out.read_text()
+    asm = small.split("-- asm\n")[1].split("\n--")[0].strip().splitlines()
+    assert len(asm) <= 4, small
+    assert any(line.startswith("add32") for line in asm), small
+    # the written case is a valid .data file that reproduces the discrepancy
+    p = run("run", "--no-known", "--backend", "uvm,uvm:alu32-no-zext", out, binary=MUTANTS_BIN)
+    assert "signature" in small and p.returncode == 0  # its -- expect lines record both results
+
+
+def test_minimize_a_real_kernel_discrepancy(tmp_path, backends):
+    """The kernel bug in corpus/cmpxchg32-r0-zext-lost-after-pruning.data, padded, then minimized."""
+    need(backends, "kernel")
+    f = write_case(tmp_path / "pad.data", PADDED_CMPXCHG)
+    p, rep = run_json(tmp_path, "--backend", "uvm,kernel", f)
+    if "discrepancy" not in rep["cases"][0]["verdict"]:
+        pytest.skip("this kernel zero-extends cmpxchg32's R0 on every path (the bug is fixed here)")
+    out = tmp_path / "min.data"
+    p = run("minimize", "--backend", "uvm,kernel", f, "-o", out, check=0)
+    asm = out.read_text().split("-- asm\n")[1].split("\n--")[0].strip().splitlines()
+    assert len([line for line in asm if not line.endswith(":")]) <= 7, out.read_text()
+    assert "lock cmpxchg32" in "\n".join(asm)
+    assert "|uvm/kernel|r0" in p.stderr
