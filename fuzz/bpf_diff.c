@@ -58,6 +58,7 @@ static struct {
 	char **raw; /* raw (unminimized) signatures already handled */
 	size_t nraw, capraw;
 	struct bd_outcome *o;
+	unsigned long long variants_saved;
 } G;
 
 static double now(void)
@@ -351,7 +352,10 @@ static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *m
 	set_add(&G.raw, &G.nraw, &G.capraw, G.o->signature);
 	if (key_count(G.o->signature) >= max_finds_per_key()) {
 		G.finds_known++;
-		save_variant(data, size, G.o->signature);
+		/* The first variants are kept raw (for a later look); past that they
+		 * are counted only: they would be tens of thousands of files. */
+		if (G.variants_saved++ < 256)
+			save_variant(data, size, G.o->signature);
 		return;
 	}
 	const char *rawdir = getenv("BPFDIFF_SAVE_RAW");

@@ -244,17 +244,28 @@ static bool depends_on_environment(struct bd_session *s, const struct bd_case *c
 	return moved;
 }
 
+/* "FORMS|a/b|what": the forms the program contains, then the key (which
+ * backends disagree, and on what). A long forms list is cut, never the key. */
 static void make_signature(const struct bd_session *s, const struct bd_case *c, int a, int b,
 			   const char *what, char *sig, size_t len)
 {
+	char key[2 * sizeof(s->slot[0].name) + 32];
+	snprintf(key, sizeof(key), "|%s/%s|%s", s->slot[a].name, s->slot[b].name, what);
+	size_t klen = strlen(key), room = len > klen + 6 ? len - klen - 6 : 0, n = 0; /* ",..." + NUL */
 	unsigned char seen[FORM_COUNT] = { 0 };
 	ebpf_forms_used(c->insns, c->ninsns, seen);
-	size_t n = 0;
-	for (int f = 0; f < FORM_COUNT && n < len; f++)
-		if (seen[f] && f != FORM_EXIT)
-			n += snprintf(sig + n, len - n, "%s%s", n ? "," : "", ebpf_forms[f].id);
-	if (n < len)
-		snprintf(sig + n, len - n, "|%s/%s|%s", s->slot[a].name, s->slot[b].name, what);
+	sig[0] = 0;
+	for (int f = 0; f < FORM_COUNT; f++) {
+		if (!seen[f] || f == FORM_EXIT)
+			continue;
+		size_t need = strlen(ebpf_forms[f].id) + (n ? 1 : 0);
+		if (n + need > room) {
+			n += snprintf(sig + n, len - n, ",...");
+			break;
+		}
+		n += snprintf(sig + n, len - n, "%s%s", n ? "," : "", ebpf_forms[f].id);
+	}
+	snprintf(sig + n, len - n, "%s", key);
 }
 
 int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)

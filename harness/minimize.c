@@ -205,6 +205,34 @@ static void delete_units(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_
 	if (na < *n && na && test(m, a, na, mem, mem_len)) {
 		memcpy(*cur, a, na * sizeof(*a));
 		*n = na;
+		goto one_by_one;
+	}
+	/* Not all at once (a `ja +0` is a jump target, so a verifier pruning
+	 * point, and a JIT bug may need some): halves, quarters, ... of the nops,
+	 * as delta debugging does, so hundreds of them cost tens of runs. */
+	for (size_t chunk = *n / 2; chunk >= 2; chunk /= 2) {
+		for (size_t from = 0; from < *n;) {
+			size_t nops = 0;
+			na = *n;
+			memcpy(a, *cur, na * sizeof(*a));
+			/* Delete the nops among slots [from, from + chunk), last first. */
+			size_t end = from + chunk < *n ? from + chunk : *n;
+			for (size_t i = end; i-- > from;)
+				if (is_nop(&a[i])) {
+					size_t nb = delete_slots(a, na, i, 1, b);
+					if (!nb)
+						break;
+					memcpy(a, b, nb * sizeof(*a));
+					na = nb;
+					nops++;
+				}
+			if (nops && na && test(m, a, na, mem, mem_len)) {
+				memcpy(*cur, a, na * sizeof(*a));
+				*n = na; /* the slots after `from` moved down: look at from again */
+			} else {
+				from += chunk;
+			}
+		}
 	}
 one_by_one:
 	for (int pass = 0; pass < 2; pass++) {
