@@ -271,24 +271,15 @@ static int gen_insn(struct rng *r, const struct prog *p, size_t at, struct ebpf_
 
 /* ---- edits with jump fix-up ------------------------------------------ */
 
+/* Jumps whose targets the edits fix up; local calls target the fixed
+ * functions appended after the body, so they are left alone. */
 static int jump_field(const struct ebpf_insn *x, int *use_imm)
 {
-	int cls = EBPF_CLASS(x->opcode);
-	if (cls != EBPF_CLS_JMP && cls != EBPF_CLS_JMP32)
+	int bf = ebpf_branch_field(x);
+	if (bf == EBPF_BRANCH_NONE || ebpf_decode(x) == FORM_CALL_LOCAL)
 		return 0;
-	int f = ebpf_decode(x);
-	if (f < 0)
-		return 0;
-	int fmt = ebpf_forms[f].fmt;
-	if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X) {
-		*use_imm = 0;
-		return 1;
-	}
-	if (fmt == EBPF_FMT_JA32) {
-		*use_imm = 1;
-		return 1;
-	}
-	return 0;
+	*use_imm = bf == EBPF_BRANCH_IMM;
+	return 1;
 }
 
 static int is_second_slot(const struct prog *p, size_t i)

@@ -88,22 +88,6 @@ static bool test(struct mz *m, struct ebpf_insn *insns, size_t n, uint8_t *mem, 
 	return ok;
 }
 
-/* Which field of a jump holds its offset: 0 none, 1 off, 2 imm. */
-static int jump_field(const struct ebpf_insn *x)
-{
-	int cls = EBPF_CLASS(x->opcode);
-	if (cls != EBPF_CLS_JMP && cls != EBPF_CLS_JMP32)
-		return 0;
-	int f = ebpf_decode(x);
-	if (f < 0)
-		return 0;
-	switch (ebpf_forms[f].fmt) {
-	case EBPF_FMT_JA: case EBPF_FMT_JCOND_K: case EBPF_FMT_JCOND_X: return 1;
-	case EBPF_FMT_JA32: return 2;
-	default: return f == FORM_CALL_LOCAL ? 2 : 0;
-	}
-}
-
 static void mark_units(const struct ebpf_insn *x, size_t n, bool *start)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -122,14 +106,14 @@ static size_t delete_slots(const struct ebpf_insn *in, size_t n, size_t at, size
 		if (i >= at && i < at + k)
 			continue;
 		struct ebpf_insn x = in[i];
-		int jf = jump_field(&x);
+		int jf = ebpf_branch_field(&x);
 		if (jf) {
-			long long v = jf == 1 ? x.off : x.imm;
+			long long v = jf == EBPF_BRANCH_OFF ? x.off : x.imm;
 			long long t = (long long)i + 1 + v;
 			long long ni = (long long)o;
 			long long nt = t < (long long)at ? t : t >= (long long)(at + k) ? t - (long long)k : (long long)at;
 			long long nv = nt - ni - 1;
-			if (jf == 1) {
+			if (jf == EBPF_BRANCH_OFF) {
 				if (nv < -32768 || nv > 32767)
 					return 0;
 				x.off = (ebpf_s16)nv;

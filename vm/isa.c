@@ -196,3 +196,23 @@ void ebpf_forms_used(const struct ebpf_insn *insns, size_t n, unsigned char *see
 			pc++;
 	}
 }
+
+int ebpf_branch_field(const struct ebpf_insn *insn)
+{
+	int cls = EBPF_CLASS(insn->opcode);
+	if (cls != EBPF_CLS_JMP && cls != EBPF_CLS_JMP32)
+		return EBPF_BRANCH_NONE;
+	int f = ebpf_decode(insn);
+	if (f < 0)
+		return EBPF_BRANCH_NONE;
+	switch (ebpf_forms[f].fmt) {
+	case EBPF_FMT_JA:
+	case EBPF_FMT_JCOND_K:
+	case EBPF_FMT_JCOND_X:
+		return EBPF_BRANCH_OFF;
+	case EBPF_FMT_JA32:
+		return EBPF_BRANCH_IMM;
+	default:
+		return f == FORM_CALL_LOCAL ? EBPF_BRANCH_IMM : EBPF_BRANCH_NONE;
+	}
+}

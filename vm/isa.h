@@ -28,6 +28,11 @@ int ebpf_check_insn(const struct ebpf_insn *insn, char *err, size_t errlen);
 /* Width in bytes of a load/store/atomic form, 0 for others. */
 int ebpf_access_size(int form);
 
+/* Where a control transfer keeps its pc-relative target: in off (ja and the
+ * conditional jumps), in imm (ja32, call local), or nowhere (0). */
+enum { EBPF_BRANCH_NONE, EBPF_BRANCH_OFF, EBPF_BRANCH_IMM };
+int ebpf_branch_field(const struct ebpf_insn *insn);
+
 /* Mark in seen[FORM_COUNT] every form the program contains (an lddw's
  * second slot is not an instruction of its own). */
 void ebpf_forms_used(const struct ebpf_insn *insns, size_t n, unsigned char *seen);
