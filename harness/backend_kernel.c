@@ -381,8 +381,7 @@ static void decisive_lines(char *log, size_t P, char *out, size_t outlen)
 
 /* Did the kernel log a WARNING, BUG or "verifier bug" since the last call?
  * One non-blocking read per case when nothing was logged. The kernel log is
- * machine-wide: another process's warning in the same window is blamed on
- * this case too, which is the right bias for a fuzzer. */
+ * machine-wide: a warning that names another process's PID is not ours. */
 static bool kmsg_warning(struct bd_backend *b, char *out, size_t outlen)
 {
 	char rec[1024];
@@ -398,8 +397,12 @@ static bool kmsg_warning(struct bd_backend *b, char *out, size_t outlen)
 		rec[n] = 0;
 		const char *text = strchr(rec, ';'); /* "prio,seq,ts,flags;message" */
 		text = text ? text + 1 : rec;
-		if (!found && (strstr(text, "verifier bug") || !strncmp(text, "WARNING:", 8) ||
-			       !strncmp(text, "BUG:", 4) || strstr(text, "kernel BUG"))) {
+		/* "WARNING: CPU: 0 PID: 17350 at kernel/bpf/verifier.c:..." names the
+		 * process the kernel ran for: only ours counts. */
+		const char *pid = strstr(text, " PID: ");
+		bool ours = !pid || atoi(pid + 6) == (int)getpid();
+		if (!found && ours && (strstr(text, "verifier bug") || !strncmp(text, "WARNING:", 8) ||
+				       !strncmp(text, "BUG:", 4) || strstr(text, "kernel BUG"))) {
 			snprintf(out, outlen, "%.*s", (int)strcspn(text, "\n"), text);
 			found = true;
 		}
