@@ -38,6 +38,7 @@ $(DEPS_STAMP): ci/install-deps.sh
 -include tests/bench/bench.mk
 -include tests/unit/xdp.mk
 -include tests/unit/kernel.mk
+-include tests/unit/diff.mk
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
