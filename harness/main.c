@@ -123,7 +123,8 @@ static void print_line(FILE *out, const struct bd_session *s, const struct bd_ru
 			if (!differs || r->status == BD_UNAVAILABLE)
 				continue;
 			if (r->status != BD_OK)
-				fprintf(out, "%s%s %s as expected", sep, s->slot[i].name, bd_status_name(r->status));
+				fprintf(out, "%s%s %s as expected: %s", sep, s->slot[i].name, bd_status_name(r->status),
+					r->message);
 			else
 				fprintf(out, "%s%s r0 0x%llx as expected", sep, s->slot[i].name,
 					(unsigned long long)r->r0);
