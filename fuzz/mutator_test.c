@@ -26,11 +26,11 @@ static int check(const uint8_t *d, size_t n, size_t max, unsigned char *forms, c
 	memcpy(body, in.body, in.nbody * 8);
 	for (size_t i = 0; i < in.nbody; i++) {
 		char err[128];
-		if (ebpf_check_insn(&body[i], err, sizeof(err)) < 0) {
+		int f = ebpf_check_insn(&body[i], err, sizeof(err));
+		if (f < 0) {
 			snprintf(why, wl, "insn %zu: %s", i, err);
 			return -1;
 		}
-		int f = ebpf_decode(&body[i]);
 		forms[f] = 1;
 		int cls = EBPF_CLASS(body[i].opcode);
 		if (f == FORM_LDDW) {

@@ -10,12 +10,8 @@ const struct ebpf_form_desc ebpf_forms[FORM_COUNT] = {
 #undef EBPF_FORM_DESC
 };
 
-/* Per opcode, the forms that share it (at most 10: the 64-bit atomics), and
- * which field tells them apart: the same field for every form of an opcode. */
-#define MAX_PER_OPCODE 12
-enum { DISC_NONE, DISC_OFF, DISC_IMM, DISC_SRC };
-static signed short by_opcode[256][MAX_PER_OPCODE];
-static unsigned char disc_field[256];
+signed short ebpf_by_opcode[256][EBPF_MAX_PER_OPCODE];
+unsigned char ebpf_disc_field[256];
 static int by_opcode_ready;
 
 static int disc_field_of(int fmt)
@@ -24,51 +20,35 @@ static int disc_field_of(int fmt)
 	case EBPF_FMT_ALU_K:
 	case EBPF_FMT_ALU_X:
 	case EBPF_FMT_NEG:
-		return DISC_OFF;
+		return EBPF_DISC_OFF;
 	case EBPF_FMT_END:
 	case EBPF_FMT_ATOMIC:
-		return DISC_IMM;
+		return EBPF_DISC_IMM;
 	case EBPF_FMT_LDDW:
 	case EBPF_FMT_CALL:
-		return DISC_SRC;
+		return EBPF_DISC_SRC;
 	default:
-		return DISC_NONE;
+		return EBPF_DISC_NONE;
 	}
 }
 
+/* Runs before main (and before any fuzzer entry point), so ebpf_decode()
+ * needs no "is it built" test on its hot path. */
 __attribute__((constructor)) static void build_index(void)
 {
 	if (by_opcode_ready)
 		return;
 	for (int op = 0; op < 256; op++)
-		for (int i = 0; i < MAX_PER_OPCODE; i++)
-			by_opcode[op][i] = -1;
+		for (int i = 0; i < EBPF_MAX_PER_OPCODE; i++)
+			ebpf_by_opcode[op][i] = -1;
 	for (int f = 0; f < FORM_COUNT; f++) {
-		signed short *slot = by_opcode[ebpf_forms[f].opcode];
+		signed short *slot = ebpf_by_opcode[ebpf_forms[f].opcode];
 		while (*slot >= 0)
 			slot++;
 		*slot = (signed short)f;
-		disc_field[ebpf_forms[f].opcode] = (unsigned char)disc_field_of(ebpf_forms[f].fmt);
+		ebpf_disc_field[ebpf_forms[f].opcode] = (unsigned char)disc_field_of(ebpf_forms[f].fmt);
 	}
 	by_opcode_ready = 1;
-}
-
-int ebpf_decode(const struct ebpf_insn *insn)
-{
-	if (__builtin_expect(!by_opcode_ready, 0))
-		build_index();
-	const signed short *cand = by_opcode[insn->opcode];
-	ebpf_s32 v;
-	switch (disc_field[insn->opcode]) {
-	case DISC_OFF: v = insn->off; break;
-	case DISC_IMM: v = insn->imm; break;
-	case DISC_SRC: v = insn->src; break;
-	default: return cand[0]; /* one form, or -1 */
-	}
-	for (int i = 0; i < MAX_PER_OPCODE && cand[i] >= 0; i++)
-		if (ebpf_forms[cand[i]].disc == v)
-			return cand[i];
-	return FORM_INVALID;
 }
 
 unsigned ebpf_unused_fields(int form)
@@ -130,21 +110,19 @@ int ebpf_check_insn(const struct ebpf_insn *insn, char *err, size_t errlen)
 	if (form < 0) {
 		/* Name the reason precisely: an unknown opcode, or a known opcode whose
 		 * discriminating field (off/imm/src) has no meaning. */
-		if (!by_opcode_ready)
-			build_index();
-		if (by_opcode[insn->opcode][0] < 0) {
+		if (ebpf_by_opcode[insn->opcode][0] < 0) {
 			if ((EBPF_CLASS(insn->opcode) <= EBPF_CLS_LDX) &&
 			    ((insn->opcode & 0xe0) == EBPF_MODE_ABS || (insn->opcode & 0xe0) == EBPF_MODE_IND))
 				snprintf(err, errlen, "legacy packet access opcode 0x%02x is not supported", insn->opcode);
 			else
 				snprintf(err, errlen, "unknown opcode 0x%02x", insn->opcode);
 		} else {
-			const struct ebpf_form_desc *d = &ebpf_forms[by_opcode[insn->opcode][0]];
+			const struct ebpf_form_desc *d = &ebpf_forms[ebpf_by_opcode[insn->opcode][0]];
 			const char *field = (d->fmt == EBPF_FMT_END || d->fmt == EBPF_FMT_ATOMIC) ? "imm" :
 					    (d->fmt == EBPF_FMT_LDDW || d->fmt == EBPF_FMT_CALL) ? "src" : "off";
 			long long v = field[0] == 'i' ? insn->imm : field[0] == 's' ? insn->src : insn->off;
 			/* One form for this opcode: the field is simply unused and must be 0. */
-			if (by_opcode[insn->opcode][1] < 0 && d->disc == 0)
+			if (ebpf_by_opcode[insn->opcode][1] < 0 && d->disc == 0)
 				snprintf(err, errlen, "%s: unused field %s is %lld", d->mnemonic, field, v);
 			else
 				snprintf(err, errlen, "opcode 0x%02x: invalid %s %lld", insn->opcode, field, v);

@@ -8,9 +8,31 @@
 
 extern const struct ebpf_form_desc ebpf_forms[FORM_COUNT];
 
+/* The decoding index (built before main by a constructor in isa.c): per
+ * opcode the forms that share it, and which field tells them apart. */
+#define EBPF_MAX_PER_OPCODE 12
+enum { EBPF_DISC_NONE, EBPF_DISC_OFF, EBPF_DISC_IMM, EBPF_DISC_SRC };
+extern signed short ebpf_by_opcode[256][EBPF_MAX_PER_OPCODE];
+extern unsigned char ebpf_disc_field[256];
+
 /* The form of one instruction, or FORM_INVALID when no form has this
- * opcode and discriminator (unknown opcode, sdiv with off 2, ...). */
-int ebpf_decode(const struct ebpf_insn *insn);
+ * opcode and discriminator (unknown opcode, sdiv with off 2, ...). Inline:
+ * the fuzz target and the uvm's loader decode every instruction. */
+static inline int ebpf_decode(const struct ebpf_insn *insn)
+{
+	const signed short *cand = ebpf_by_opcode[insn->opcode];
+	ebpf_s32 v;
+	switch (ebpf_disc_field[insn->opcode]) {
+	case EBPF_DISC_OFF: v = insn->off; break;
+	case EBPF_DISC_IMM: v = insn->imm; break;
+	case EBPF_DISC_SRC: v = insn->src; break;
+	default: return cand[0]; /* one form, or -1 */
+	}
+	for (int i = 0; i < EBPF_MAX_PER_OPCODE && cand[i] >= 0; i++)
+		if (ebpf_forms[cand[i]].disc == v)
+			return cand[i];
+	return FORM_INVALID;
+}
 
 /* Which fields a form's instruction must leave zero: a mask of EBPF_F_*. */
 #define EBPF_F_DST 1u
