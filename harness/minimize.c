@@ -52,6 +52,16 @@ struct mz {
 	struct bd_outcome *o;
 };
 
+/* Instructions, not slots: an lddw is one instruction in two slots. */
+static size_t count_insns(const struct ebpf_insn *x, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++, k++)
+		if (ebpf_is_lddw(&x[i]))
+			i++;
+	return k;
+}
+
 /* Does (insns, mem) still show the discrepancy? */
 static bool test(struct mz *m, struct ebpf_insn *insns, size_t n, uint8_t *mem, size_t mem_len)
 {
@@ -283,6 +293,41 @@ static bool shrink_s32(struct mz *m, struct ebpf_insn *cur, size_t n, size_t idx
 	return hi != orig;
 }
 
+/* `op %rD, %rS` -> `op %rD, imm` where an earlier `mov %rS, imm` gives the
+ * value: the mov then usually goes in the next deletion pass. */
+static bool to_immediates(struct mz *m, struct ebpf_insn *cur, size_t n, uint8_t *mem, size_t mem_len)
+{
+	bool changed = false;
+	struct ebpf_insn *b = malloc((n + 1) * sizeof(*b));
+	if (!b)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		int f = ebpf_decode(&cur[i]);
+		if (f < 0 || (ebpf_forms[f].fmt != EBPF_FMT_ALU_X && ebpf_forms[f].fmt != EBPF_FMT_JCOND_X))
+			continue;
+		for (size_t j = i; j-- > 0;) {
+			int g = ebpf_decode(&cur[j]);
+			if (g < 0 || cur[j].dst != cur[i].src)
+				continue;
+			if (g != FORM_MOV64_IMM && g != FORM_MOV32_IMM)
+				break; /* the source is computed: no constant to fold */
+			memcpy(b, cur, n * sizeof(*b));
+			b[i].opcode &= (ebpf_u8)~EBPF_SRC_X;
+			b[i].src = 0;
+			b[i].imm = cur[j].imm;
+			if (ebpf_decode(&b[i]) >= 0 && test(m, b, n, mem, mem_len)) {
+				cur[i] = b[i];
+				changed = true;
+			}
+			break;
+		}
+		if (ebpf_is_lddw(&cur[i]))
+			i++;
+	}
+	free(b);
+	return changed;
+}
+
 static bool shrink_imms(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t *mem, size_t mem_len)
 {
 	bool changed = false;
@@ -372,7 +417,7 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 	if (!st)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
-	st->insns_before = c->ninsns;
+	st->insns_before = count_insns(c->insns, c->ninsns);
 	st->mem_before = c->mem_len;
 	m.o = calloc(1, sizeof(*m.o));
 	if (!m.o)
@@ -416,7 +461,8 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 		size_t n0 = n;
 		nop_out(&m, &cur, &n, mem, mem_len);
 		delete_units(&m, &cur, &n, mem, mem_len);
-		bool changed = shrink_imms(&m, &cur, &n, mem, mem_len);
+		bool changed = to_immediates(&m, cur, n, mem, mem_len);
+		changed |= shrink_imms(&m, &cur, &n, mem, mem_len);
 		changed |= shrink_mem(&m, cur, n, mem, &mem_len);
 		if (!changed && n == n0)
 			break;
@@ -431,7 +477,7 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 	free(c->asm_text);
 	c->asm_text = NULL;
 	st->runs = m.runs;
-	st->insns_after = n;
+	st->insns_after = count_insns(cur, n);
 	st->mem_after = mem_len;
 	st->verdict = m.verdict;
 	snprintf(st->signature, sizeof(st->signature), "%s", m.sig);

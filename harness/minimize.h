@@ -14,7 +14,7 @@
 
 struct bd_minimize_stats {
 	int runs;                 /* session runs spent */
-	size_t insns_before, insns_after;
+	size_t insns_before, insns_after; /* instructions (an lddw is one) */
 	size_t mem_before, mem_after;
 	enum bd_verdict verdict;  /* of the minimized case */
 	char signature[1024];      /* of the minimized case */
