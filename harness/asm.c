@@ -111,8 +111,18 @@ static int emit(struct assembler *a, struct ebpf_insn insn)
 
 /* --- numbers ------------------------------------------------------------- */
 
-/* Parses [+-](0x hex | decimal) fully; returns 0 or -1. */
-static int parse_num(const char *s, int *neg, uint64_t *mag, int *hex)
+int bd_hex_digit(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+int bd_parse_number(const char *s, int *neg, uint64_t *mag, int *hex)
 {
 	*neg = 0;
 	*hex = 0;
@@ -131,14 +141,8 @@ static int parse_num(const char *s, int *neg, uint64_t *mag, int *hex)
 		return -1;
 	uint64_t v = 0;
 	for (; *s; s++) {
-		int d;
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			d = *s - 'A' + 10;
-		else
+		int d = bd_hex_digit((unsigned char)*s);
+		if (d < 0 || d >= base)
 			return -1;
 		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
 			return -1;
@@ -159,7 +163,7 @@ static int parse_imm32(struct assembler *a, const char *s, ebpf_s32 *out)
 {
 	int neg, hex;
 	uint64_t m;
-	if (parse_num(s, &neg, &m, &hex))
+	if (bd_parse_number(s, &neg, &m, &hex))
 		return fail(a, "invalid immediate '%s'", s);
 	if (neg ? m > 0x80000000ull : m > (hex ? 0xffffffffull : 0x7fffffffull))
 		return fail(a, "immediate %s out of 32-bit range", s);
@@ -171,7 +175,7 @@ static int parse_imm64(struct assembler *a, const char *s, uint64_t *out)
 {
 	int neg, hex;
 	uint64_t m;
-	if (parse_num(s, &neg, &m, &hex))
+	if (bd_parse_number(s, &neg, &m, &hex))
 		return fail(a, "invalid 64-bit immediate '%s'", s);
 	if (neg && m > 0x8000000000000000ull)
 		return fail(a, "immediate %s out of 64-bit range", s);
@@ -183,7 +187,7 @@ static int parse_off(struct assembler *a, const char *s, ebpf_s16 *out)
 {
 	int neg, hex;
 	uint64_t m;
-	if (parse_num(s, &neg, &m, &hex))
+	if (bd_parse_number(s, &neg, &m, &hex))
 		return fail(a, "invalid offset '%s'", s);
 	if (neg ? m > 32768 : m > 32767)
 		return fail(a, "offset %s out of 16-bit range", s);
@@ -411,7 +415,7 @@ static int asm_raw(struct assembler *a, char tok[][MAX_TOKLEN], int nops)
 	int neg, hex;
 	uint64_t m[3];
 	for (int i = 0; i < 3; i++) {
-		if (parse_num(tok[1 + i], &neg, &m[i], &hex) || neg || m[i] > (i ? 15u : 255u))
+		if (bd_parse_number(tok[1 + i], &neg, &m[i], &hex) || neg || m[i] > (i ? 15u : 255u))
 			return fail(a, ".insn: invalid %s '%s'", i == 0 ? "opcode" : i == 1 ? "dst" : "src",
 				    tok[1 + i]);
 	}

@@ -4,8 +4,16 @@
 #define BPFDIFF_ASM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "../vm/ebpf.h"
+
+/* Value of one hex digit, or -1. */
+int bd_hex_digit(int ch);
+
+/* [+-](0x hex | decimal), the whole string: sign, magnitude and whether it
+ * was hex (the assembler's 32-bit range rules differ). Returns 0 or -1. */
+int bd_parse_number(const char *s, int *neg, uint64_t *mag, int *hex);
 
 /* Assemble text (labels, `#` comments, lddw takes two slots). On error returns
  * -EINVAL and writes "LINE: message" relative to first_line (the file line of

@@ -147,40 +147,12 @@ static char *text_trimmed(const char *buf, size_t len)
 
 /* --- numbers and hex ------------------------------------------------------ */
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* 64-bit value: 0x hex, decimal, or negative decimal/hex (two's complement). */
 static int parse_u64(const char *s, uint64_t *out)
 {
-	int neg = 0;
-	if (*s == '-' || *s == '+')
-		neg = *s++ == '-';
-	int base = 10;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	if (!*s)
-		return -1;
-	uint64_t v = 0;
-	for (; *s; s++) {
-		int d = hexval((unsigned char)*s);
-		if (d < 0 || d >= base)
-			return -1;
-		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
-			return -1;
-		v = v * (uint64_t)base + (uint64_t)d;
-	}
-	if (neg && v > 0x8000000000000000ull)
+	int neg, hex;
+	uint64_t v;
+	if (bd_parse_number(s, &neg, &v, &hex) < 0 || (neg && v > 0x8000000000000000ull))
 		return -1;
 	*out = neg ? 0 - v : v;
 	return 0;
@@ -216,7 +188,7 @@ static int hex_token(const char *t, int words, struct bytes *o, char *msg, size_
 	const char *d = prefixed ? t + 2 : t;
 	size_t n = strlen(d);
 	for (size_t i = 0; i < n; i++)
-		if (hexval((unsigned char)d[i]) < 0) {
+		if (bd_hex_digit((unsigned char)d[i]) < 0) {
 			snprintf(msg, msglen, "invalid hex byte '%s'", t);
 			return -EINVAL;
 		}
@@ -231,16 +203,16 @@ static int hex_token(const char *t, int words, struct bytes *o, char *msg, size_
 		}
 		uint64_t v = 0;
 		for (size_t i = 0; i < n; i++)
-			v = v << 4 | (uint64_t)hexval((unsigned char)d[i]);
+			v = v << 4 | (uint64_t)bd_hex_digit((unsigned char)d[i]);
 		for (int i = 0; i < 8; i++)
 			if (put_byte(o, (uint8_t)(v >> (8 * i))))
 				return -ENOMEM;
 		return 0;
 	}
 	if (n <= 2) {
-		int v = hexval((unsigned char)d[0]);
+		int v = bd_hex_digit((unsigned char)d[0]);
 		if (n == 2)
-			v = v << 4 | hexval((unsigned char)d[1]);
+			v = v << 4 | bd_hex_digit((unsigned char)d[1]);
 		return put_byte(o, (uint8_t)v) ? -ENOMEM : 0;
 	}
 	if (prefixed || n % 2) {
@@ -248,7 +220,7 @@ static int hex_token(const char *t, int words, struct bytes *o, char *msg, size_
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i += 2)
-		if (put_byte(o, (uint8_t)(hexval((unsigned char)d[i]) << 4 | hexval((unsigned char)d[i + 1]))))
+		if (put_byte(o, (uint8_t)(bd_hex_digit((unsigned char)d[i]) << 4 | bd_hex_digit((unsigned char)d[i + 1]))))
 			return -ENOMEM;
 	return 0;
 }

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "asm.h"
 #include "backend.h"
 #include "case.h"
 #include "cli.h"
@@ -56,17 +57,6 @@ static void plugin_usage(FILE *out)
 	      out);
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Whitespace-separated tokens of an even number of hex digits ("aa bb",
  * "aabb", "aa\nbb"); a token may not be split across a byte. */
 static int parse_hex(const char *what, const char *s, uint8_t **out, size_t *outlen)
@@ -84,7 +74,7 @@ static int parse_hex(const char *what, const char *s, uint8_t **out, size_t *out
 			continue;
 		}
 		const char *tok = p;
-		while (*p && hexval((unsigned char)*p) >= 0)
+		while (*p && bd_hex_digit((unsigned char)*p) >= 0)
 			p++;
 		if (*p && !(*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\v' || *p == '\f')) {
 			fprintf(stderr, "bpfdiff plugin: %s: invalid hex character '%c' at offset %zu\n",
@@ -99,7 +89,7 @@ static int parse_hex(const char *what, const char *s, uint8_t **out, size_t *out
 			return -EINVAL;
 		}
 		for (; tok < p; tok += 2)
-			buf[n++] = (uint8_t)(hexval((unsigned char)tok[0]) << 4 | hexval((unsigned char)tok[1]));
+			buf[n++] = (uint8_t)(bd_hex_digit((unsigned char)tok[0]) << 4 | bd_hex_digit((unsigned char)tok[1]));
 	}
 	*out = buf;
 	*outlen = n;
