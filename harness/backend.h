@@ -63,7 +63,9 @@ struct bd_backend_ops {
 	 * the backend is then `unavailable` and the others still run. */
 	int (*open)(struct bd_backend **out, const struct bd_backend_config *cfg, char *why,
 		    size_t whylen);
-	/* Fills res (status ok..error); returns 0, or -errno on an internal error. */
+	/* Starts with bd_result_reset(res) (res must be zeroed or hold an earlier
+	 * result), then fills it (status ok..error); returns 0, or -errno on an
+	 * internal error. */
 	int (*run)(struct bd_backend *b, const struct bd_case *c, const struct bd_run_opts *o,
 		   struct bd_result *res);
 	void (*close)(struct bd_backend *b);

@@ -418,8 +418,7 @@ static int kb_run(struct bd_backend *b, const struct bd_case *c, const struct bd
 	int fd, err = 0;
 
 	(void)ro; /* addresses, fills and budget are the kernel's own */
-	free(res->mem);
-	memset(res, 0, sizeof(*res));
+	bd_result_reset(res);
 	b->nrun++;
 
 	if (!c->ninsns) {

@@ -332,7 +332,7 @@ static int plugin_run(struct bd_backend *b, const struct bd_case *c, const struc
 	struct capture *cout = NULL, *cerr = NULL;
 	int ret = 0;
 
-	memset(res, 0, sizeof(*res));
+	bd_result_reset(res);
 	prog = hex_encode((const uint8_t *)c->insns, c->ninsns * sizeof(struct ebpf_insn), true,
 			  &prog_len);
 	if (c->mem_len)

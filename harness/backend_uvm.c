@@ -62,6 +62,7 @@ static int uvm_backend_run(struct bd_backend *b, const struct bd_case *c, const 
 		.mutant = b->mutant,
 	};
 	char err[256];
+	bd_result_reset(res);
 	int rc = uvm_set_opts(b->vm, &uo);
 	if (rc < 0) {
 		res->status = BD_ERROR;

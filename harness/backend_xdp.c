@@ -192,12 +192,7 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 		bd_run_opts_default(&def);
 		o = &def;
 	}
-	res->status = BD_OK;
-	res->r0 = 0;
-	res->has_insns = false;
-	res->insns = 0;
-	res->duration_ns = 0;
-	res->message[0] = 0;
+	bd_result_reset(res);
 	b->cases++;
 
 	/* Load-time outcome exactly as backend_uvm.c: malformed -> rejected,

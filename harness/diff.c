@@ -156,7 +156,7 @@ static bool allowed_refusal(const char *name, enum bd_status st)
 
 /* Statuses that take a backend out of the pairwise comparison: it did not
  * run the program (or, for the kernel verifier, refused it, which RFC 9669 allows). */
-static bool comparable(enum bd_status s)
+bool bd_status_ran(enum bd_status s)
 {
 	return s == BD_OK || s == BD_FAULT || s == BD_TIMEOUT;
 }
@@ -187,10 +187,10 @@ static const char *disagree(const struct bd_result *a, const struct bd_result *b
 	return NULL;
 }
 
-static bool same_result(const struct bd_result *a, const struct bd_result *b)
+bool bd_results_agree(const struct bd_result *a, const struct bd_result *b)
 {
 	int off;
-	return a->status == b->status && !disagree(a, b, &off);
+	return !disagree(a, b, &off);
 }
 
 /* Re-run the uvm with other addresses, another stack fill and other initial
@@ -236,12 +236,18 @@ static bool depends_on_environment(struct bd_session *s, const struct bd_case *c
 		if (bd_backend_uvm.run(s->probe, c, &o, r) < 0)
 			break;
 		if (i)
-			moved = !same_result(&ref, &other);
+			moved = !bd_results_agree(&ref, &other);
 		s->nondet_checks++;
 	}
 	bd_result_reset(&ref);
 	bd_result_reset(&other);
 	return moved;
+}
+
+const char *bd_signature_key(const char *signature)
+{
+	const char *bar = signature ? strchr(signature, '|') : NULL;
+	return bar ? bar : signature ? signature : "";
 }
 
 /* "FORMS|a/b|what": the forms the program contains, then the key (which
@@ -342,7 +348,7 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 				rejected = true;
 			}
 		}
-		if (comparable(r->status))
+		if (bd_status_ran(r->status))
 			ran = true;
 	}
 
@@ -350,10 +356,10 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 	int da = -1, db = -1;
 	const char *what = NULL;
 	for (int i = 0; i < s->n && !what; i++) {
-		if (!comparable(o->res[i].status) || expect_for(c, s->slot[i].name))
+		if (!bd_status_ran(o->res[i].status) || expect_for(c, s->slot[i].name))
 			continue;
 		for (int j = i + 1; j < s->n && !what; j++) {
-			if (!comparable(o->res[j].status) || expect_for(c, s->slot[j].name))
+			if (!bd_status_ran(o->res[j].status) || expect_for(c, s->slot[j].name))
 				continue;
 			int off;
 			if ((what = disagree(&o->res[i], &o->res[j], &off))) {

@@ -21,26 +21,6 @@
 
 #define JA0 ((struct ebpf_insn){ .opcode = 0x05 })
 
-const char *bd_signature_key(const char *signature)
-{
-	const char *bar = signature ? strchr(signature, '|') : NULL;
-	return bar ? bar : signature ? signature : "";
-}
-
-/* The key from the outcome itself ("|uvm/kernel|r0", as diff.c builds it):
- * a long opcode list can push it out of a truncated signature. */
-static void outcome_key(const struct bd_session *s, const struct bd_outcome *o, char *key, size_t len)
-{
-	int a = o->pair[0], b = o->pair[1];
-	if (a < 0 || b < 0) {
-		snprintf(key, len, "%s", bd_signature_key(o->signature));
-		return;
-	}
-	const struct bd_result *ra = &o->res[a], *rb = &o->res[b];
-	const char *what = ra->status != rb->status ? "status" : ra->r0 != rb->r0 ? "r0" : "mem";
-	snprintf(key, len, "|%s/%s|%s", s->slot[a].name, s->slot[b].name, what);
-}
-
 struct mz {
 	struct bd_session *s;
 	struct bd_case *c;
@@ -79,7 +59,7 @@ static bool test(struct mz *m, struct ebpf_insn *insns, size_t n, uint8_t *mem, 
 	char key[1024];
 	bool ok = bd_session_run(m->s, c, m->o) == 0 && m->o->verdict == m->verdict;
 	if (ok) {
-		outcome_key(m->s, m->o, key, sizeof(key));
+		snprintf(key, sizeof(key), "%s", bd_signature_key(m->o->signature));
 		ok = !strcmp(key, m->key);
 	}
 	if (ok)
@@ -440,7 +420,7 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 		free(m.o);
 		return -ENOENT;
 	}
-	outcome_key(s, m.o, m.key, sizeof(m.key));
+	snprintf(m.key, sizeof(m.key), "%s", bd_signature_key(m.o->signature));
 	snprintf(m.sig, sizeof(m.sig), "%s", m.o->signature);
 	bd_outcome_reset(m.o);
 

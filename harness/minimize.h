@@ -33,9 +33,6 @@ struct bd_minimize_stats {
 int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, int max_runs,
 		struct bd_minimize_stats *st);
 
-/* The part of a signature the minimizer keeps: from its first '|' on. */
-const char *bd_signature_key(const char *signature);
-
 /* Make c a self-describing find: comment (origin, date, verdict, reason, each
  * backend's result), `-- expect` per backend that ran (so the corpus replays
  * green until one of them changes) and `-- signature`. */

@@ -29,21 +29,34 @@ static const char *display_name(const struct bd_run_entry *e, char *buf, size_t 
 	return buf;
 }
 
+/* What every report counts, counted once. */
+struct tally {
+	size_t status[BD_MAX_BACKENDS][BD_ERROR + 1]; /* per backend, per status */
+	size_t verdicts[BD_V_ERROR + 1];
+	size_t input_errors, failed;
+};
+
+static void tally(const struct bd_session *s, const struct bd_run_log *log, struct tally *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (size_t k = 0; k < log->n; k++) {
+		const struct bd_run_entry *e = &log->e[k];
+		t->failed += bd_entry_failed(log, e);
+		if (e->input_error) {
+			t->input_errors++;
+			continue;
+		}
+		t->verdicts[e->o.verdict]++;
+		for (int i = 0; i < s->n; i++)
+			t->status[i][e->o.res[i].status]++;
+	}
+}
+
 void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_run_log *log)
 {
 	enum { NST = BD_ERROR + 1 };
-	size_t count[BD_MAX_BACKENDS][NST] = { { 0 } };
-	size_t verdicts[BD_V_ERROR + 1] = { 0 }, input_errors = 0;
-	for (size_t k = 0; k < log->n; k++) {
-		const struct bd_run_entry *e = &log->e[k];
-		if (e->input_error) {
-			input_errors++;
-			continue;
-		}
-		verdicts[e->o.verdict]++;
-		for (int i = 0; i < s->n; i++)
-			count[i][e->o.res[i].status]++;
-	}
+	struct tally t;
+	tally(s, log, &t);
 	fprintf(out, "\n%-22s", "backend");
 	for (int st = 0; st < NST; st++)
 		fprintf(out, " %11s", bd_status_name(st));
@@ -51,7 +64,7 @@ void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_ru
 	for (int i = 0; i < s->n; i++) {
 		fprintf(out, "%-22s", s->slot[i].name);
 		for (int st = 0; st < NST; st++)
-			fprintf(out, " %11zu", count[i][st]);
+			fprintf(out, " %11zu", t.status[i][st]);
 		fputc('\n', out);
 	}
 	/* The comparison: for each pair of backends, on how many cases both ran
@@ -66,16 +79,10 @@ void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_ru
 					if (e->input_error)
 						continue;
 					const struct bd_result *a = &e->o.res[i], *b = &e->o.res[j];
-					bool ran_a = a->status == BD_OK || a->status == BD_FAULT || a->status == BD_TIMEOUT;
-					bool ran_b = b->status == BD_OK || b->status == BD_FAULT || b->status == BD_TIMEOUT;
-					if (!ran_a || !ran_b)
+					if (!bd_status_ran(a->status) || !bd_status_ran(b->status))
 						continue;
 					both++;
-					bool eq = a->status == b->status &&
-						  (a->status != BD_OK ||
-						   (a->r0 == b->r0 && (!a->mem || !b->mem || a->mem_len != b->mem_len ||
-								       !memcmp(a->mem, b->mem, a->mem_len))));
-					same += eq;
+					same += bd_results_agree(a, b);
 				}
 				fprintf(out, "%s vs %s: %zu cases ran on both, %zu agree exactly (status, r0, memory), %zu differ\n",
 					s->slot[i].name, s->slot[j].name, both, same, both - same);
@@ -84,12 +91,12 @@ void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_ru
 	fprintf(out, "\n%zu cases in %.3f s: ", log->n, log->seconds);
 	const char *sep = "";
 	for (int v = 0; v <= BD_V_ERROR; v++)
-		if (verdicts[v] || v == BD_V_PASS) {
-			fprintf(out, "%s%zu %s", sep, verdicts[v], bd_verdict_name(v));
+		if (t.verdicts[v] || v == BD_V_PASS) {
+			fprintf(out, "%s%zu %s", sep, t.verdicts[v], bd_verdict_name(v));
 			sep = ", ";
 		}
-	if (input_errors)
-		fprintf(out, "%s%zu input error%s", sep, input_errors, input_errors == 1 ? "" : "s");
+	if (t.input_errors)
+		fprintf(out, "%s%zu input error%s", sep, t.input_errors, t.input_errors == 1 ? "" : "s");
 	fputc('\n', out);
 }
 
@@ -172,32 +179,22 @@ int bd_report_json(const char *path, const struct bd_session *s, const struct bd
 		fputc('}', f);
 	}
 	fputs("\n  ],\n  \"summary\": {", f);
-	size_t verdicts[BD_V_ERROR + 1] = { 0 }, failed = 0, input_errors = 0;
-	for (size_t k = 0; k < log->n; k++) {
-		if (log->e[k].input_error)
-			input_errors++;
-		else
-			verdicts[log->e[k].o.verdict]++;
-		failed += bd_entry_failed(log, &log->e[k]);
-	}
+	struct tally t;
+	tally(s, log, &t);
 	fprintf(f, "\"cases\": %zu, \"failed\": %zu, \"input_errors\": %zu, \"seconds\": %.6f", log->n,
-		failed, input_errors, log->seconds);
+		t.failed, t.input_errors, log->seconds);
 	for (int v = 0; v <= BD_V_ERROR; v++) {
 		fputs(", ", f);
 		json_str(f, v == BD_V_SOUNDNESS ? "soundness" : bd_verdict_name(v));
-		fprintf(f, ": %zu", verdicts[v]);
+		fprintf(f, ": %zu", t.verdicts[v]);
 	}
 	fputs(", \"backends\": {", f);
 	for (int i = 0; i < s->n; i++) {
-		size_t st[BD_ERROR + 1] = { 0 };
-		for (size_t k = 0; k < log->n; k++)
-			if (!log->e[k].input_error)
-				st[log->e[k].o.res[i].status]++;
 		fprintf(f, "%s", i ? ", " : "");
 		json_str(f, s->slot[i].name);
 		fputs(": {", f);
 		for (int x = 0; x <= BD_ERROR; x++)
-			fprintf(f, "%s\"%s\": %zu", x ? ", " : "", bd_status_name(x), st[x]);
+			fprintf(f, "%s\"%s\": %zu", x ? ", " : "", bd_status_name(x), t.status[i][x]);
 		if (!s->slot[i].b) {
 			fputs(", \"unavailable_reason\": ", f);
 			json_str(f, s->slot[i].why);
@@ -300,35 +297,25 @@ int bd_report_markdown(const char *path, const struct bd_session *s, const struc
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return -errno;
-	size_t verdicts[BD_V_ERROR + 1] = { 0 }, input_errors = 0, failed = 0;
-	for (size_t k = 0; k < log->n; k++) {
-		if (log->e[k].input_error)
-			input_errors++;
-		else
-			verdicts[log->e[k].o.verdict]++;
-		failed += bd_entry_failed(log, &log->e[k]);
-	}
-	fprintf(f, "## bpfdiff: %s\n\n", failed ? "failures" : "all green");
-	fprintf(f, "%zu cases in %.3f s, %zu failed.\n\n", log->n, log->seconds, failed);
+	struct tally t;
+	tally(s, log, &t);
+	fprintf(f, "## bpfdiff: %s\n\n", t.failed ? "failures" : "all green");
+	fprintf(f, "%zu cases in %.3f s, %zu failed.\n\n", log->n, log->seconds, t.failed);
 	fprintf(f, "| backend | ok | fault | rejected | timeout | unsupported | unavailable | error |\n");
 	fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (int i = 0; i < s->n; i++) {
-		size_t st[BD_ERROR + 1] = { 0 };
-		for (size_t k = 0; k < log->n; k++)
-			if (!log->e[k].input_error)
-				st[log->e[k].o.res[i].status]++;
 		fprintf(f, "| %s |", s->slot[i].name);
 		for (int x = 0; x <= BD_ERROR; x++)
-			fprintf(f, " %zu |", st[x]);
+			fprintf(f, " %zu |", t.status[i][x]);
 		fputc('\n', f);
 	}
 	fprintf(f, "\n| verdict | cases |\n|---|---:|\n");
 	for (int v = 0; v <= BD_V_ERROR; v++)
-		if (verdicts[v])
-			fprintf(f, "| %s | %zu |\n", bd_verdict_name(v), verdicts[v]);
-	if (input_errors)
-		fprintf(f, "| input error | %zu |\n", input_errors);
-	if (failed) {
+		if (t.verdicts[v])
+			fprintf(f, "| %s | %zu |\n", bd_verdict_name(v), t.verdicts[v]);
+	if (t.input_errors)
+		fprintf(f, "| input error | %zu |\n", t.input_errors);
+	if (t.failed) {
 		fprintf(f, "\n### Failures\n\n");
 		char name[4096];
 		for (size_t k = 0; k < log->n; k++) {

@@ -68,6 +68,15 @@ void bd_session_close(struct bd_session *s);
 int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o);
 void bd_outcome_reset(struct bd_outcome *o);
 
+/* A signature's key, from its first '|' on ("|uvm/kernel|r0"): what the
+ * minimizer keeps and finds are grouped by (diff.c builds signatures). */
+const char *bd_signature_key(const char *signature);
+
+/* Did the backend run the program (ok, fault, timeout), and do two results
+ * agree on status, R0 and memory? The diff's own comparison, for reports. */
+bool bd_status_ran(enum bd_status s);
+bool bd_results_agree(const struct bd_result *a, const struct bd_result *b);
+
 /* The human discrepancy report: disassembly, each backend's status and R0,
  * first differing memory byte with a hexdump around it. */
 void bd_outcome_report(FILE *out, const struct bd_session *s, const struct bd_case *c,
