@@ -59,6 +59,10 @@ struct bd_backend; /* opaque, one per backend type */
 
 struct bd_backend_ops {
 	const char *name;
+	/* Its `rejected` comes from a verifier that may refuse any program (the
+	 * kernel; an external VM): allowed by RFC 9669 unless a case says otherwise.
+	 * False for bpfdiff's own VMs, whose rejections mean malformed eBPF. */
+	bool verifier;
 	/* 0, or -errno with a reason in why (-EPERM "no CAP_BPF", -ENOSYS ...):
 	 * the backend is then `unavailable` and the others still run. */
 	int (*open)(struct bd_backend **out, const struct bd_backend_config *cfg, char *why,

@@ -655,6 +655,7 @@ static void kb_info(struct bd_backend *b, FILE *out)
 
 const struct bd_backend_ops bd_backend_kernel = {
 	.name = "kernel",
+	.verifier = true,
 	.open = kb_open,
 	.run = kb_run,
 	.close = kb_close,

@@ -577,6 +577,7 @@ out:
 
 const struct bd_backend_ops bd_backend_plugin = {
 	.name = "plugin",
+	.verifier = true,
 	.open = plugin_open,
 	.run = plugin_run,
 	.close = plugin_close,

@@ -143,15 +143,18 @@ static int meets(const struct bd_case *c, const char *name, const struct bd_resu
 	return 1;
 }
 
-/* A refusal RFC 9669 allows without the case saying so: the kernel verifier
- * (or an external VM) may reject any program, and a helper or pseudo-lddw a
- * VM does not model is unsupported. The uvm's and the xdp VM's rejections
- * come from bpfdiff's own validator: malformed eBPF, never allowed silently. */
-static bool allowed_refusal(const char *name, enum bd_status st)
+static bool has_verifier(const struct bd_backend_slot *slot)
 {
-	if (st == BD_UNSUPPORTED)
-		return true;
-	return st == BD_REJECTED && strncmp(name, "uvm", 3) && strncmp(name, "xdp", 3);
+	return slot->ops && slot->ops->verifier;
+}
+
+/* A refusal RFC 9669 allows without the case saying so: a verifier may
+ * reject any program, and a helper or pseudo-lddw a VM does not model is
+ * unsupported. The uvm's and the xdp VM's rejections come from bpfdiff's own
+ * validator: malformed eBPF, never allowed silently. */
+static bool allowed_refusal(const struct bd_backend_slot *slot, enum bd_status st)
+{
+	return st == BD_UNSUPPORTED || (st == BD_REJECTED && has_verifier(slot));
 }
 
 /* Statuses that take a backend out of the pairwise comparison: it did not
@@ -329,7 +332,7 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 		if (m == 0) {
 			/* Refusal by the kernel verifier or an unmodelled form is allowed
 			 * unless the case says otherwise: it is counted, not failed. */
-			if (!expect_for(c, s->slot[i].name) && allowed_refusal(s->slot[i].name, r->status)) {
+			if (!expect_for(c, s->slot[i].name) && allowed_refusal(&s->slot[i], r->status)) {
 				if (r->status == BD_REJECTED)
 					rejected = true;
 				continue;
@@ -338,7 +341,7 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 				snprintf(o->reason, sizeof(o->reason), "%s", why);
 			failed = true;
 		} else if (m == -1 && r->status == BD_REJECTED) {
-			if (!allowed_refusal(s->slot[i].name, r->status)) {
+			if (!allowed_refusal(&s->slot[i], r->status)) {
 				/* Nothing expected, but the uvm/xdp validator says it is not eBPF. */
 				if (!failed)
 					snprintf(o->reason, sizeof(o->reason), "%s rejected: %s", s->slot[i].name,
@@ -385,8 +388,9 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 		bool soundness = false;
 		for (int k = 0; k < 2; k++) {
 			int x = k ? db : da, y = k ? da : db;
-			if (!strcmp(s->slot[x].name, "kernel") && o->res[x].status == BD_OK &&
-			    !strncmp(s->slot[y].name, "uvm", 3) && o->res[y].status == BD_FAULT)
+			/* A verifier accepted and ran it; a bounds-checked VM faults. */
+			if (has_verifier(&s->slot[x]) && o->res[x].status == BD_OK &&
+			    !has_verifier(&s->slot[y]) && o->res[y].status == BD_FAULT)
 				soundness = true;
 		}
 		o->verdict = soundness ? BD_V_SOUNDNESS : BD_V_DISCREPANCY;

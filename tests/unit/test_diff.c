@@ -42,7 +42,7 @@ static int fake_run(struct bd_backend *b, const struct bd_case *c, const struct 
 	return 0;
 }
 
-static const struct bd_backend_ops fake_ops = { .name = "kernel", .run = fake_run };
+static const struct bd_backend_ops fake_ops = { .name = "kernel", .verifier = true, .run = fake_run };
 
 int main(void)
 {
