@@ -880,3 +880,16 @@ char *bd_case_format_data(const struct bd_case *c)
 	}
 	return out;
 }
+
+/* The `-- expect` entry for a backend: exact name first ("plugin:./vm"), then its kind ("plugin"). */
+const struct bd_expect *bd_case_expect(const struct bd_case *c, const char *name)
+{
+	for (int i = 0; i < c->nexpect; i++)
+		if (!strcmp(c->expect[i].backend, name))
+			return &c->expect[i];
+	size_t klen = strcspn(name, ":");
+	for (int i = 0; i < c->nexpect; i++)
+		if (strlen(c->expect[i].backend) == klen && !strncmp(c->expect[i].backend, name, klen))
+			return &c->expect[i];
+	return NULL;
+}

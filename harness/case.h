@@ -61,6 +61,10 @@ int bd_case_parse_data(const char *path, const char *text, size_t len, struct bd
 char *bd_case_format_data(const struct bd_case *c);
 void bd_case_free(struct bd_case *c);
 
+/* The `-- expect` entry for a backend: its exact name first ("plugin:./vm"),
+ * then its kind ("plugin"); NULL when the case says nothing of it. */
+const struct bd_expect *bd_case_expect(const struct bd_case *c, const char *backend);
+
 /* Hex bytes "aa bb cc" (whitespace and newlines free) into a fresh buffer. */
 int bd_parse_hex_bytes(const char *text, uint8_t **out, size_t *outlen);
 

@@ -44,19 +44,6 @@ void bd_outcome_reset(struct bd_outcome *o)
 	o->pair[0] = o->pair[1] = -1;
 }
 
-/* The `-- expect` entry for a backend: exact name first ("plugin:./vm"), then its kind ("plugin"). */
-static const struct bd_expect *expect_for(const struct bd_case *c, const char *name)
-{
-	for (int i = 0; i < c->nexpect; i++)
-		if (!strcmp(c->expect[i].backend, name))
-			return &c->expect[i];
-	size_t klen = strcspn(name, ":");
-	for (int i = 0; i < c->nexpect; i++)
-		if (strlen(c->expect[i].backend) == klen && !strncmp(c->expect[i].backend, name, klen))
-			return &c->expect[i];
-	return NULL;
-}
-
 static bool contains_nocase(const char *hay, const char *needle)
 {
 	size_t n = strlen(needle);
@@ -85,7 +72,7 @@ static bool error_matches(const struct bd_case *c, const char *msg)
 static int meets(const struct bd_case *c, const char *name, const struct bd_result *r, char *why,
 		 size_t whylen)
 {
-	const struct bd_expect *e = expect_for(c, name);
+	const struct bd_expect *e = bd_case_expect(c, name);
 	if (e) {
 		if (e->status[0] && strcmp(e->status, bd_status_name(r->status))) {
 			snprintf(why, whylen, "%s: expected %s, got %s: %s", name, e->status,
@@ -326,13 +313,13 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 		struct bd_result *r = &o->res[i];
 		if (r->status == BD_UNAVAILABLE)
 			continue;
-		if (r->status == BD_ERROR && !expect_for(c, s->slot[i].name))
+		if (r->status == BD_ERROR && !bd_case_expect(c, s->slot[i].name))
 			error = true;
 		int m = meets(c, s->slot[i].name, r, why, sizeof(why));
 		if (m == 0) {
 			/* Refusal by the kernel verifier or an unmodelled form is allowed
 			 * unless the case says otherwise: it is counted, not failed. */
-			if (!expect_for(c, s->slot[i].name) && allowed_refusal(&s->slot[i], r->status)) {
+			if (!bd_case_expect(c, s->slot[i].name) && allowed_refusal(&s->slot[i], r->status)) {
 				if (r->status == BD_REJECTED)
 					rejected = true;
 				continue;
@@ -359,10 +346,10 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 	int da = -1, db = -1;
 	const char *what = NULL;
 	for (int i = 0; i < s->n && !what; i++) {
-		if (!bd_status_ran(o->res[i].status) || expect_for(c, s->slot[i].name))
+		if (!bd_status_ran(o->res[i].status) || bd_case_expect(c, s->slot[i].name))
 			continue;
 		for (int j = i + 1; j < s->n && !what; j++) {
-			if (!bd_status_ran(o->res[j].status) || expect_for(c, s->slot[j].name))
+			if (!bd_status_ran(o->res[j].status) || bd_case_expect(c, s->slot[j].name))
 				continue;
 			int off;
 			if ((what = disagree(&o->res[i], &o->res[j], &off))) {

@@ -115,10 +115,7 @@ static void print_line(FILE *out, const struct bd_session *s, const struct bd_ru
 		const char *sep = "  (";
 		for (int i = 0; i < s->n; i++) {
 			const struct bd_result *r = &e->o.res[i];
-			const struct bd_expect *x = NULL;
-			for (int k = 0; k < e->c.nexpect && !x; k++)
-				if (!strcmp(e->c.expect[k].backend, s->slot[i].name))
-					x = &e->c.expect[k];
+			const struct bd_expect *x = bd_case_expect(&e->c, s->slot[i].name);
 			bool differs = r->status != BD_OK || (e->c.has_result && r->r0 != e->c.result);
 			if (!differs || r->status == BD_UNAVAILABLE)
 				continue;
