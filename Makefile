@@ -48,6 +48,16 @@ $(BUILD)/san/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -MMD -MP -c $< -o $@
 
+# bpfdiff's version for reports (git describe), rewritten only when it changes.
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(BUILD)
+	@v=$$(git describe --always --dirty --tags 2>/dev/null || echo unknown); \
+	echo "#define BPFDIFF_VERSION \"$$v\"" > $@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/obj/harness/env.o $(BUILD)/san/harness/env.o: $(BUILD)/version.h
+.PHONY: FORCE
+FORCE:
+
 $(BUILD)/bpfdiff: $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 

@@ -17,11 +17,41 @@ enum bd_status {
 	BD_FAULT,
 	BD_REJECTED,
 	BD_TIMEOUT,
+	BD_CRASH,       /* the VM itself died (a plugin killed by a signal, a guest kernel that
+			   panicked): a finding, compared like any outcome */
 	BD_UNSUPPORTED,
 	BD_UNAVAILABLE,
 	BD_ERROR,
+	BD_STATUS_COUNT,
 };
 const char *bd_status_name(enum bd_status s); /* "ok", "fault", ... */
+int bd_status_lookup(const char *name);       /* enum value, or -1 */
+
+/* What kind of fault, so that two faulting VMs agree only on the same one. */
+enum bd_fault_kind {
+	BD_FAULT_UNKNOWN,  /* the backend does not say (a plugin's message) */
+	BD_FAULT_READ,     /* load out of bounds */
+	BD_FAULT_WRITE,    /* store or atomic out of bounds */
+	BD_FAULT_DEPTH,    /* call depth exceeded */
+	BD_FAULT_CALL,     /* bad call target (callx) */
+	BD_FAULT_END,      /* ran off the end of the program */
+};
+const char *bd_fault_kind_name(enum bd_fault_kind k);
+
+/*
+ * The identity of what produced a result: every report carries it, and a
+ * declared deviation can be scoped to it (`-- expect kernel arch=x86_64`).
+ * Fields that do not apply are "" / -1.
+ */
+struct bd_env {
+	char release[65];     /* kernel release (uname -r) of the kernel that ran the case */
+	char arch[32];        /* machine (uname -m) of that kernel, or of the host for user-space VMs */
+	int jit;              /* 1 JIT, 0 interpreter, -1 not a kernel */
+	int jit_harden;       /* net.core.bpf_jit_harden, -1 unknown */
+	int reg_invariants;   /* BPF_F_TEST_REG_INVARIANTS accepted: 1/0, -1 not a kernel */
+	char detail[192];     /* anything else worth a report line ("program type xdp", "pinned VM") */
+};
+void bd_env_unknown(struct bd_env *e); /* "" and -1 everywhere */
 
 struct bd_result {
 	enum bd_status status;
@@ -31,6 +61,10 @@ struct bd_result {
 	bool has_insns;
 	uint64_t insns;      /* executed guest instructions, when the backend knows */
 	uint64_t duration_ns;
+	enum bd_fault_kind fault_kind; /* BD_FAULT (and BD_TIMEOUT: unknown) */
+	bool has_pc;
+	uint32_t pc;         /* case pc of the fault / timeout, when the backend knows it */
+	int signal;          /* BD_CRASH: the signal that killed the VM, 0 if none */
 	char message[512];   /* reason for any status but ok; may be set for ok */
 	char warning[256];   /* a kernel WARNING / "verifier bug" logged while this case ran */
 };
@@ -75,6 +109,9 @@ struct bd_backend_ops {
 	void (*close)(struct bd_backend *b);
 	/* Optional: print facts about the backend for `bpfdiff info` (NULL if none). */
 	void (*info)(struct bd_backend *b, FILE *out);
+	/* Optional: the identity of what runs the cases (kernel release, arch,
+	 * JIT state); bd_env_unknown() when NULL. Called once per session. */
+	void (*env)(struct bd_backend *b, struct bd_env *out);
 };
 
 extern const struct bd_backend_ops bd_backend_uvm;

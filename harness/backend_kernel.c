@@ -58,6 +58,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "backend.h"
+#include "env.h"
 
 _Static_assert(sizeof(struct ebpf_insn) == sizeof(struct bpf_insn), "insn layout");
 
@@ -653,6 +654,12 @@ static void kb_info(struct bd_backend *b, FILE *out)
 		(unsigned long long)b->nrejected, (unsigned long long)b->nerror);
 }
 
+static void kb_env(struct bd_backend *b, struct bd_env *e)
+{
+	bd_env_host(e);
+	snprintf(e->detail, sizeof(e->detail), "program type %s, BPF_PROG_TEST_RUN", b->type_name);
+}
+
 const struct bd_backend_ops bd_backend_kernel = {
 	.name = "kernel",
 	.verifier = true,
@@ -660,4 +667,5 @@ const struct bd_backend_ops bd_backend_kernel = {
 	.run = kb_run,
 	.close = kb_close,
 	.info = kb_info,
+	.env = kb_env,
 };

@@ -575,6 +575,12 @@ out:
 	return ret;
 }
 
+static void plugin_env(struct bd_backend *b, struct bd_env *e)
+{
+	bd_env_unknown(e);
+	snprintf(e->detail, sizeof(e->detail), "external VM %s", b->path);
+}
+
 const struct bd_backend_ops bd_backend_plugin = {
 	.name = "plugin",
 	.verifier = true,
@@ -582,4 +588,5 @@ const struct bd_backend_ops bd_backend_plugin = {
 	.run = plugin_run,
 	.close = plugin_close,
 	.info = plugin_info,
+	.env = plugin_env,
 };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "backend.h"
+#include "env.h"
 #include "../vm/uvm.h"
 
 struct bd_backend {
@@ -103,6 +104,16 @@ static int uvm_backend_run(struct bd_backend *b, const struct bd_case *c, const 
 	case UVM_TIMEOUT: res->status = BD_TIMEOUT; break;
 	case UVM_UNSUPPORTED: res->status = BD_UNSUPPORTED; break;
 	}
+	if (ur.status == UVM_FAULT || ur.status == UVM_TIMEOUT) {
+		static const enum bd_fault_kind kinds[] = {
+			[UVM_FAULT_NONE] = BD_FAULT_UNKNOWN, [UVM_FAULT_READ] = BD_FAULT_READ,
+			[UVM_FAULT_WRITE] = BD_FAULT_WRITE, [UVM_FAULT_DEPTH] = BD_FAULT_DEPTH,
+			[UVM_FAULT_OTHER] = BD_FAULT_UNKNOWN,
+		};
+		res->fault_kind = kinds[ur.fault];
+		res->has_pc = true;
+		res->pc = ur.pc;
+	}
 	set_message(res, ur.message);
 	return 0;
 }
@@ -115,9 +126,20 @@ static void uvm_backend_close(struct bd_backend *b)
 	free(b);
 }
 
+static void uvm_backend_env(struct bd_backend *b, struct bd_env *e)
+{
+	bd_env_unknown(e);
+	if (b->mutant)
+		snprintf(e->detail, sizeof(e->detail), "uvm %s with mutant %s", bd_version(),
+			 uvm_mutant_name(b->mutant));
+	else
+		snprintf(e->detail, sizeof(e->detail), "uvm %s", bd_version());
+}
+
 const struct bd_backend_ops bd_backend_uvm = {
 	.name = "uvm",
 	.open = uvm_backend_open,
 	.run = uvm_backend_run,
 	.close = uvm_backend_close,
+	.env = uvm_backend_env,
 };

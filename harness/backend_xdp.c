@@ -38,6 +38,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "backend.h"
+#include "env.h"
 #include "vm/isa.h"
 #include "vm/semantics.h"
 #include "vm/uvm.h"
@@ -257,6 +258,16 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 	res->mem_len = c->mem_len;
 
 	unsigned pc = s->xvm_pc;
+	if (s->xvm_status == XVM_RUNNING || s->xvm_status == XVM_FAULT) {
+		res->has_pc = true;
+		res->pc = pc;
+		res->fault_kind = s->xvm_status == XVM_RUNNING   ? BD_FAULT_UNKNOWN
+				  : s->xvm_fault_kind == XVM_F_READ  ? BD_FAULT_READ
+				  : s->xvm_fault_kind == XVM_F_WRITE ? BD_FAULT_WRITE
+				  : s->xvm_fault_kind == XVM_F_DEPTH ? BD_FAULT_DEPTH
+				  : s->xvm_fault_kind == XVM_F_END   ? BD_FAULT_END
+								     : BD_FAULT_UNKNOWN;
+	}
 	switch (s->xvm_status) {
 	case XVM_OK:
 		return verdict(res, BD_OK, "ok");
@@ -329,10 +340,20 @@ static void xdp_info(struct bd_backend *b, FILE *out)
 	fprintf(out, "xdp: this process: %llu cases, %llu test_runs\n", b->cases, b->test_runs);
 }
 
+/* The guest semantics are bpfdiff's (vm/semantics.h); the kernel that runs
+ * the VM program is named because its verifier and JIT carry it. */
+static void xdp_env(struct bd_backend *b, struct bd_env *e)
+{
+	(void)b;
+	bd_env_host(e);
+	snprintf(e->detail, sizeof(e->detail), "eBPF-on-eBPF VM %s, run by the host kernel", bd_version());
+}
+
 const struct bd_backend_ops bd_backend_xdp = {
 	.name = "xdp",
 	.open = xdp_open,
 	.run = xdp_run,
 	.close = xdp_close,
 	.info = xdp_info,
+	.env = xdp_env,
 };

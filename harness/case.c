@@ -331,7 +331,7 @@ static enum sect classify(const char *name, char *arg, size_t arglen)
 	return S_NONE;
 }
 
-static const char *const statuses[] = { "ok", "fault", "rejected", "timeout", "unsupported", "unavailable", "error" };
+static const char *const statuses[] = { "ok", "fault", "rejected", "timeout", "crash", "unsupported", "unavailable", "error" };
 
 static int finish_expect(struct parser *p)
 {
@@ -386,7 +386,7 @@ static int finish_expect(struct parser *p)
 				break;
 		if (k == sizeof(statuses) / sizeof(statuses[0]))
 			return free(reason),
-			       perr(p, line, "unknown status '%s' (ok, fault, rejected, timeout, unsupported, "
+			       perr(p, line, "unknown status '%s' (ok, fault, rejected, timeout, crash, unsupported, "
 					     "unavailable, error, or result VALUE)", word);
 		if (x->status[0])
 			return free(reason), perr(p, line, "duplicate status line");

@@ -33,10 +33,7 @@ static char *trim(char *s)
 
 static bool valid_status(const char *s)
 {
-	for (int st = BD_OK; st <= BD_ERROR; st++)
-		if (!strcmp(s, bd_status_name(st)))
-			return true;
-	return false;
+	return bd_status_lookup(s) >= 0;
 }
 
 int bd_known_load(struct bd_known **out, const char *path, char *err, size_t errlen)

@@ -31,7 +31,7 @@ static const char *display_name(const struct bd_run_entry *e, char *buf, size_t 
 
 /* What every report counts, counted once. */
 struct tally {
-	size_t status[BD_MAX_BACKENDS][BD_ERROR + 1]; /* per backend, per status */
+	size_t status[BD_MAX_BACKENDS][BD_STATUS_COUNT]; /* per backend, per status */
 	size_t verdicts[BD_V_ERROR + 1];
 	size_t input_errors, failed;
 };
@@ -54,7 +54,7 @@ static void tally(const struct bd_session *s, const struct bd_run_log *log, stru
 
 void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_run_log *log)
 {
-	enum { NST = BD_ERROR + 1 };
+	enum { NST = BD_STATUS_COUNT };
 	struct tally t;
 	tally(s, log, &t);
 	fprintf(out, "\n%-22s", "backend");
@@ -193,7 +193,7 @@ int bd_report_json(const char *path, const struct bd_session *s, const struct bd
 		fprintf(f, "%s", i ? ", " : "");
 		json_str(f, s->slot[i].name);
 		fputs(": {", f);
-		for (int x = 0; x <= BD_ERROR; x++)
+		for (int x = 0; x < BD_STATUS_COUNT; x++)
 			fprintf(f, "%s\"%s\": %zu", x ? ", " : "", bd_status_name(x), t.status[i][x]);
 		if (!s->slot[i].b) {
 			fputs(", \"unavailable_reason\": ", f);
@@ -301,11 +301,16 @@ int bd_report_markdown(const char *path, const struct bd_session *s, const struc
 	tally(s, log, &t);
 	fprintf(f, "## bpfdiff: %s\n\n", t.failed ? "failures" : "all green");
 	fprintf(f, "%zu cases in %.3f s, %zu failed.\n\n", log->n, log->seconds, t.failed);
-	fprintf(f, "| backend | ok | fault | rejected | timeout | unsupported | unavailable | error |\n");
-	fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|\n");
+	fprintf(f, "| backend |");
+	for (int x = 0; x < BD_STATUS_COUNT; x++)
+		fprintf(f, " %s |", bd_status_name(x));
+	fprintf(f, "\n|---|");
+	for (int x = 0; x < BD_STATUS_COUNT; x++)
+		fprintf(f, "---:|");
+	fputc('\n', f);
 	for (int i = 0; i < s->n; i++) {
 		fprintf(f, "| %s |", s->slot[i].name);
-		for (int x = 0; x <= BD_ERROR; x++)
+		for (int x = 0; x < BD_STATUS_COUNT; x++)
 			fprintf(f, " %zu |", t.status[i][x]);
 		fputc('\n', f);
 	}

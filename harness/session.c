@@ -57,6 +57,7 @@ static int add_backend(struct bd_session *s, const char *spec, char *err, size_t
 		}
 	struct bd_backend_slot *slot = &s->slot[s->n++];
 	memset(slot, 0, sizeof(*slot));
+	bd_env_unknown(&slot->env);
 	snprintf(slot->name, sizeof(slot->name), "%s", spec);
 	slot->ops = builtin(kind);
 	if (!slot->ops) {
@@ -77,6 +78,8 @@ static int add_backend(struct bd_session *s, const char *spec, char *err, size_t
 			s->n--;
 			return rc;
 		}
+	} else if (slot->ops->env) {
+		slot->ops->env(slot->b, &slot->env);
 	}
 	return 0;
 }

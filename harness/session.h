@@ -37,6 +37,7 @@ struct bd_backend_slot {
 	struct bd_backend *b;      /* NULL when unavailable */
 	char name[320];            /* "uvm", "kernel", "xdp", "plugin:./myvm" */
 	char why[256];             /* unavailability reason */
+	struct bd_env env;         /* what runs its cases (kernel release, arch, JIT); unknown when unavailable */
 };
 
 struct bd_session {

@@ -532,8 +532,9 @@ L_LDDW_HI:
 	if ((uintptr_t)p > lim)
 		goto timeout_inseg;
 	res->status = UVM_FAULT;
-	snprintf(res->message, sizeof(res->message), "pc %u: internal error: unexpected instruction",
-		 pc_of(vm, (uintptr_t)p));
+	res->fault = UVM_FAULT_OTHER;
+	res->pc = pc_of(vm, (uintptr_t)p);
+	snprintf(res->message, sizeof(res->message), "pc %u: internal error: unexpected instruction", res->pc);
 	goto end;
 
 #undef DST
@@ -551,16 +552,19 @@ oob:
 	if ((uintptr_t)p > lim)
 		goto timeout_inseg;
 	res->status = UVM_FAULT;
+	res->fault = fault_write ? UVM_FAULT_WRITE : UVM_FAULT_READ;
 	res->fault_addr = fault_addr;
-	snprintf(res->message, sizeof(res->message), "pc %u: %s of %d bytes at 0x%llx out of bounds",
-		 pc_of(vm, (uintptr_t)p), fault_write ? "write" : "read", fault_size, (unsigned long long)fault_addr);
+	res->pc = pc_of(vm, (uintptr_t)p);
+	snprintf(res->message, sizeof(res->message), "pc %u: %s of %d bytes at 0x%llx out of bounds", res->pc,
+		 fault_write ? "write" : "read", fault_size, (unsigned long long)fault_addr);
 	goto end;
 depth_fault:
 	if ((uintptr_t)p > lim)
 		goto timeout_inseg;
 	res->status = UVM_FAULT;
-	snprintf(res->message, sizeof(res->message), "pc %u: call depth exceeds %d", pc_of(vm, (uintptr_t)p),
-		 EBPF_MAX_CALL_DEPTH);
+	res->fault = UVM_FAULT_DEPTH;
+	res->pc = pc_of(vm, (uintptr_t)p);
+	snprintf(res->message, sizeof(res->message), "pc %u: call depth exceeds %d", res->pc, EBPF_MAX_CALL_DEPTH);
 	goto end;
 no_helper:
 	if ((uintptr_t)p > lim)

@@ -40,11 +40,20 @@ enum uvm_status {
 	UVM_UNSUPPORTED, /* helper call not modelled, pseudo lddw, ... */
 };
 
+enum uvm_fault {
+	UVM_FAULT_NONE,
+	UVM_FAULT_READ,  /* load out of bounds */
+	UVM_FAULT_WRITE, /* store / atomic out of bounds */
+	UVM_FAULT_DEPTH, /* call depth */
+	UVM_FAULT_OTHER, /* internal: an instruction uvm_load should have refused */
+};
+
 struct uvm_result {
 	enum uvm_status status;
+	enum uvm_fault fault;
 	uint64_t r0;
 	uint64_t insns;       /* guest instructions executed */
-	uint32_t pc;          /* pc of the faulting instruction */
+	uint32_t pc;          /* pc of the faulting instruction, or the first one out of budget */
 	uint64_t fault_addr;
 	char message[160];    /* "pc 3: read of 8 bytes at 0x100000010 out of bounds" */
 };
