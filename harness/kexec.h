@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Running one case on a Linux kernel: the program the kernel loads (the
+ * case wrapped between a prologue that hands it its memory and an epilogue
+ * that stores all 64 bits of R0), the load -> reload-with-log -> test_run
+ * sequence, and the verifier's reason translated to the case's numbering.
+ *
+ * Plain C on raw bpf(2) syscalls, no libbpf and nothing from the rest of the
+ * harness but vm/ebpf.h: the host's kernel backend and the agent that runs
+ * inside guest kernels (guest/) compile this same file, so a case runs the
+ * same way on every kernel bpfdiff drives.
+ */
+#ifndef BPFDIFF_KEXEC_H
+#define BPFDIFF_KEXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../vm/ebpf.h"
+
+#define KEXEC_MAX_MEM_MAPS 16        /* distinct memory sizes kept mapped */
+#define KEXEC_LOG_SIZE (1u << 20)    /* verifier log on rejection (rotating since 6.4: keeps the tail) */
+#define KEXEC_PKT_SIZE 64            /* test_run input: XDP/skb need >= ETH_HLEN bytes */
+#define KEXEC_MAX_PROLOGUE 9
+
+enum kexec_status {
+	KEXEC_OK,          /* loaded and ran: r0 and memory are valid */
+	KEXEC_REJECTED,    /* the verifier (or bpfdiff's own range check) refused it */
+	KEXEC_UNSUPPORTED, /* cannot be expressed on this kernel (memory size, map references) */
+	KEXEC_ERROR,       /* a syscall failed for a reason that is not the program's */
+};
+
+struct kexec_mem_map {
+	size_t size;               /* value_size == case mem_len */
+	int fd;
+	uint8_t *val;              /* mmap of the value */
+	size_t maplen;
+	uint64_t used;             /* LRU tick */
+};
+
+struct kexec {
+	uint32_t prog_type;        /* BPF_PROG_TYPE_* */
+	const char *type_name;
+	bool reg_invariants;       /* BPF_F_TEST_REG_INVARIANTS accepted (Linux 6.7+) */
+	int r0_fd;                 /* 8-byte mmapable array: the epilogue stores R0 here */
+	volatile uint64_t *r0;
+	size_t r0_maplen;
+	struct kexec_mem_map maps[KEXEC_MAX_MEM_MAPS];
+	int nmaps;
+	uint64_t tick;
+	struct ebpf_insn *buf;     /* the program as loaded, grown as needed */
+	size_t cap;
+	char *log;                 /* allocated on the first rejection */
+	uint8_t pkt[KEXEC_PKT_SIZE];
+	uint64_t nrun, nrejected, nerror, nwarned;
+};
+
+struct kexec_result {
+	enum kexec_status status;
+	uint64_t r0;
+	uint64_t duration_ns;      /* test_run's own figure */
+	char message[512];         /* the verifier's reason, "insn N" in case numbering */
+	char warning[256];         /* "verifier bug: ..." the verifier reported while loading this case */
+};
+
+/* A program type by name ("xdp", "socket_filter"/"socket", "sched_cls"/"tc"). */
+int kexec_prog_type(const char *name, uint32_t *type, const char **canonical);
+
+/* Probe bpf(2) with a 2-insn program of the type, create the R0 map and
+ * probe BPF_F_TEST_REG_INVARIANTS. 0, or -errno with a reason in why. */
+int kexec_open(struct kexec *k, uint32_t prog_type, char *why, size_t whylen);
+void kexec_close(struct kexec *k);
+
+/*
+ * Run one case: load it (with BPF_F_TEST_REG_INVARIANTS where the kernel has
+ * it, without a log), on failure reload with a log for the reason, run it
+ * once with BPF_PROG_TEST_RUN and copy the memory after the run into mem_out
+ * (mem_len bytes; may be NULL when mem_len is 0).
+ *
+ * A load that fails only because the verifier's own invariant checks fired
+ * (EFAULT under the flag) is a kernel bug: res->warning gets the verifier's
+ * message and the program is loaded again without the flag, so it still runs
+ * and is diffed as usual. Returns 0 (see res->status) or -errno when the
+ * machinery itself failed (out of memory).
+ */
+int kexec_run(struct kexec *k, const struct ebpf_insn *insns, size_t n, const uint8_t *mem, size_t mem_len,
+	      uint8_t *mem_out, struct kexec_result *res);
+
+/*
+ * The program kexec_run loads, written into k->buf: returns its length and
+ * the number of insns before the case (*prologue), or 0 with res->status and
+ * res->message set when the case cannot be sent. mem_fd < 0: no memory.
+ */
+size_t kexec_build(struct kexec *k, const struct ebpf_insn *insns, size_t n, size_t mem_len, int mem_fd,
+		   struct kexec_result *res, size_t *prologue);
+
+/*
+ * The verifier's reason from its log (modified in place): the message lines
+ * after the last trace line, at most three, joined by "; ", with every insn
+ * number the kernel printed moved back by the prologue into the case's
+ * numbering, and the failing insn's text appended when the trace names it.
+ */
+void kexec_reason(char *log, size_t prologue, char *out, size_t outlen);
+
+/* Rewrite the insn numbers in one verifier message into case numbering
+ * ("unreachable insn 12" -> "unreachable insn 3"); numbers that fall in the
+ * prologue or epilogue are marked "(bpfdiff prologue)". */
+void kexec_translate(const char *msg, size_t prologue, char *out, size_t outlen);
+
+#endif
