@@ -387,8 +387,10 @@ static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *m
 	struct bd_minimize_stats st = { .insns_after = n, .mem_after = mem_len };
 	snprintf(st.signature, sizeof(st.signature), "%s", raw_sig);
 	if (G.minimize && bd_minimize(&G.s, &c, raw_sig, G.min_runs, &st) < 0) {
-		/* Did not reproduce (nondeterministic after all): count it as such. */
+		/* Did not reproduce (nondeterministic after all): count it as such,
+		 * and keep the input: a find is never silently lost. */
 		G.nondet++;
+		save_variant(data, size, raw_sig);
 		bd_case_free(&c);
 		return;
 	}
@@ -403,6 +405,7 @@ static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *m
 	if (G.o->verdict != BD_V_DISCREPANCY && G.o->verdict != BD_V_SOUNDNESS &&
 	    G.o->verdict != BD_V_KERNEL_WARNING) {
 		G.nondet++; /* the minimized case does not reproduce on a fresh run */
+		save_variant(data, size, raw_sig);
 		bd_case_free(&c);
 		return;
 	}

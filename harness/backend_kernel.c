@@ -181,11 +181,8 @@ static int kb_open(struct bd_backend **out, const struct bd_backend_config *cfg,
 
 static void kb_info(struct bd_backend *b, FILE *out)
 {
-	struct bd_env e;
-	bd_env_host(&e);
-	fprintf(out, "kernel %s (%s): program type %s, verifier + %s via BPF_PROG_TEST_RUN\n", e.release, e.arch,
-		b->k.type_name, e.jit == 1 ? "JIT" : e.jit == 0 ? "interpreter" : "JIT state unknown");
-	fprintf(out, "  bpf_jit_harden %d; BPF_F_TEST_REG_INVARIANTS %s; kernel log %s\n", e.jit_harden,
+	fprintf(out, "  program type %s, loaded with BPF_PROG_LOAD, run once with BPF_PROG_TEST_RUN\n", b->k.type_name);
+	fprintf(out, "  BPF_F_TEST_REG_INVARIANTS %s; kernel log %s\n",
 		b->k.reg_invariants ? "supported (every load checks register invariants)" : "not supported",
 		b->kmsg_fd >= 0 ? "read for warnings" : "not readable (warnings from the verifier log only)");
 	fprintf(out, "  memory: mmapable array-map value (value_size = mem_len, %d sizes cached, %d live);"

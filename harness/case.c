@@ -14,8 +14,10 @@
  *   -- description    free text
  * bpfdiff's own:
  *   -- mem after      expected memory after the run, hex bytes
- *   -- expect BACKEND per-backend expectation: `STATUS [message substring]` and/or `result 0xVALUE`;
- *                     `# ...` lines give the reason
+ *   -- expect BACKEND [SCOPE]    a declared deviation: `STATUS [message substring]` and/or
+ *                     `result 0xVALUE`; `# ...` lines give the reason; SCOPE limits it to kernel
+ *                     releases, arches, JIT state (`arch=x86_64 release<6.6 jit=off`)
+ *   -- observed BACKEND [SCOPE]  what a backend did when a fuzz find was made (same body)
  *   -- signature      one line (dedup key of a fuzz find)
  *   -- cpu            v1..v4
  *
@@ -50,6 +52,7 @@ enum sect {
 	S_DESCRIPTION,
 	S_MEM_AFTER,
 	S_EXPECT,
+	S_OBSERVED,
 	S_SIGNATURE,
 	S_CPU,
 	S_COUNT,
@@ -62,7 +65,7 @@ struct parser {
 	struct bd_case *c;
 	/* the section being collected */
 	enum sect kind;
-	char name[128];
+	char name[BD_BACKEND_NAME_MAX + 128];
 	int hdr_line;
 	int first_line;
 	char *buf;
@@ -318,32 +321,46 @@ static enum sect classify(const char *name, char *arg, size_t arglen)
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (!strcmp(name, known[i].name))
 			return known[i].kind;
-	if (!strncmp(name, "expect ", 7)) {
-		const char *b = name + 7;
+	bool observed = !strncmp(name, "observed ", 9);
+	if (!strncmp(name, "expect ", 7) || observed) {
+		const char *b = name + (observed ? 9 : 7);
 		while (*b == ' ')
 			b++;
 		size_t n = strlen(b);
-		if (!n || n >= arglen || strpbrk(b, " \t"))
+		if (!n || n >= arglen)
 			return S_NONE;
 		memcpy(arg, b, n + 1);
-		return S_EXPECT;
+		return observed ? S_OBSERVED : S_EXPECT;
 	}
 	return S_NONE;
 }
 
 static const char *const statuses[] = { "ok", "fault", "rejected", "timeout", "crash", "unsupported", "unavailable", "error" };
 
+static bool same_scope(const struct bd_scope *a, const struct bd_scope *b)
+{
+	return !strcmp(a->release, b->release) && !strcmp(a->release_op, b->release_op) &&
+	       !strcmp(a->arch, b->arch) && a->jit == b->jit;
+}
+
 static int finish_expect(struct parser *p)
 {
 	struct bd_case *c = p->c;
+	const char *kind = p->kind == S_OBSERVED ? "observed" : "expect";
+	struct bd_expect hdr;
+	char herr[256];
+	memset(&hdr, 0, sizeof(hdr));
+	if (bd_expect_parse_header(&hdr, p->name, herr, sizeof(herr)))
+		return perr(p, p->hdr_line, "-- %s %s: %s", kind, p->name, herr);
+	hdr.observed = p->kind == S_OBSERVED;
 	for (int i = 0; i < c->nexpect; i++)
-		if (!strcmp(c->expect[i].backend, p->name))
-			return perr(p, p->hdr_line, "duplicate -- expect %s section", p->name);
+		if (c->expect[i].observed == hdr.observed && !strcmp(c->expect[i].backend, hdr.backend) &&
+		    same_scope(&c->expect[i].scope, &hdr.scope))
+			return perr(p, p->hdr_line, "duplicate -- %s %s section", kind, p->name);
 	if (c->nexpect >= BD_MAX_EXPECT)
-		return perr(p, p->hdr_line, "too many -- expect sections (at most %d)", BD_MAX_EXPECT);
+		return perr(p, p->hdr_line, "too many -- expect/-- observed sections (at most %d)", BD_MAX_EXPECT);
 	struct bd_expect *x = &c->expect[c->nexpect++];
-	memset(x, 0, sizeof(*x));
-	snprintf(x->backend, sizeof(x->backend), "%.31s", p->name);
+	*x = hdr;
 	char *reason = NULL;
 	size_t rlen = 0, rcap = 0;
 	size_t ll;
@@ -372,6 +389,15 @@ static int finish_expect(struct parser *p)
 		if (*s)
 			*s++ = 0;
 		char *rest = trim(s);
+		if (!strcmp(word, "warning")) {
+			if (x->warning)
+				return free(reason), perr(p, line, "duplicate warning line");
+			if (!*rest)
+				return free(reason), perr(p, line, "warning needs the text the kernel logs");
+			if (!(x->warning = strdup(rest)))
+				return free(reason), -ENOMEM;
+			continue;
+		}
 		if (!strcmp(word, "result")) {
 			if (x->has_result)
 				return free(reason), perr(p, line, "duplicate result line");
@@ -398,9 +424,107 @@ static int finish_expect(struct parser *p)
 		}
 	}
 	x->reason = reason;
-	if (!x->status[0] && !x->has_result)
-		return perr(p, p->hdr_line, "-- expect %s: no status or result line", p->name);
+	if (!x->status[0] && !x->has_result && !x->warning)
+		return perr(p, p->hdr_line, "-- %s %s: no status, result or warning line", kind, p->name);
 	return 0;
+}
+
+void bd_scope_any(struct bd_scope *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->jit = -1;
+}
+
+bool bd_scope_is_any(const struct bd_scope *s)
+{
+	return !s->release[0] && !s->arch[0] && s->jit < 0;
+}
+
+int bd_scope_parse_token(struct bd_scope *s, const char *t, char *err, size_t errlen)
+{
+	static const char *const ops[] = { "<=", ">=", "<", ">", "=" };
+	size_t klen = strcspn(t, "<>=");
+	const char *op = NULL;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]) && !op; i++)
+		if (!strncmp(t + klen, ops[i], strlen(ops[i])))
+			op = ops[i];
+	const char *v = op ? t + klen + strlen(op) : NULL;
+	if (!op || !*v || strpbrk(v, "<>=")) {
+		snprintf(err, errlen, "'%s' is not a scope (release=GLOB, release<VERSION, arch=GLOB, jit=on|off)", t);
+		return -EINVAL;
+	}
+	if (klen == 7 && !strncmp(t, "release", 7)) {
+		if (strlen(v) >= sizeof(s->release)) {
+			snprintf(err, errlen, "release '%s' is too long", v);
+			return -EINVAL;
+		}
+		snprintf(s->release, sizeof(s->release), "%s", v);
+		snprintf(s->release_op, sizeof(s->release_op), "%s", strcmp(op, "=") ? op : "");
+		return 0;
+	}
+	if (klen == 4 && !strncmp(t, "arch", 4) && !strcmp(op, "=") && strlen(v) < sizeof(s->arch)) {
+		snprintf(s->arch, sizeof(s->arch), "%s", v);
+		return 0;
+	}
+	if (klen == 3 && !strncmp(t, "jit", 3) && !strcmp(op, "=") && (!strcmp(v, "on") || !strcmp(v, "off"))) {
+		s->jit = !strcmp(v, "on");
+		return 0;
+	}
+	snprintf(err, errlen, "'%s' is not a scope (release=GLOB, release<VERSION, arch=GLOB, jit=on|off)", t);
+	return -EINVAL;
+}
+
+void bd_scope_format(const struct bd_scope *s, char *out, size_t outlen)
+{
+	int n = 0;
+	out[0] = 0;
+	if (s->arch[0])
+		n += snprintf(out + n, outlen - (size_t)n, " arch=%s", s->arch);
+	if (s->release[0] && (size_t)n < outlen)
+		n += snprintf(out + n, outlen - (size_t)n, " release%s%s", s->release_op[0] ? s->release_op : "=",
+			      s->release);
+	if (s->jit >= 0 && (size_t)n < outlen)
+		snprintf(out + n, outlen - (size_t)n, " jit=%s", s->jit ? "on" : "off");
+}
+
+int bd_expect_parse_header(struct bd_expect *x, const char *text, char *err, size_t errlen)
+{
+	char buf[BD_BACKEND_NAME_MAX + 128];
+	if (strlen(text) >= sizeof(buf)) {
+		snprintf(err, errlen, "section line too long");
+		return -EINVAL;
+	}
+	snprintf(buf, sizeof(buf), "%s", text);
+	bd_scope_any(&x->scope);
+	char *save = NULL, *tok = strtok_r(buf, " \t", &save);
+	if (!tok) {
+		snprintf(err, errlen, "no backend named");
+		return -EINVAL;
+	}
+	if (strlen(tok) >= sizeof(x->backend)) {
+		snprintf(err, errlen, "backend name longer than %d characters", BD_BACKEND_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	snprintf(x->backend, sizeof(x->backend), "%s", tok);
+	while ((tok = strtok_r(NULL, " \t", &save)))
+		if (bd_scope_parse_token(&x->scope, tok, err, errlen))
+			return -EINVAL;
+	return 0;
+}
+
+bool bd_case_has_truth(const struct bd_case *c)
+{
+	return c->has_result || c->has_error || c->has_mem_after;
+}
+
+bool bd_case_unconfirmed(const struct bd_case *c)
+{
+	if (bd_case_has_truth(c))
+		return false;
+	for (int i = 0; i < c->nexpect; i++)
+		if (c->expect[i].observed)
+			return true;
+	return false;
 }
 
 /* The only non-blank, non-comment line of a section, trimmed; NULL if none. */
@@ -535,6 +659,7 @@ static int finish_section(struct parser *p)
 		c->description = text_trimmed(text, p->len);
 		return c->description ? 0 : -ENOMEM;
 	case S_EXPECT:
+	case S_OBSERVED:
 		return finish_expect(p);
 	case S_SIGNATURE:
 		if ((rc = single_line(p, val, sizeof(val), &line)))
@@ -558,27 +683,27 @@ static int finish_section(struct parser *p)
 
 static int start_section(struct parser *p, const char *line, size_t len, int lineno)
 {
-	char name[128];
+	char name[BD_BACKEND_NAME_MAX + 128];
 	if (len >= sizeof(name))
-		return perr(p, lineno, "unknown section '%.40s...'", line);
+		return perr(p, lineno, "section line too long ('%.40s...')", line);
 	memcpy(name, line + 2, len - 2);
 	name[len - 2] = 0;
 	char *n = trim(name);
 	/* collapse inner runs of blanks: "error  pattern" */
-	char norm[128];
+	char norm[BD_BACKEND_NAME_MAX + 128];
 	size_t k = 0;
 	for (size_t i = 0; n[i]; i++)
 		if (!(isspace((unsigned char)n[i]) && (k == 0 || norm[k - 1] == ' ')))
 			norm[k++] = isspace((unsigned char)n[i]) ? ' ' : n[i];
 	norm[k] = 0;
-	char arg[32] = "";
+	char arg[BD_BACKEND_NAME_MAX + 128] = "";
 	enum sect kind = classify(norm, arg, sizeof(arg));
 	if (kind == S_NONE)
 		return perr(p, lineno, "unknown section '-- %s'", norm);
 	int rc = finish_section(p);
 	if (rc)
 		return rc;
-	if (kind != S_EXPECT && kind != S_EXTRA) {
+	if (kind != S_EXPECT && kind != S_OBSERVED && kind != S_EXTRA) {
 		int dup = p->seen[kind];
 		if ((kind == S_ERROR && p->seen[S_ERROR_PATTERN]) || (kind == S_ERROR_PATTERN && p->seen[S_ERROR]))
 			dup = 1;
@@ -587,7 +712,7 @@ static int start_section(struct parser *p, const char *line, size_t len, int lin
 		p->seen[kind] = 1;
 	}
 	p->kind = kind;
-	snprintf(p->name, sizeof(p->name), "%s", kind == S_EXPECT ? arg : norm);
+	snprintf(p->name, sizeof(p->name), "%s", kind == S_EXPECT || kind == S_OBSERVED ? arg : norm);
 	p->hdr_line = lineno;
 	p->first_line = lineno + 1;
 	p->len = 0;
@@ -609,6 +734,7 @@ void bd_case_free(struct bd_case *c)
 	free(c->mem_after);
 	for (int i = 0; i < c->nexpect && i < BD_MAX_EXPECT; i++) {
 		free(c->expect[i].message);
+		free(c->expect[i].warning);
 		free(c->expect[i].reason);
 	}
 	free(c->description);
@@ -837,7 +963,11 @@ char *bd_case_format_data(const struct bd_case *c)
 	}
 	for (int i = 0; i < c->nexpect && i < BD_MAX_EXPECT; i++) {
 		const struct bd_expect *x = &c->expect[i];
-		fprintf(f, "-- expect %s\n", x->backend);
+		if (x->from_known)
+			continue;
+		char scope[160];
+		bd_scope_format(&x->scope, scope, sizeof(scope));
+		fprintf(f, "-- %s %s%s\n", x->observed ? "observed" : "expect", x->backend, scope);
 		if (x->reason) {
 			const char *s = x->reason;
 			do {
@@ -860,6 +990,12 @@ char *bd_case_format_data(const struct bd_case *c)
 		}
 		if (x->has_result)
 			fprintf(f, "result 0x%llx\n", (unsigned long long)x->result);
+		if (x->warning) {
+			fputs("warning ", f);
+			for (const char *m = x->warning; *m; m++)
+				fputc(*m == '\n' ? ' ' : *m, f);
+			fputc('\n', f);
+		}
 	}
 	if (c->signature) {
 		fputs("-- signature\n", f);
@@ -881,15 +1017,3 @@ char *bd_case_format_data(const struct bd_case *c)
 	return out;
 }
 
-/* The `-- expect` entry for a backend: exact name first ("plugin:./vm"), then its kind ("plugin"). */
-const struct bd_expect *bd_case_expect(const struct bd_case *c, const char *name)
-{
-	for (int i = 0; i < c->nexpect; i++)
-		if (!strcmp(c->expect[i].backend, name))
-			return &c->expect[i];
-	size_t klen = strcspn(name, ":");
-	for (int i = 0; i < c->nexpect; i++)
-		if (strlen(c->expect[i].backend) == klen && !strncmp(c->expect[i].backend, name, klen))
-			return &c->expect[i];
-	return NULL;
-}

@@ -12,18 +12,39 @@
 #include <stdint.h>
 #include "../vm/ebpf.h"
 
-#define BD_MAX_EXPECT 8
+#define BD_MAX_EXPECT 16
+#define BD_BACKEND_NAME_MAX 320 /* backend names and patterns, with their NUL */
 
-/* Per-backend expectation: `-- expect BACKEND` section, lines like
- *   rejected invalid shift        (status, then a message substring)
- *   result 0x2                    (R0 for this backend differs, with a reason in a # comment)
+/*
+ * Where a declared deviation applies: the identity of what ran the case
+ * (struct bd_env). Written after the backend on the section line:
+ *   -- expect kernel arch=x86_64 release>=6.6 jit=on
+ * release: a glob (`6.18*`) or a comparison (`<6.6`, `>=6.7`, strverscmp order);
+ * arch: a glob; jit: on|off. An empty field matches every environment.
  */
+struct bd_scope {
+	char release[64];
+	char release_op[3];    /* "" (glob), "<", "<=", ">", ">=", "=" */
+	char arch[32];
+	int jit;               /* -1 any, 0 off (interpreter), 1 on */
+};
+
+/* Per-backend declared deviation, `-- expect BACKEND [SCOPE]`: what that
+ * backend does instead of the RFC 9669 result, with its reason. Lines:
+ *   rejected invalid shift        (status, then a message substring)
+ *   result 0x2                    (R0)
+ * `-- observed BACKEND [SCOPE]` has the same body: what a backend did when a
+ * fuzz find was made (not an expectation; see bd_case_unconfirmed). */
 struct bd_expect {
-	char backend[32];
+	char backend[BD_BACKEND_NAME_MAX]; /* a name or a glob: "kernel", "guest:*", "plugin:./vm" */
+	struct bd_scope scope;
+	bool observed;         /* `-- observed`: a record, not a declaration */
+	bool from_known;       /* added from a known-differences file (not written back) */
 	char status[16];       /* "ok", "rejected", "unsupported", ... or "" */
 	char *message;         /* substring the backend's message must contain, or NULL */
 	bool has_result;
 	uint64_t result;
+	char *warning;         /* `warning TEXT`: the kernel warning it logs (substring), or NULL */
 	char *reason;          /* the comment line that explains it, or NULL */
 };
 
@@ -61,9 +82,20 @@ int bd_case_parse_data(const char *path, const char *text, size_t len, struct bd
 char *bd_case_format_data(const struct bd_case *c);
 void bd_case_free(struct bd_case *c);
 
-/* The `-- expect` entry for a backend: its exact name first ("plugin:./vm"),
- * then its kind ("plugin"); NULL when the case says nothing of it. */
-const struct bd_expect *bd_case_expect(const struct bd_case *c, const char *backend);
+/* Does the case say what RFC 9669 gives (`-- result`, `-- error`, `-- mem after`)? */
+bool bd_case_has_truth(const struct bd_case *c);
+/* A fuzz find nobody has reviewed yet: observations and no truth. */
+bool bd_case_unconfirmed(const struct bd_case *c);
+
+/* Scope tokens: `release=6.18*`, `release<6.6`, `arch=s390x`, `jit=off`.
+ * 0, or -EINVAL with the reason in err. */
+void bd_scope_any(struct bd_scope *s);
+int bd_scope_parse_token(struct bd_scope *s, const char *token, char *err, size_t errlen);
+bool bd_scope_is_any(const struct bd_scope *s);
+/* " arch=x86_64 release>=6.6" (with a leading blank), or "" for any. */
+void bd_scope_format(const struct bd_scope *s, char *out, size_t outlen);
+/* The section line's "BACKEND [SCOPE...]" into x. */
+int bd_expect_parse_header(struct bd_expect *x, const char *text, char *err, size_t errlen);
 
 /* Hex bytes "aa bb cc" (whitespace and newlines free) into a fresh buffer. */
 int bd_parse_hex_bytes(const char *text, uint8_t **out, size_t *outlen);

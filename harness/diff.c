@@ -7,6 +7,7 @@
  * or with another stack fill is nondeterministic, not a discrepancy.
  */
 #include <ctype.h>
+#include <fnmatch.h>
 #include <errno.h>
 #include <regex.h>
 #include <stdio.h>
@@ -28,15 +29,23 @@ const char *bd_verdict_name(enum bd_verdict v)
 	case BD_V_REJECTED: return "rejected";
 	case BD_V_SKIPPED: return "skipped";
 	case BD_V_KERNEL_WARNING: return "kernel warning";
+	case BD_V_UNCONFIRMED: return "unconfirmed find";
+	case BD_V_UNCHECKED: return "memory not checked";
 	case BD_V_ERROR: return "error";
+	case BD_V_COUNT: break;
 	}
 	return "?";
 }
 
 void bd_outcome_reset(struct bd_outcome *o)
 {
-	for (int i = 0; i < BD_MAX_BACKENDS; i++)
+	for (int i = 0; i < BD_MAX_BACKENDS; i++) {
 		bd_result_reset(&o->res[i]);
+		o->judged[i] = BD_J_NONE;
+		o->decl[i] = NULL;
+		o->deviated[i] = false;
+	}
+	o->find_gone = false;
 	o->verdict = BD_V_PASS;
 	o->reason[0] = 0;
 	o->signature[0] = 0;
@@ -67,40 +76,99 @@ static bool error_matches(const struct bd_case *c, const char *msg)
 	return ok;
 }
 
-/* Does one backend's result meet what the case expects of it? Returns 1 yes,
- * 0 no (why filled), -1 when the case expects nothing of it. */
-static int meets(const struct bd_case *c, const char *name, const struct bd_result *r, char *why,
-		 size_t whylen)
+/* --- declared deviations -------------------------------------------------- */
+
+static bool scope_matches(const struct bd_scope *sc, const struct bd_env *e)
 {
-	const struct bd_expect *e = bd_case_expect(c, name);
-	if (e) {
-		if (e->status[0] && strcmp(e->status, bd_status_name(r->status))) {
-			snprintf(why, whylen, "%s: expected %s, got %s: %s", name, e->status,
-				 bd_status_name(r->status), r->message);
-			return 0;
-		}
-		if (e->message && !contains_nocase(r->message, e->message)) {
-			snprintf(why, whylen, "%s: expected message containing '%s', got '%s'", name,
-				 e->message, r->message);
-			return 0;
-		}
-		if (e->has_result && (r->status != BD_OK || r->r0 != e->result)) {
-			snprintf(why, whylen, "%s: expected r0 0x%llx, got %s 0x%llx", name,
-				 (unsigned long long)e->result, bd_status_name(r->status),
-				 (unsigned long long)r->r0);
-			return 0;
-		}
-		if (e->status[0] || e->has_result)
-			return 1;
+	if (sc->arch[0] && (!e->arch[0] || fnmatch(sc->arch, e->arch, 0)))
+		return false;
+	if (sc->jit >= 0 && e->jit != sc->jit)
+		return false;
+	if (sc->release[0]) {
+		if (!e->release[0])
+			return false;
+		if (!sc->release_op[0])
+			return fnmatch(sc->release, e->release, 0) == 0;
+		int cmp = strverscmp(e->release, sc->release);
+		const char *op = sc->release_op;
+		if (!strcmp(op, "<"))
+			return cmp < 0;
+		if (!strcmp(op, "<="))
+			return cmp <= 0;
+		if (!strcmp(op, ">"))
+			return cmp > 0;
+		if (!strcmp(op, ">="))
+			return cmp >= 0;
+		return cmp == 0;
 	}
+	return true;
+}
+
+const struct bd_expect *bd_case_deviation(const struct bd_case *c, const struct bd_backend_slot *slot)
+{
+	size_t klen = strcspn(slot->name, ":");
+	for (int pass = 0; pass < 3; pass++)
+		for (int i = 0; i < c->nexpect; i++) {
+			const struct bd_expect *x = &c->expect[i];
+			bool name = pass == 0   ? !strcmp(x->backend, slot->name)
+				    : pass == 1 ? !fnmatch(x->backend, slot->name, 0)
+						: strlen(x->backend) == klen && !strncmp(x->backend, slot->name, klen);
+			if (!x->observed && name && scope_matches(&x->scope, &slot->env))
+				return x;
+		}
+	return NULL;
+}
+
+static bool deviation_present(const struct bd_expect *x, const struct bd_result *r)
+{
+	if (x->warning && !contains_nocase(r->warning, x->warning))
+		return false;
+	if (x->status[0] && strcmp(x->status, bd_status_name(r->status)))
+		return false;
+	if (x->message && !contains_nocase(r->message, x->message))
+		return false;
+	if (x->has_result && (r->status != BD_OK || r->r0 != x->result))
+		return false;
+	return true;
+}
+
+/* "rejected 'invalid shift'", "r0 0xffffffffffffffff" */
+static void describe_deviation(const struct bd_expect *x, char *out, size_t len)
+{
+	int n = 0;
+	out[0] = 0;
+	if (x->status[0] && (strcmp(x->status, "ok") || !x->has_result))
+		n = snprintf(out, len, "%s%s%s%s", x->status, x->message ? " '" : "", x->message ? x->message : "",
+			     x->message ? "'" : "");
+	if (x->has_result && (size_t)n < len)
+		n += snprintf(out + n, len - (size_t)n, "%sr0 0x%llx", n ? ", " : "", (unsigned long long)x->result);
+	if (x->warning && (size_t)n < len)
+		snprintf(out + n, len - (size_t)n, "%swarning '%s'", n ? ", " : "", x->warning);
+}
+
+/* --- the case's truth ----------------------------------------------------- */
+
+/* What differs: the dimensions a re-run at other addresses is checked on. */
+enum dim { D_NONE, D_STATUS, D_R0, D_MEM, D_FAULT, D_TIMEOUT, D_CRASH };
+static const char *const dim_name[] = { "", "status", "r0", "mem", "fault", "timeout", "crash" };
+
+/* Does r meet the case's RFC 9669 truth? 1 yes, 0 no (why, *d filled), -1
+ * the case states none. Memory is checked only where the backend returns it:
+ * *unchecked tells the caller. */
+static int meets_truth(const struct bd_case *c, const char *name, const struct bd_result *r, char *why,
+		       size_t whylen, enum dim *d, bool *unchecked)
+{
+	*unchecked = false;
 	if (c->has_error) {
 		if (r->status == BD_OK) {
-			snprintf(why, whylen, "%s: expected an error%s%s%s, but it ran and returned 0x%llx",
-				 name, c->error && *c->error ? " ('" : "", c->error ? c->error : "",
+			*d = D_STATUS;
+			snprintf(why, whylen, "%s: expected an error%s%s%s, but it ran and returned 0x%llx", name,
+				 c->error && *c->error ? " ('" : "", c->error ? c->error : "",
 				 c->error && *c->error ? "')" : "", (unsigned long long)r->r0);
 			return 0;
 		}
 		if (!error_matches(c, r->message)) {
+			*d = D_STATUS;
 			snprintf(why, whylen, "%s: %s '%s' does not match the expected error '%s'", name,
 				 bd_status_name(r->status), r->message, c->error);
 			return 0;
@@ -110,22 +178,33 @@ static int meets(const struct bd_case *c, const char *name, const struct bd_resu
 	if (!c->has_result && !c->has_mem_after)
 		return -1;
 	if (r->status != BD_OK) {
+		*d = D_STATUS;
 		snprintf(why, whylen, "%s: %s: %s", name, bd_status_name(r->status), r->message);
 		return 0;
 	}
 	if (c->has_result && r->r0 != c->result) {
-		snprintf(why, whylen, "%s: r0 is 0x%llx, expected 0x%llx", name,
-			 (unsigned long long)r->r0, (unsigned long long)c->result);
+		*d = D_R0;
+		snprintf(why, whylen, "%s: r0 is 0x%llx, expected 0x%llx", name, (unsigned long long)r->r0,
+			 (unsigned long long)c->result);
 		return 0;
 	}
-	if (c->has_mem_after && r->mem) {
+	if (c->has_mem_after && !r->mem) {
+		*unchecked = true;
+	} else if (c->has_mem_after) {
 		size_t n = c->mem_after_len < r->mem_len ? c->mem_after_len : r->mem_len;
 		for (size_t i = 0; i < n; i++)
 			if (r->mem[i] != c->mem_after[i]) {
+				*d = D_MEM;
 				snprintf(why, whylen, "%s: memory byte %zu is 0x%02x, expected 0x%02x", name, i,
 					 r->mem[i], c->mem_after[i]);
 				return 0;
 			}
+		if (c->mem_after_len != r->mem_len) {
+			*d = D_MEM;
+			snprintf(why, whylen, "%s: memory is %zu bytes after the run, -- mem after has %zu", name,
+				 r->mem_len, c->mem_after_len);
+			return 0;
+		}
 	}
 	return 1;
 }
@@ -144,13 +223,59 @@ static bool allowed_refusal(const struct bd_backend_slot *slot, enum bd_status s
 	return st == BD_UNSUPPORTED || (st == BD_REJECTED && has_verifier(slot));
 }
 
-/* Statuses that take a backend out of the pairwise comparison: it did not
- * run the program (or, for the kernel verifier, refused it, which RFC 9669 allows). */
-bool bd_status_ran(enum bd_status s)
+/* One backend against the case: its declared deviation (present, or absent
+ * with the RFC result instead), else the truth. */
+static enum bd_judgement judge(const struct bd_case *c, const struct bd_backend_slot *slot,
+			       const struct bd_result *r, const struct bd_expect **decl, char *why, size_t whylen,
+			       enum dim *d)
 {
-	return s == BD_OK || s == BD_FAULT || s == BD_TIMEOUT;
+	bool unchecked;
+	*decl = NULL;
+	*d = D_NONE;
+	if (r->status == BD_UNAVAILABLE)
+		return BD_J_NOT_RUN;
+	const struct bd_expect *x = bd_case_deviation(c, slot);
+	int t = meets_truth(c, slot->name, r, why, whylen, d, &unchecked);
+	if (x) {
+		*decl = x;
+		if (deviation_present(x, r))
+			return BD_J_PRESENT;
+		if (t != 0)
+			return unchecked ? BD_J_UNCHECKED : BD_J_ABSENT;
+		char dev[256];
+		describe_deviation(x, dev, sizeof(dev));
+		char truth[512];
+		snprintf(truth, sizeof(truth), "%s", why);
+		snprintf(why, whylen, "%s: neither the declared deviation (%s) nor the RFC result: %s", slot->name, dev,
+			 strchr(truth, ':') ? strchr(truth, ':') + 2 : truth);
+		return BD_J_FAILED;
+	}
+	if (t == 1)
+		return unchecked ? BD_J_UNCHECKED : BD_J_MET;
+	if (allowed_refusal(slot, r->status))
+		return BD_J_REFUSED;
+	if (t == 0)
+		return BD_J_FAILED;
+	if (r->status == BD_REJECTED) {
+		/* Nothing expected, but the uvm/xdp validator says it is not eBPF. */
+		*d = D_STATUS;
+		snprintf(why, whylen, "%s rejected: %s", slot->name, r->message);
+		return BD_J_FAILED;
+	}
+	return BD_J_NONE;
 }
 
+/* --- backends against each other ----------------------------------------- */
+
+/* Statuses that take part in the pairwise comparison: the backend ran the
+ * program (or died running it). A verifier's refusal is not a result. */
+bool bd_status_ran(enum bd_status s)
+{
+	return s == BD_OK || s == BD_FAULT || s == BD_TIMEOUT || s == BD_CRASH;
+}
+
+/* First differing byte over the full length (a length difference counts at
+ * the shorter end); -1 when equal or when either returns no memory. */
 static int mem_diff(const struct bd_result *a, const struct bd_result *b)
 {
 	if (!a->mem || !b->mem)
@@ -159,33 +284,50 @@ static int mem_diff(const struct bd_result *a, const struct bd_result *b)
 	for (size_t i = 0; i < n; i++)
 		if (a->mem[i] != b->mem[i])
 			return (int)i;
-	return -1;
+	return a->mem_len != b->mem_len ? (int)n : -1;
 }
 
-/* 0 agree; otherwise what differs: "status", "r0" or "mem". */
-static const char *disagree(const struct bd_result *a, const struct bd_result *b, int *memoff)
+/* Two results agree on status, then on what that status carries: R0 and
+ * memory for ok; the kind of fault and, where both know it, the faulting pc;
+ * the pc where the budget ran out; the signal that killed the VM. */
+static enum dim disagree(const struct bd_result *a, const struct bd_result *b, int *memoff)
 {
 	*memoff = -1;
 	if (a->status != b->status)
-		return "status";
-	if (a->status != BD_OK)
-		return NULL; /* both faulted / timed out: agree */
-	if (a->r0 != b->r0)
-		return "r0";
-	if ((*memoff = mem_diff(a, b)) >= 0)
-		return "mem";
-	return NULL;
+		return D_STATUS;
+	switch (a->status) {
+	case BD_OK:
+		if (a->r0 != b->r0)
+			return D_R0;
+		return (*memoff = mem_diff(a, b)) >= 0 ? D_MEM : D_NONE;
+	case BD_FAULT:
+		if (a->fault_kind && b->fault_kind && a->fault_kind != b->fault_kind)
+			return D_FAULT;
+		return a->has_pc && b->has_pc && a->pc != b->pc ? D_FAULT : D_NONE;
+	case BD_TIMEOUT:
+		return a->has_pc && b->has_pc && a->pc != b->pc ? D_TIMEOUT : D_NONE;
+	case BD_CRASH:
+		return a->signal != b->signal ? D_CRASH : D_NONE;
+	default:
+		return D_NONE;
+	}
 }
 
 bool bd_results_agree(const struct bd_result *a, const struct bd_result *b)
 {
 	int off;
-	return !disagree(a, b, &off);
+	return disagree(a, b, &off) == D_NONE;
 }
 
-/* Re-run the uvm with other addresses, another stack fill and other initial
- * registers: if its own result moves, the case depends on them. */
-static bool depends_on_environment(struct bd_session *s, const struct bd_case *c)
+/*
+ * Re-run the uvm with other addresses, another stack fill and other initial
+ * registers, and say whether its own result moves in the dimension that
+ * differed: a pointer or an uninitialised value escaped there. Only that
+ * dimension counts, so a pointer stored into memory cannot excuse a wrong R0.
+ * For memory, every byte where a and b differ must be one that moves.
+ */
+static bool depends_on_environment(struct bd_session *s, const struct bd_case *c, enum dim d, const uint8_t *a,
+				   const uint8_t *b, size_t len)
 {
 	if (!s->probe) {
 		char why[256];
@@ -208,7 +350,17 @@ static bool depends_on_environment(struct bd_session *s, const struct bd_case *c
 		 * combined (x - y) cancel out under any uniform fill. */
 		{ 0, 0, 0, 0x243f6a8885a308d3ULL, 0 },
 	};
+	if (d == D_MEM) { /* a length difference, or no byte differs in the common part: no address moves that */
+		size_t ndiff = 0;
+		for (size_t k = 0; k < len; k++)
+			ndiff += a[k] != b[k];
+		if (!ndiff)
+			return false;
+	}
 	struct bd_result ref = { 0 }, other = { 0 };
+	uint8_t *moved_at = d == D_MEM && len ? calloc(len, 1) : NULL;
+	if (d == D_MEM && len && !moved_at)
+		return false;
 	bool moved = false;
 	for (size_t i = 0; i < sizeof(alt) / sizeof(alt[0]) && !moved; i++) {
 		struct bd_run_opts o;
@@ -225,10 +377,26 @@ static bool depends_on_environment(struct bd_session *s, const struct bd_case *c
 		bd_result_reset(r);
 		if (bd_backend_uvm.run(s->probe, c, &o, r) < 0)
 			break;
-		if (i)
-			moved = !bd_results_agree(&ref, &other);
 		s->nondet_checks++;
+		if (!i)
+			continue;
+		int off;
+		enum dim got = disagree(&ref, &other, &off);
+		if (got == D_STATUS) {
+			moved = true; /* everything else moves with it */
+		} else if (d == D_MEM) {
+			if (ref.mem && other.mem && ref.mem_len == other.mem_len)
+				for (size_t k = 0; k < len && k < ref.mem_len; k++)
+					moved_at[k] |= ref.mem[k] != other.mem[k];
+			moved = true;
+			for (size_t k = 0; k < len && moved; k++)
+				if (a[k] != b[k] && !moved_at[k])
+					moved = false;
+		} else {
+			moved = got == d;
+		}
 	}
+	free(moved_at);
 	bd_result_reset(&ref);
 	bd_result_reset(&other);
 	return moved;
@@ -264,9 +432,35 @@ static void make_signature(const struct bd_session *s, const struct bd_case *c, 
 	snprintf(sig + n, len - n, "%s", key);
 }
 
-int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
+/* The backends a discrepancy is attributed to: those outside the largest
+ * group that agrees, when one group is the clear majority; else the pair. */
+static void attribute(const struct bd_session *s, struct bd_outcome *o, const bool *compared, int da, int db)
 {
-	bd_outcome_reset(o);
+	int best = -1, best_n = 0, ties = 0;
+	for (int i = 0; i < s->n; i++) {
+		if (!compared[i])
+			continue;
+		int n = 0;
+		for (int j = 0; j < s->n; j++)
+			n += compared[j] && bd_results_agree(&o->res[i], &o->res[j]);
+		if (n > best_n) {
+			best = i;
+			best_n = n;
+			ties = 0;
+		} else if (n == best_n && !bd_results_agree(&o->res[i], &o->res[best])) {
+			ties++;
+		}
+	}
+	if (best >= 0 && best_n >= 2 && !ties) {
+		for (int i = 0; i < s->n; i++)
+			o->deviated[i] = compared[i] && !bd_results_agree(&o->res[i], &o->res[best]);
+	} else {
+		o->deviated[da] = o->deviated[db] = true;
+	}
+}
+
+static void run_all(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
+{
 	struct bd_run_opts ro;
 	bd_run_opts_default(&ro);
 	ro.cpu = c->cpu ? c->cpu : s->cfg.cpu;
@@ -289,12 +483,22 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 			r->duration_ns = (unsigned long long)(t1.tv_sec - t0.tv_sec) * 1000000000ULL +
 					 (unsigned long long)(t1.tv_nsec - t0.tv_nsec);
 	}
+}
 
-	/* 0. A kernel WARNING or "verifier bug" while loading or running this case
-	 * outranks everything: it is a kernel bug whatever the results say. */
+/* A kernel WARNING or "verifier bug" while loading or running this case
+ * outranks everything: it is a kernel bug whatever the results say. */
+static bool declared_warning(const struct bd_case *c, const struct bd_backend_slot *slot, const char *warning)
+{
+	const struct bd_expect *x = bd_case_deviation(c, slot);
+	return x && x->warning && contains_nocase(warning, x->warning);
+}
+
+static bool kernel_warning(const struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
+{
 	for (int i = 0; i < s->n; i++)
-		if (o->res[i].warning[0]) {
+		if (o->res[i].warning[0] && !declared_warning(c, &s->slot[i], o->res[i].warning)) {
 			o->verdict = BD_V_KERNEL_WARNING;
+			o->deviated[i] = true;
 			snprintf(o->reason, sizeof(o->reason), "%s: kernel logged: %s", s->slot[i].name,
 				 o->res[i].warning);
 			/* Signature: the warning's headline, up to its second ':' (no values). */
@@ -303,56 +507,105 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 			int len = c2 ? (int)(c2 - w) : (int)strlen(w);
 			snprintf(o->signature, sizeof(o->signature), "kernel-warning|%s|%.*s", s->slot[i].name,
 				 len > 120 ? 120 : len, w);
-			return 0;
+			return true;
 		}
+	return false;
+}
 
-	/* 1. Each backend against the case's expectations. */
-	bool failed = false, error = false, rejected = false, ran = false;
+static void discrepancy_reason(const struct bd_session *s, struct bd_outcome *o, int da, int db, enum dim d)
+{
+	const struct bd_result *ra = &o->res[da], *rb = &o->res[db];
+	const char *na = s->slot[da].name, *nb = s->slot[db].name;
+	switch (d) {
+	case D_STATUS:
+		snprintf(o->reason, sizeof(o->reason), "%s %s vs %s %s: %s", na, bd_status_name(ra->status), nb,
+			 bd_status_name(rb->status), ra->status != BD_OK ? ra->message : rb->message);
+		break;
+	case D_R0:
+		snprintf(o->reason, sizeof(o->reason), "r0: %s 0x%llx, %s 0x%llx", na, (unsigned long long)ra->r0, nb,
+			 (unsigned long long)rb->r0);
+		break;
+	case D_MEM:
+		if ((size_t)o->first_mem_diff < ra->mem_len && (size_t)o->first_mem_diff < rb->mem_len)
+			snprintf(o->reason, sizeof(o->reason), "memory byte %d: %s 0x%02x, %s 0x%02x",
+				 o->first_mem_diff, na, ra->mem[o->first_mem_diff], nb, rb->mem[o->first_mem_diff]);
+		else
+			snprintf(o->reason, sizeof(o->reason), "memory length: %s %zu bytes, %s %zu bytes", na,
+				 ra->mem_len, nb, rb->mem_len);
+		break;
+	case D_FAULT:
+		snprintf(o->reason, sizeof(o->reason), "both fault, differently: %s %s at pc %u (%s), %s %s at pc %u (%s)",
+			 na, bd_fault_kind_name(ra->fault_kind), ra->pc, ra->message, nb,
+			 bd_fault_kind_name(rb->fault_kind), rb->pc, rb->message);
+		break;
+	case D_TIMEOUT:
+		snprintf(o->reason, sizeof(o->reason), "both time out, at different pcs: %s pc %u, %s pc %u", na, ra->pc,
+			 nb, rb->pc);
+		break;
+	case D_CRASH:
+		snprintf(o->reason, sizeof(o->reason), "both crash, by different signals: %s %d, %s %d", na,
+			 ra->signal, nb, rb->signal);
+		break;
+	case D_NONE:
+		break;
+	}
+}
+
+int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
+{
+	bd_outcome_reset(o);
+	run_all(s, c, o);
+	if (kernel_warning(s, c, o))
+		return 0;
+
+	/* 1. Each backend against the case: its declared deviation, else the truth. */
+	bool failed = false, error = false, rejected = false, ran = false, unchecked = false;
+	int first_failed = -1;
+	enum dim fail_dim = D_NONE;
 	char why[512];
 	for (int i = 0; i < s->n; i++) {
 		struct bd_result *r = &o->res[i];
-		if (r->status == BD_UNAVAILABLE)
-			continue;
-		if (r->status == BD_ERROR && !bd_case_expect(c, s->slot[i].name))
-			error = true;
-		int m = meets(c, s->slot[i].name, r, why, sizeof(why));
-		if (m == 0) {
-			/* Refusal by the kernel verifier or an unmodelled form is allowed
-			 * unless the case says otherwise: it is counted, not failed. */
-			if (!bd_case_expect(c, s->slot[i].name) && allowed_refusal(&s->slot[i], r->status)) {
-				if (r->status == BD_REJECTED)
-					rejected = true;
-				continue;
-			}
-			if (!failed)
+		enum dim d;
+		why[0] = 0;
+		o->judged[i] = judge(c, &s->slot[i], r, &o->decl[i], why, sizeof(why), &d);
+		switch (o->judged[i]) {
+		case BD_J_FAILED:
+			o->deviated[i] = true;
+			if (!failed) {
 				snprintf(o->reason, sizeof(o->reason), "%s", why);
-			failed = true;
-		} else if (m == -1 && r->status == BD_REJECTED) {
-			if (!allowed_refusal(&s->slot[i], r->status)) {
-				/* Nothing expected, but the uvm/xdp validator says it is not eBPF. */
-				if (!failed)
-					snprintf(o->reason, sizeof(o->reason), "%s rejected: %s", s->slot[i].name,
-						 r->message);
-				failed = true;
-			} else {
-				rejected = true;
+				first_failed = i;
+				fail_dim = d;
 			}
+			failed = true;
+			break;
+		case BD_J_REFUSED:
+			rejected |= r->status == BD_REJECTED;
+			break;
+		case BD_J_UNCHECKED:
+			unchecked = true;
+			break;
+		default:
+			break;
 		}
+		if (r->status == BD_ERROR && !o->decl[i])
+			error = true;
 		if (bd_status_ran(r->status))
 			ran = true;
 	}
 
-	/* 2. Backends against each other, skipping outcomes a `-- expect` line explains. */
+	/* 2. Backends against each other, leaving out those whose declared
+	 * deviation is present (they are expected to differ). */
+	bool compared[BD_MAX_BACKENDS] = { false };
+	for (int i = 0; i < s->n; i++)
+		compared[i] = bd_status_ran(o->res[i].status) && o->judged[i] != BD_J_PRESENT;
 	int da = -1, db = -1;
-	const char *what = NULL;
+	enum dim what = D_NONE;
 	for (int i = 0; i < s->n && !what; i++) {
-		if (!bd_status_ran(o->res[i].status) || bd_case_expect(c, s->slot[i].name))
+		if (!compared[i])
 			continue;
 		for (int j = i + 1; j < s->n && !what; j++) {
-			if (!bd_status_ran(o->res[j].status) || bd_case_expect(c, s->slot[j].name))
-				continue;
 			int off;
-			if ((what = disagree(&o->res[i], &o->res[j], &off))) {
+			if (compared[j] && (what = disagree(&o->res[i], &o->res[j], &off))) {
 				da = i;
 				db = j;
 				o->first_mem_diff = off;
@@ -362,66 +615,76 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 	if (what) {
 		o->pair[0] = da;
 		o->pair[1] = db;
-		if (depends_on_environment(s, c)) {
+		const struct bd_result *ra = &o->res[da], *rb = &o->res[db];
+		size_t mlen = ra->mem && rb->mem ? (ra->mem_len < rb->mem_len ? ra->mem_len : rb->mem_len) : 0;
+		if (depends_on_environment(s, c, what, ra->mem, rb->mem, mlen)) {
 			o->verdict = BD_V_NONDETERMINISTIC;
 			snprintf(o->reason, sizeof(o->reason),
-				 "%s and %s differ in %s, but the uvm's own result moves with the memory/stack "
-				 "addresses or stack contents",
-				 s->slot[da].name, s->slot[db].name, what);
+				 "%s and %s differ in %s, but the uvm's own %s moves with the memory/stack addresses or "
+				 "stack contents",
+				 s->slot[da].name, s->slot[db].name, dim_name[what], dim_name[what]);
 			return 0;
 		}
-		make_signature(s, c, da, db, what, o->signature, sizeof(o->signature));
-		const struct bd_result *ra = &o->res[da], *rb = &o->res[db];
+		make_signature(s, c, da, db, dim_name[what], o->signature, sizeof(o->signature));
+		if (!failed) { /* no truth decides: the odd one out of the largest agreeing group */
+			memset(o->deviated, 0, sizeof(o->deviated));
+			attribute(s, o, compared, da, db);
+		}
+		if (bd_case_unconfirmed(c) && c->signature &&
+		    !strcmp(bd_signature_key(c->signature), bd_signature_key(o->signature))) {
+			o->verdict = BD_V_UNCONFIRMED;
+			discrepancy_reason(s, o, da, db, what);
+			return 0;
+		}
 		bool soundness = false;
 		for (int k = 0; k < 2; k++) {
 			int x = k ? db : da, y = k ? da : db;
 			/* A verifier accepted and ran it; a bounds-checked VM faults. */
-			if (has_verifier(&s->slot[x]) && o->res[x].status == BD_OK &&
-			    !has_verifier(&s->slot[y]) && o->res[y].status == BD_FAULT)
+			if (has_verifier(&s->slot[x]) && o->res[x].status == BD_OK && !has_verifier(&s->slot[y]) &&
+			    o->res[y].status == BD_FAULT)
 				soundness = true;
 		}
 		o->verdict = soundness ? BD_V_SOUNDNESS : BD_V_DISCREPANCY;
-		if (!strcmp(what, "status"))
-			snprintf(o->reason, sizeof(o->reason), "%s %s vs %s %s: %s", s->slot[da].name,
-				 bd_status_name(ra->status), s->slot[db].name, bd_status_name(rb->status),
-				 ra->status != BD_OK ? ra->message : rb->message);
-		else if (!strcmp(what, "r0"))
-			snprintf(o->reason, sizeof(o->reason), "r0: %s 0x%llx, %s 0x%llx", s->slot[da].name,
-				 (unsigned long long)ra->r0, s->slot[db].name, (unsigned long long)rb->r0);
-		else
-			snprintf(o->reason, sizeof(o->reason), "memory byte %d: %s 0x%02x, %s 0x%02x",
-				 o->first_mem_diff, s->slot[da].name, ra->mem[o->first_mem_diff],
-				 s->slot[db].name, rb->mem[o->first_mem_diff]);
+		if (!failed) /* else the reason is the failing backend's, which says more */
+			discrepancy_reason(s, o, da, db, what);
 		return 0;
 	}
 	if (error) {
 		o->verdict = BD_V_ERROR;
 		for (int i = 0; i < s->n; i++)
 			if (o->res[i].status == BD_ERROR) {
-				snprintf(o->reason, sizeof(o->reason), "%s: %s", s->slot[i].name,
-					 o->res[i].message);
+				o->deviated[i] = true;
+				snprintf(o->reason, sizeof(o->reason), "%s: %s", s->slot[i].name, o->res[i].message);
 				break;
 			}
 		return 0;
 	}
 	if (failed) {
-		/* Every backend agrees but not with the case: if the answer depends on
-		 * addresses it was never a fixed value. */
-		if (ran && !c->has_error && depends_on_environment(s, c)) {
+		/* Every backend agrees but not with the case: if the answer moves
+		 * with addresses in the dimension that failed, it was never a fixed
+		 * value. */
+		const struct bd_result *r = &o->res[first_failed];
+		bool mem = fail_dim == D_MEM && r->mem && c->mem_after;
+		size_t mlen = mem ? (r->mem_len < c->mem_after_len ? r->mem_len : c->mem_after_len) : 0;
+		if (ran && !c->has_error && fail_dim != D_NONE && bd_status_ran(r->status) &&
+		    depends_on_environment(s, c, fail_dim, mem ? r->mem : NULL, mem ? c->mem_after : NULL, mlen)) {
 			o->verdict = BD_V_NONDETERMINISTIC;
+			char w[512];
+			snprintf(w, sizeof(w), "%s", o->reason);
 			snprintf(o->reason, sizeof(o->reason),
-				 "the result depends on memory/stack addresses or stack contents (%s)", why);
+				 "the result depends on memory/stack addresses or stack contents (%s)", w);
 			return 0;
 		}
 		o->verdict = BD_V_FAIL;
 		return 0;
 	}
+	if (bd_case_unconfirmed(c))
+		o->find_gone = ran;
 	if (!ran) {
 		bool any_expected = false;
 		for (int i = 0; i < s->n; i++)
-			if (o->res[i].status != BD_UNAVAILABLE &&
-			    meets(c, s->slot[i].name, &o->res[i], why, sizeof(why)) == 1)
-				any_expected = true;
+			any_expected |= o->judged[i] == BD_J_MET || o->judged[i] == BD_J_PRESENT ||
+					o->judged[i] == BD_J_ABSENT;
 		if (!any_expected) {
 			o->verdict = rejected ? BD_V_REJECTED : BD_V_SKIPPED;
 			for (int i = 0; i < s->n; i++)
@@ -436,11 +699,21 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 	if (rejected) {
 		o->verdict = BD_V_REJECTED;
 		for (int i = 0; i < s->n; i++)
-			if (o->res[i].status == BD_REJECTED) {
+			if (o->judged[i] == BD_J_REFUSED && o->res[i].status == BD_REJECTED) {
 				snprintf(o->reason, sizeof(o->reason), "%s rejected: %s", s->slot[i].name,
 					 o->res[i].message);
 				break;
 			}
+		return 0;
+	}
+	if (unchecked) {
+		o->verdict = BD_V_UNCHECKED;
+		int n = snprintf(o->reason, sizeof(o->reason), "-- mem after not checked on");
+		for (int i = 0; i < s->n; i++)
+			if (o->judged[i] == BD_J_UNCHECKED && (size_t)n < sizeof(o->reason))
+				n += snprintf(o->reason + n, sizeof(o->reason) - (size_t)n, " %s", s->slot[i].name);
+		if ((size_t)n < sizeof(o->reason))
+			snprintf(o->reason + n, sizeof(o->reason) - (size_t)n, " (it returns no memory)");
 		return 0;
 	}
 	o->verdict = BD_V_PASS;

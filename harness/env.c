@@ -34,6 +34,19 @@ int bd_read_sysctl(const char *path)
 	return v;
 }
 
+void bd_env_describe(const struct bd_env *e, char *out, size_t outlen)
+{
+	int n = 0;
+	out[0] = 0;
+	if (e->release[0])
+		n = snprintf(out, outlen, "kernel %s %s, JIT %s, jit_harden %d, reg invariants %s%s", e->release, e->arch,
+			     e->jit == 1 ? "on" : e->jit == 0 ? "off (interpreter)" : "unknown", e->jit_harden,
+			     e->reg_invariants == 1 ? "checked" : e->reg_invariants == 0 ? "not supported" : "n/a",
+			     e->detail[0] ? "; " : "");
+	if (n >= 0 && (size_t)n < outlen)
+		snprintf(out + n, outlen - (size_t)n, "%s", e->detail);
+}
+
 void bd_env_host(struct bd_env *e)
 {
 	struct utsname u;

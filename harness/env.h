@@ -16,6 +16,9 @@ const char *bd_libbpf_version(void); /* "v1.1", or "none" in builds without libb
  * reg_invariants stays -1 (the kernel backend probes it). */
 void bd_env_host(struct bd_env *e);
 
+/* One line: "kernel 6.18.44 x86_64, JIT on, jit_harden 0, reg invariants checked; DETAIL". */
+void bd_env_describe(const struct bd_env *e, char *out, size_t outlen);
+
 /* An integer sysctl under /proc/sys, or -1. */
 int bd_read_sysctl(const char *path);
 

@@ -8,7 +8,8 @@
 #include "known.h"
 
 struct known_entry {
-	char backend[32];
+	char backend[BD_BACKEND_NAME_MAX];
+	struct bd_scope scope;
 	char glob[256];
 	char status[16];
 	char *message;
@@ -56,14 +57,31 @@ int bd_known_load(struct bd_known **out, const char *path, char *err, size_t err
 		char *body = trim(line);
 		if (!*body)
 			continue;
-		char backend[64], glob[256], status[64];
-		int used = 0;
-		if (sscanf(body, "%63s %255s %63s %n", backend, glob, status, &used) < 3) {
-			snprintf(err, errlen, "%s:%d: expected 'BACKEND FILE-GLOB STATUS [message] # reason'",
+		/* BACKEND [SCOPE...] FILE-GLOB STATUS [message]: scope tokens are
+		 * the words with '=', '<' or '>' right after the backend. */
+		char backend[BD_BACKEND_NAME_MAX], glob[256], status[64], word[256], serr[256];
+		struct bd_scope scope;
+		int used = 0, n = 0;
+		bd_scope_any(&scope);
+		bool bad = sscanf(body, "%319s %n", backend, &n) < 1;
+		const char *rest = body + n;
+		while (!bad && sscanf(rest, "%255s %n", word, &n) == 1 && strpbrk(word, "<>=")) {
+			if (bd_scope_parse_token(&scope, word, serr, sizeof(serr))) {
+				snprintf(err, errlen, "%s:%d: %s", path, lineno, serr);
+				rc = -EINVAL;
+				break;
+			}
+			rest += n;
+		}
+		if (rc)
+			break;
+		if (bad || sscanf(rest, "%255s %63s %n", glob, status, &used) < 2) {
+			snprintf(err, errlen, "%s:%d: expected 'BACKEND [SCOPE] FILE-GLOB STATUS [message] # reason'",
 				 path, lineno);
 			rc = -EINVAL;
 			break;
 		}
+		used += (int)(rest - body);
 		if (!valid_status(status)) {
 			snprintf(err, errlen, "%s:%d: unknown status '%s'", path, lineno, status);
 			rc = -EINVAL;
@@ -86,6 +104,7 @@ int bd_known_load(struct bd_known **out, const char *path, char *err, size_t err
 		struct known_entry *e = &k->e[k->n++];
 		memset(e, 0, sizeof(*e));
 		snprintf(e->backend, sizeof(e->backend), "%s", backend);
+		e->scope = scope;
 		snprintf(e->glob, sizeof(e->glob), "%s", glob);
 		snprintf(e->status, sizeof(e->status), "%s", status);
 		char *msg = trim(body + used);
@@ -115,14 +134,19 @@ void bd_known_apply(const struct bd_known *k, struct bd_case *c)
 			const struct known_entry *e = &k->e[i];
 			if (fnmatch(e->glob, base, 0) && fnmatch(e->glob, c->path, 0))
 				continue;
-			bool has = false;
+			/* The case's own declaration for this backend wins; entries of
+			 * the file for the same backend with other scopes all apply. */
+			bool own = false;
 			for (int j = 0; j < c->nexpect; j++)
-				has |= !strcmp(c->expect[j].backend, e->backend);
-			if (has || c->nexpect == BD_MAX_EXPECT)
+				own |= !c->expect[j].observed && !c->expect[j].from_known &&
+				       !strcmp(c->expect[j].backend, e->backend);
+			if (own || c->nexpect == BD_MAX_EXPECT)
 				continue;
 			struct bd_expect *x = &c->expect[c->nexpect++];
 			memset(x, 0, sizeof(*x));
 			snprintf(x->backend, sizeof(x->backend), "%s", e->backend);
+			x->scope = e->scope;
+			x->from_known = true;
 			snprintf(x->status, sizeof(x->status), "%s", e->status);
 			x->message = e->message ? strdup(e->message) : NULL;
 			x->reason = strdup(e->reason);

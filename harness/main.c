@@ -14,6 +14,7 @@
 #include "asm.h"
 #include "cli.h"
 #include "elf.h"
+#include "env.h"
 #include "known.h"
 #include "report.h"
 #include "session.h"
@@ -88,53 +89,68 @@ static char *default_known_path(void)
 	return NULL;
 }
 
+/* "kernel rejected: invalid shift", "kernel r0 0xffffffffffffffff" */
+static void describe_result(FILE *out, const char *name, const struct bd_result *r)
+{
+	if (r->status == BD_OK)
+		fprintf(out, "%s r0 0x%llx", name, (unsigned long long)r->r0);
+	else
+		fprintf(out, "%s %s: %s", name, bd_status_name(r->status), r->message);
+	if (r->warning[0])
+		fprintf(out, ", kernel logged '%s'", r->warning);
+}
+
 static void print_line(FILE *out, const struct bd_session *s, const struct bd_run_log *log,
 		       const struct bd_run_entry *e, bool quiet, bool verbose)
 {
-	static const char *const tag[] = {
+	static const char *const tag[BD_V_COUNT] = {
 		[BD_V_PASS] = "PASS", [BD_V_FAIL] = "FAIL", [BD_V_DISCREPANCY] = "DISCREPANCY",
 		[BD_V_SOUNDNESS] = "DISCREPANCY", [BD_V_NONDETERMINISTIC] = "NONDET",
 		[BD_V_REJECTED] = "REJECTED", [BD_V_SKIPPED] = "SKIPPED", [BD_V_ERROR] = "ERROR",
-		[BD_V_KERNEL_WARNING] = "KERNEL-WARN",
+		[BD_V_KERNEL_WARNING] = "KERNEL-WARN", [BD_V_UNCONFIRMED] = "KNOWN-FIND",
+		[BD_V_UNCHECKED] = "UNCHECKED",
 	};
 	if (e->input_error) {
 		fprintf(out, "%-12s %s\n", "INPUT-ERROR", e->error);
 		return;
 	}
 	bool failed = bd_entry_failed(log, e);
-	if (quiet && !failed && e->o.verdict == BD_V_PASS)
-		return;
-	fprintf(out, "%-12s %s%s%s", tag[e->o.verdict], e->c.path, e->c.section ? ":" : "",
+	const struct bd_outcome *o = &e->o;
+	if (quiet && !failed && o->verdict == BD_V_PASS)
+		return; /* the summary lists deviations absent here and finds gone */
+	fprintf(out, "%-12s %s%s%s", tag[o->verdict], e->c.path, e->c.section ? ":" : "",
 		e->c.section ? e->c.section : "");
-	if (e->o.verdict == BD_V_SOUNDNESS)
+	if (o->verdict == BD_V_SOUNDNESS)
 		fprintf(out, "  (possible verifier soundness bug)");
-	if (e->o.reason[0])
-		fprintf(out, "  %s", e->o.reason);
-	else if (e->o.verdict == BD_V_PASS) {
-		/* Say which backends passed by an explained difference, and why. */
-		const char *sep = "  (";
-		for (int i = 0; i < s->n; i++) {
-			const struct bd_result *r = &e->o.res[i];
-			const struct bd_expect *x = bd_case_expect(&e->c, s->slot[i].name);
-			bool differs = r->status != BD_OK || (e->c.has_result && r->r0 != e->c.result);
-			if (!differs || r->status == BD_UNAVAILABLE)
-				continue;
-			if (r->status != BD_OK)
-				fprintf(out, "%s%s %s as expected: %s", sep, s->slot[i].name, bd_status_name(r->status),
-					r->message);
-			else
-				fprintf(out, "%s%s r0 0x%llx as expected", sep, s->slot[i].name,
-					(unsigned long long)r->r0);
-			if (x && x->reason && r->status == BD_OK)
-				fprintf(out, ": %s", x->reason);
-			sep = ", ";
+	if (o->verdict == BD_V_UNCONFIRMED)
+		fprintf(out, "  unconfirmed find reproduces (review it):");
+	if (o->reason[0])
+		fprintf(out, o->verdict == BD_V_UNCONFIRMED ? " %s" : "  %s", o->reason);
+	/* Declared deviations: present (with the reason) or absent here. */
+	const char *sep = "  (";
+	for (int i = 0; i < s->n && o->verdict != BD_V_FAIL; i++) {
+		const struct bd_expect *x = o->decl[i];
+		if (o->judged[i] == BD_J_PRESENT) {
+			fprintf(out, "%sknown deviation present: ", sep);
+			describe_result(out, s->slot[i].name, &o->res[i]);
+			if (x && x->reason)
+				fprintf(out, ": %.*s", (int)strcspn(x->reason, "\n"), x->reason);
+			sep = "; ";
+		} else if (o->judged[i] == BD_J_ABSENT) {
+			fprintf(out, "%sknown deviation absent here (fixed on this kernel?): ", sep);
+			describe_result(out, s->slot[i].name, &o->res[i]);
+			sep = "; ";
 		}
-		if (sep[0] == ',')
-			fputc(')', out);
 	}
+	if (o->find_gone) {
+		fprintf(out, "%sunconfirmed find no longer reproduces here", sep);
+		sep = "; ";
+	}
+	if (sep[0] == ';')
+		fputc(')', out);
 	fputc('\n', out);
-	if (failed || (verbose && e->o.verdict != BD_V_PASS))
-		bd_outcome_report(out, s, &e->c, &e->o);
+	if (failed || (verbose && o->verdict != BD_V_PASS))
+		bd_outcome_report(out, s, &e->c, o);
 }
 
 static int run_or_replay(int argc, char **argv, bool strict)
@@ -518,9 +534,15 @@ int bd_cmd_info(int argc, char **argv)
 		fprintf(stderr, "bpfdiff info: %s\n", err);
 		return 2;
 	}
+	printf("bpfdiff %s, libbpf %s\n", bd_version(), bd_libbpf_version());
 	for (int i = 0; i < s.n; i++) {
 		printf("%-10s %s%s\n", s.slot[i].name, s.slot[i].b ? "available" : "unavailable: ",
 		       s.slot[i].b ? "" : s.slot[i].why);
+		if (s.slot[i].b) {
+			char env[512];
+			bd_env_describe(&s.slot[i].env, env, sizeof(env));
+			printf("  environment: %s\n", env);
+		}
 		if (s.slot[i].b && s.slot[i].ops->info)
 			s.slot[i].ops->info(s.slot[i].b, stdout);
 	}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "minimize.h"
+#include "env.h"
 #include "../vm/isa.h"
 
 #define JA0 ((struct ebpf_insn){ .opcode = 0x05 })
@@ -472,6 +473,15 @@ static char *xstrdup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* The scope that names where a backend ran: its kernel release, arch, JIT. */
+static void scope_of(const struct bd_env *env, struct bd_scope *sc)
+{
+	bd_scope_any(sc);
+	snprintf(sc->release, sizeof(sc->release), "%s", env->release);
+	snprintf(sc->arch, sizeof(sc->arch), "%s", env->arch);
+	sc->jit = env->jit;
+}
+
 int bd_case_annotate_find(struct bd_case *c, const struct bd_session *s, const struct bd_outcome *o,
 			  const char *origin)
 {
@@ -484,18 +494,22 @@ int bd_case_annotate_find(struct bd_case *c, const struct bd_session *s, const s
 	FILE *f = open_memstream(&text, &len);
 	if (!f)
 		return -ENOMEM;
-	fprintf(f, "Found by %s on %s.\n", origin ? origin : "bpfdiff", date);
+	fprintf(f, "Found by %s on %s. UNCONFIRMED: nobody has reviewed it yet.\n", origin ? origin : "bpfdiff",
+		date);
 	fprintf(f, "Verdict: %s: %s\n", bd_verdict_name(o->verdict), o->reason);
-	fprintf(f, "Results:\n");
+	fprintf(f, "Environment: bpfdiff %s, libbpf %s\n", bd_version(), bd_libbpf_version());
 	for (int i = 0; i < s->n; i++) {
-		const struct bd_result *r = &o->res[i];
-		fprintf(f, "  %-10s %-11s r0 = 0x%016llx%s%s\n", s->slot[i].name, bd_status_name(r->status),
-			(unsigned long long)r->r0, r->message[0] ? "  " : "", r->message);
+		char env[512];
+		bd_env_describe(&s->slot[i].env, env, sizeof(env));
+		fprintf(f, "  %-10s %s\n", s->slot[i].name, env);
 	}
 	if (o->first_mem_diff >= 0)
 		fprintf(f, "First differing memory byte: %d\n", o->first_mem_diff);
-	fprintf(f, "The -- expect lines record what each backend did when it was found, so the\n"
-		   "corpus replays green until one of them changes.");
+	fprintf(f, "The -- observed sections record what each backend did; they are not expectations.\n"
+		   "Replay reports this find as KNOWN-FIND while it reproduces and says so when it no longer\n"
+		   "does. To confirm it: add the RFC 9669 result (-- result / -- mem after / -- error) and\n"
+		   "declare the odd backend's behaviour as a scoped deviation (-- expect BACKEND SCOPE) with\n"
+		   "its reason and evidence (verifier log, xlated or JIT dump).");
 	fclose(f);
 	free(c->comment);
 	c->comment = text;
@@ -503,6 +517,7 @@ int bd_case_annotate_find(struct bd_case *c, const struct bd_session *s, const s
 		c->description = xstrdup(o->reason);
 	for (int i = 0; i < c->nexpect && i < BD_MAX_EXPECT; i++) {
 		free(c->expect[i].message);
+		free(c->expect[i].warning);
 		free(c->expect[i].reason);
 	}
 	memset(c->expect, 0, sizeof(c->expect));
@@ -513,15 +528,22 @@ int bd_case_annotate_find(struct bd_case *c, const struct bd_session *s, const s
 			continue;
 		struct bd_expect *e = &c->expect[c->nexpect++];
 		snprintf(e->backend, sizeof(e->backend), "%s", s->slot[i].name);
+		scope_of(&s->slot[i].env, &e->scope);
+		e->observed = true;
 		snprintf(e->status, sizeof(e->status), "%s", bd_status_name(r->status));
 		if (r->status == BD_OK) {
 			e->has_result = true;
 			e->result = r->r0;
 		}
-		char why[600];
-		snprintf(why, sizeof(why), "%s on %s%s%s", bd_status_name(r->status), date, r->message[0] ? ": " : "",
-			 r->message);
-		e->reason = xstrdup(why);
+		if (r->status != BD_OK && r->message[0])
+			e->message = xstrdup(r->message);
+		if (r->warning[0])
+			e->warning = xstrdup(r->warning);
+		if (r->has_insns) {
+			char why[64];
+			snprintf(why, sizeof(why), "insns %llu", (unsigned long long)r->insns);
+			e->reason = xstrdup(why);
+		}
 	}
 	free(c->signature);
 	c->signature = o->signature[0] ? xstrdup(o->signature) : NULL;
@@ -573,6 +595,7 @@ static void strip_expectations(struct bd_case *c)
 {
 	for (int i = 0; i < c->nexpect && i < BD_MAX_EXPECT; i++) {
 		free(c->expect[i].message);
+		free(c->expect[i].warning);
 		free(c->expect[i].reason);
 	}
 	memset(c->expect, 0, sizeof(c->expect));

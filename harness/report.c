@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "env.h"
 #include "report.h"
 
 bool bd_entry_failed(const struct bd_run_log *log, const struct bd_run_entry *e)
@@ -32,7 +33,8 @@ static const char *display_name(const struct bd_run_entry *e, char *buf, size_t 
 /* What every report counts, counted once. */
 struct tally {
 	size_t status[BD_MAX_BACKENDS][BD_STATUS_COUNT]; /* per backend, per status */
-	size_t verdicts[BD_V_ERROR + 1];
+	size_t verdicts[BD_V_COUNT];
+	size_t present, absent, finds_gone; /* declared deviations seen / not seen; unconfirmed finds gone */
 	size_t input_errors, failed;
 };
 
@@ -47,8 +49,12 @@ static void tally(const struct bd_session *s, const struct bd_run_log *log, stru
 			continue;
 		}
 		t->verdicts[e->o.verdict]++;
-		for (int i = 0; i < s->n; i++)
+		t->finds_gone += e->o.find_gone;
+		for (int i = 0; i < s->n; i++) {
 			t->status[i][e->o.res[i].status]++;
+			t->present += e->o.judged[i] == BD_J_PRESENT;
+			t->absent += e->o.judged[i] == BD_J_ABSENT;
+		}
 	}
 }
 
@@ -88,9 +94,29 @@ void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_ru
 					s->slot[i].name, s->slot[j].name, both, same, both - same);
 			}
 	}
+	if (t.present || t.absent || t.finds_gone || t.verdicts[BD_V_UNCONFIRMED])
+		fprintf(out, "\nknown deviations: %zu present, %zu absent here; unconfirmed finds: %zu reproduce, %zu no "
+			     "longer reproduce here\n",
+			t.present, t.absent, t.verdicts[BD_V_UNCONFIRMED], t.finds_gone);
+	for (size_t k = 0; k < log->n; k++) {
+		const struct bd_run_entry *e = &log->e[k];
+		if (e->input_error)
+			continue;
+		for (int i = 0; i < s->n; i++)
+			if (e->o.judged[i] == BD_J_ABSENT)
+				fprintf(out, "  known deviation absent here (fixed on this kernel?): %s on %s: %.*s\n",
+					e->c.path, s->slot[i].name,
+					e->o.decl[i] && e->o.decl[i]->reason ? (int)strcspn(e->o.decl[i]->reason, "\n") : 0,
+					e->o.decl[i] && e->o.decl[i]->reason ? e->o.decl[i]->reason : "");
+		if (e->o.find_gone)
+			fprintf(out, "  unconfirmed find no longer reproduces here: %s (%s)\n", e->c.path,
+				e->c.signature ? bd_signature_key(e->c.signature) : "no signature");
+		if (e->o.verdict == BD_V_UNCONFIRMED)
+			fprintf(out, "  unconfirmed find reproduces (review it): %s: %s\n", e->c.path, e->o.reason);
+	}
 	fprintf(out, "\n%zu cases in %.3f s: ", log->n, log->seconds);
 	const char *sep = "";
-	for (int v = 0; v <= BD_V_ERROR; v++)
+	for (int v = 0; v < BD_V_COUNT; v++)
 		if (t.verdicts[v] || v == BD_V_PASS) {
 			fprintf(out, "%s%zu %s", sep, t.verdicts[v], bd_verdict_name(v));
 			sep = ", ";
@@ -123,6 +149,30 @@ static void json_hex(FILE *f, const uint8_t *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%02x", p[i]);
 	fputc('"', f);
+}
+
+/* {"release", "arch", "jit", "jit_harden", "reg_invariants", "detail"}; unknowns are null. */
+static void json_env(FILE *f, const struct bd_env *e)
+{
+	fputs("{\"release\": ", f);
+	if (e->release[0])
+		json_str(f, e->release);
+	else
+		fputs("null", f);
+	fputs(", \"arch\": ", f);
+	if (e->arch[0])
+		json_str(f, e->arch);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"jit\": %s", e->jit < 0 ? "null" : e->jit ? "true" : "false");
+	if (e->jit_harden < 0)
+		fputs(", \"jit_harden\": null", f);
+	else
+		fprintf(f, ", \"jit_harden\": %d", e->jit_harden);
+	fprintf(f, ", \"reg_invariants\": %s", e->reg_invariants < 0 ? "null" : e->reg_invariants ? "true" : "false");
+	fputs(", \"detail\": ", f);
+	json_str(f, e->detail);
+	fputc('}', f);
 }
 
 int bd_report_json(const char *path, const struct bd_session *s, const struct bd_run_log *log)
@@ -178,12 +228,27 @@ int bd_report_json(const char *path, const struct bd_session *s, const struct bd
 			fprintf(f, ", \"first_mem_diff\": %d", e->o.first_mem_diff);
 		fputc('}', f);
 	}
-	fputs("\n  ],\n  \"summary\": {", f);
+	fputs("\n  ],\n  \"environment\": {\"bpfdiff\": ", f);
+	json_str(f, bd_version());
+	fputs(", \"libbpf\": ", f);
+	json_str(f, bd_libbpf_version());
+	struct bd_env host;
+	bd_env_host(&host);
+	fputs(", \"host\": ", f);
+	json_env(f, &host);
+	fputs(", \"backends\": {", f);
+	for (int i = 0; i < s->n; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		json_str(f, s->slot[i].name);
+		fputs(": ", f);
+		json_env(f, &s->slot[i].env);
+	}
+	fputs("}},\n  \"summary\": {", f);
 	struct tally t;
 	tally(s, log, &t);
 	fprintf(f, "\"cases\": %zu, \"failed\": %zu, \"input_errors\": %zu, \"seconds\": %.6f", log->n,
 		t.failed, t.input_errors, log->seconds);
-	for (int v = 0; v <= BD_V_ERROR; v++) {
+	for (int v = 0; v < BD_V_COUNT; v++) {
 		fputs(", ", f);
 		json_str(f, v == BD_V_SOUNDNESS ? "soundness" : bd_verdict_name(v));
 		fprintf(f, ": %zu", t.verdicts[v]);
@@ -223,7 +288,35 @@ static void xml_str(FILE *f, const char *s)
 	}
 }
 
-/* One testcase per case and backend; a failure carries the diff report. */
+/* Is the entry's failure this backend's doing? The backends the diff
+ * attributes it to; for a strict replay's unexplained refusal or skip, the
+ * backends that refused or could not run; every backend for an input error. */
+static bool failed_on(const struct bd_run_log *log, const struct bd_run_entry *e, int i)
+{
+	if (!bd_entry_failed(log, e))
+		return false;
+	if (e->input_error)
+		return true;
+	bool any = false;
+	for (int j = 0; j < BD_MAX_BACKENDS; j++)
+		any |= e->o.deviated[j];
+	if (any)
+		return e->o.deviated[i];
+	enum bd_status st = e->o.res[i].status;
+	return e->o.judged[i] == BD_J_REFUSED || st == BD_UNAVAILABLE || st == BD_UNSUPPORTED || st == BD_REJECTED;
+}
+
+static void junit_property(FILE *f, const char *name, const char *value)
+{
+	fputs("      <property name=\"", f);
+	xml_str(f, name);
+	fputs("\" value=\"", f);
+	xml_str(f, value);
+	fputs("\"/>\n", f);
+}
+
+/* One testcase per case and backend; a failure carries the diff report and
+ * is attributed to the backends that deviated. */
 int bd_report_junit(const char *path, const struct bd_session *s, const struct bd_run_log *log)
 {
 	FILE *f = fopen(path, "w");
@@ -234,7 +327,7 @@ int bd_report_junit(const char *path, const struct bd_session *s, const struct b
 		for (int i = 0; i < s->n; i++) {
 			tests++;
 			const struct bd_run_entry *e = &log->e[k];
-			if (bd_entry_failed(log, e))
+			if (failed_on(log, e, i))
 				failures++;
 			else if (e->o.res[i].status == BD_UNAVAILABLE || e->o.res[i].status == BD_UNSUPPORTED)
 				skipped++;
@@ -247,6 +340,28 @@ int bd_report_junit(const char *path, const struct bd_session *s, const struct b
 		fprintf(f, "  <testsuite name=\"");
 		xml_str(f, s->slot[i].name);
 		fprintf(f, "\" tests=\"%zu\">\n", log->n);
+		const struct bd_env *env = &s->slot[i].env;
+		char num[32];
+		fputs("    <properties>\n", f);
+		junit_property(f, "bpfdiff.version", bd_version());
+		junit_property(f, "libbpf.version", bd_libbpf_version());
+		if (env->release[0])
+			junit_property(f, "kernel.release", env->release);
+		if (env->arch[0])
+			junit_property(f, "arch", env->arch);
+		if (env->jit >= 0)
+			junit_property(f, "jit", env->jit ? "on" : "off");
+		if (env->jit_harden >= 0) {
+			snprintf(num, sizeof(num), "%d", env->jit_harden);
+			junit_property(f, "jit_harden", num);
+		}
+		if (env->reg_invariants >= 0)
+			junit_property(f, "reg_invariants", env->reg_invariants ? "checked" : "not supported");
+		if (env->detail[0])
+			junit_property(f, "detail", env->detail);
+		if (!s->slot[i].b)
+			junit_property(f, "unavailable", s->slot[i].why);
+		fputs("    </properties>\n", f);
 		for (size_t k = 0; k < log->n; k++) {
 			const struct bd_run_entry *e = &log->e[k];
 			const struct bd_result *r = &e->o.res[i];
@@ -255,7 +370,7 @@ int bd_report_junit(const char *path, const struct bd_session *s, const struct b
 			fprintf(f, "\" name=\"");
 			xml_str(f, display_name(e, name, sizeof(name)));
 			fprintf(f, "\" time=\"%.6f\">", e->input_error ? 0.0 : r->duration_ns / 1e9);
-			if (bd_entry_failed(log, e)) {
+			if (failed_on(log, e, i)) {
 				fprintf(f, "\n      <failure message=\"");
 				xml_str(f, bd_entry_verdict(log, e));
 				fputs(": ", f);
@@ -301,6 +416,14 @@ int bd_report_markdown(const char *path, const struct bd_session *s, const struc
 	tally(s, log, &t);
 	fprintf(f, "## bpfdiff: %s\n\n", t.failed ? "failures" : "all green");
 	fprintf(f, "%zu cases in %.3f s, %zu failed.\n\n", log->n, log->seconds, t.failed);
+	fprintf(f, "bpfdiff %s, libbpf %s\n\n", bd_version(), bd_libbpf_version());
+	fprintf(f, "| backend | environment |\n|---|---|\n");
+	for (int i = 0; i < s->n; i++) {
+		char env[512];
+		bd_env_describe(&s->slot[i].env, env, sizeof(env));
+		fprintf(f, "| %s | %s |\n", s->slot[i].name, s->slot[i].b ? env : s->slot[i].why);
+	}
+	fputc('\n', f);
 	fprintf(f, "| backend |");
 	for (int x = 0; x < BD_STATUS_COUNT; x++)
 		fprintf(f, " %s |", bd_status_name(x));
@@ -315,7 +438,7 @@ int bd_report_markdown(const char *path, const struct bd_session *s, const struc
 		fputc('\n', f);
 	}
 	fprintf(f, "\n| verdict | cases |\n|---|---:|\n");
-	for (int v = 0; v <= BD_V_ERROR; v++)
+	for (int v = 0; v < BD_V_COUNT; v++)
 		if (t.verdicts[v])
 			fprintf(f, "| %s | %zu |\n", bd_verdict_name(v), t.verdicts[v]);
 	if (t.input_errors)

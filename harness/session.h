@@ -23,7 +23,10 @@ enum bd_verdict {
 	BD_V_REJECTED,        /* kernel verifier rejected and nothing else went wrong */
 	BD_V_SKIPPED,         /* nothing could run it (all unsupported/unavailable) */
 	BD_V_KERNEL_WARNING,  /* the kernel logged a WARNING / verifier bug while running it */
+	BD_V_UNCONFIRMED,     /* an unreviewed fuzz find whose discrepancy reproduces (not a failure) */
+	BD_V_UNCHECKED,       /* met everything checked, but a backend returned no memory for -- mem after */
 	BD_V_ERROR,           /* a backend reported an internal error */
+	BD_V_COUNT,
 };
 const char *bd_verdict_name(enum bd_verdict v); /* "pass", "fail", "discrepancy", "discrepancy (possible verifier soundness bug)", ... */
 static inline bool bd_verdict_is_bad(enum bd_verdict v)
@@ -49,8 +52,29 @@ struct bd_session {
 	int nondet_checks;         /* how many re-runs were made (for reports) */
 };
 
+/* The declared deviation of the case that applies to a backend in its
+ * environment: exact name, then a glob over names, then its kind ("plugin"
+ * for "plugin:./vm"); NULL when none applies. */
+const struct bd_expect *bd_case_deviation(const struct bd_case *c, const struct bd_backend_slot *slot);
+
+/* How one backend's result stands against the case (diff.c). */
+enum bd_judgement {
+	BD_J_NONE,      /* the case expects nothing of it: compared with the others only */
+	BD_J_MET,       /* met the case's RFC 9669 truth */
+	BD_J_PRESENT,   /* did what its declared deviation says: known deviation present */
+	BD_J_ABSENT,    /* a deviation is declared for it here, but it gave the RFC result (fixed?) */
+	BD_J_REFUSED,   /* refused as RFC 9669 allows (a verifier's rejection, unsupported) */
+	BD_J_UNCHECKED, /* ran, but returned no memory to check -- mem after against */
+	BD_J_FAILED,    /* missed the truth (and its declaration, if any) */
+	BD_J_NOT_RUN,   /* unavailable */
+};
+
 struct bd_outcome {
 	struct bd_result res[BD_MAX_BACKENDS]; /* index = session slot */
+	unsigned char judged[BD_MAX_BACKENDS]; /* enum bd_judgement */
+	const struct bd_expect *decl[BD_MAX_BACKENDS]; /* the declared deviation that applied (points into the case) */
+	bool deviated[BD_MAX_BACKENDS];        /* the backends a failure or discrepancy is attributed to */
+	bool find_gone;            /* an unconfirmed find whose discrepancy no longer reproduces here */
 	enum bd_verdict verdict;
 	char reason[512];          /* one line: why this verdict */
 	char signature[1024];      /* for findings: "ALU32_REG,SDIV64_IMM|uvm/kernel|r0", "kernel-warning|kernel|..." */

@@ -265,10 +265,20 @@ def test_replay_corpus_junit_is_green(tmp_path, backends):
 
 
 def test_replay_fails_on_deviation(tmp_path):
-    f = write_case(tmp_path / "dev.data", "-- asm\nmov %r0, 1\nexit\n-- result\n0x1\n"
-                   "-- expect uvm\n# pretend the uvm was recorded returning 2\nresult 0x2\n")
+    """A backend that shows neither its declared deviation nor the RFC result fails replay."""
+    f = write_case(tmp_path / "dev.data", "-- asm\nmov %r0, 1\nexit\n-- result\n0x3\n"
+                   "-- expect uvm\n# pretend the uvm has a known bug returning 2\nresult 0x2\n")
     p = run("replay", "--backend", "uvm", f, check=1)
-    assert "expected r0 0x2, got ok 0x1" in p.stdout
+    assert "neither the declared deviation (r0 0x2) nor the RFC result: r0 is 0x1, expected 0x3" in p.stdout
+
+
+def test_replay_passes_when_a_declared_deviation_is_absent(tmp_path):
+    """The RFC result where a deviation is declared: a pass, listed as absent here."""
+    f = write_case(tmp_path / "fixed.data", "-- asm\nmov %r0, 1\nexit\n-- result\n0x1\n"
+                   "-- expect uvm\n# pretend the uvm had a bug returning 2\nresult 0x2\n")
+    p = run("replay", "--backend", "uvm", f, check=0)
+    assert p.stdout.startswith("PASS") and "known deviation absent here (fixed on this kernel?)" in p.stdout
+    assert "known deviations: 0 present, 1 absent here" in p.stdout
 
 
 def test_elf_object_runs_each_section(tmp_path, backends):

@@ -166,7 +166,9 @@ def test_minimize_shrinks_a_mutant_discrepancy(tmp_path):
     assert any(line.startswith("add32") for line in asm), small
     # the written case is a valid .data file that reproduces the discrepancy
     p = run("run", "--no-known", "--backend", "uvm,uvm:alu32-no-zext", out, binary=MUTANTS_BIN)
-    assert "signature" in small and p.returncode == 0  # its -- expect lines record both results
+    # an unconfirmed find: its -- observed sections record both results; it reproduces
+    assert "\n-- observed uvm:alu32-no-zext\n" in small and "\n-- expect " not in small, small
+    assert p.returncode == 0 and p.stdout.startswith("KNOWN-FIND"), p.stdout
 
 
 def test_minimize_a_real_kernel_discrepancy(tmp_path, backends):

@@ -23,26 +23,249 @@ static int passed, failed;
 		}                                                 \
 	} while (0)
 
-/* A scripted backend: returns what `script` says, whatever the program. */
+/* A scripted backend: returns what `script` says, whatever the program;
+ * its memory after the run is zeros, or none at all with script_no_mem. */
 static struct bd_result script;
+static bool script_no_mem;
 
 static int fake_run(struct bd_backend *b, const struct bd_case *c, const struct bd_run_opts *o,
 		    struct bd_result *res)
 {
 	(void)b;
 	(void)o;
+	bd_result_reset(res);
 	res->status = script.status;
 	res->r0 = script.r0;
+	res->fault_kind = script.fault_kind;
+	res->has_pc = script.has_pc;
+	res->pc = script.pc;
 	snprintf(res->message, sizeof(res->message), "%s", script.message);
 	snprintf(res->warning, sizeof(res->warning), "%s", script.warning);
-	if (c->mem_len) {
-		res->mem = calloc(1, c->mem_len);
+	if (c->mem_len && !script_no_mem) { /* the memory as it came in */
+		res->mem = malloc(c->mem_len);
+		memcpy(res->mem, c->mem, c->mem_len);
 		res->mem_len = c->mem_len;
 	}
 	return 0;
 }
 
 static const struct bd_backend_ops fake_ops = { .name = "kernel", .verifier = true, .run = fake_run };
+/* The same, as a VM without a verifier whose faults carry kind and pc (like the xdp VM). */
+static const struct bd_backend_ops fake_vm_ops = { .name = "xdp", .verifier = false, .run = fake_run };
+
+static void set_env(struct bd_backend_slot *slot, const char *release, const char *arch, int jit)
+{
+	bd_env_unknown(&slot->env);
+	snprintf(slot->env.release, sizeof(slot->env.release), "%s", release);
+	snprintf(slot->env.arch, sizeof(slot->env.arch), "%s", arch);
+	slot->env.jit = jit;
+}
+
+static struct bd_case parse(const char *text)
+{
+	struct bd_case c;
+	char err[512];
+	if (bd_case_parse_data("scripted.data", text, strlen(text), &c, err, sizeof(err))) {
+		printf("FAIL parse: %s\n", err);
+		exit(1);
+	}
+	return c;
+}
+
+/*
+ * A corpus case that declares a kernel deviation must pass on a kernel that
+ * shows it and on one that does not, fail where the deviation is out of
+ * scope, and fail on anything else. The two kernels are scripted: their
+ * identity (release, arch) and their R0; the uvm is real.
+ */
+static void test_declared_deviation(struct bd_session *s)
+{
+	struct bd_case c;
+	char err[512];
+	if (bd_case_load_data("corpus/cmpxchg32-r0-zext-lost-after-pruning.data", &c, err, sizeof(err))) {
+		printf("FAIL load: %s\n", err);
+		failed++;
+		return;
+	}
+	struct bd_outcome o;
+	memset(&o, 0, sizeof(o));
+	struct bd_backend_slot *k = &s->slot[1];
+
+	set_env(k, "6.18.0-buggy", "x86_64", 1);
+	script = (struct bd_result){ .status = BD_OK, .r0 = 0xffffffffffffffffull };
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_PASS && o.judged[1] == BD_J_PRESENT, "kernel with the bug: %s %s",
+	      bd_verdict_name(o.verdict), o.reason);
+
+	set_env(k, "6.18.44-fc-v1045", "x86_64", 1);
+	script.r0 = 0xffffffff;
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_PASS && o.judged[1] == BD_J_ABSENT, "kernel without the bug: %s %s",
+	      bd_verdict_name(o.verdict), o.reason);
+
+	set_env(k, "6.18.0-buggy", "aarch64", 1); /* declared for x86_64 only */
+	script.r0 = 0xffffffffffffffffull;
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_DISCREPANCY && o.deviated[1] && !o.deviated[0] && strstr(o.reason, "kernel: r0 is"),
+	      "out of scope: %s %s", bd_verdict_name(o.verdict), o.reason);
+
+	set_env(k, "6.18.0-buggy", "x86_64", 1);
+	script.r0 = 0x1234;
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_DISCREPANCY && strstr(o.reason, "neither the declared deviation"),
+	      "neither deviation nor truth: %s %s", bd_verdict_name(o.verdict), o.reason);
+	bd_case_free(&c);
+
+	/* Release ranges: a 6.1 guest refusing a cpu v4 form. */
+	c = parse("-- asm\nsdiv %r0, 1\nexit\n-- result\n0x0\n"
+		  "-- expect kernel release<6.6\n# cpu v4 forms came with 6.6\nrejected unknown opcode\n");
+	set_env(k, "6.1.0-57-arm64", "aarch64", 0);
+	script = (struct bd_result){ .status = BD_REJECTED };
+	snprintf(script.message, sizeof(script.message), "unknown opcode 3f");
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_PASS && o.judged[1] == BD_J_PRESENT, "release<6.6 on 6.1: %s %s",
+	      bd_verdict_name(o.verdict), o.reason);
+	set_env(k, "6.18.44-fc-v1045", "x86_64", 1);
+	bd_session_run(s, &c, &o); /* the same refusal on 6.18 is no longer covered */
+	CHECK(o.verdict == BD_V_REJECTED && o.judged[1] == BD_J_REFUSED, "release<6.6 on 6.18: %s %s",
+	      bd_verdict_name(o.verdict), o.reason);
+	bd_case_free(&c);
+	set_env(k, "", "", -1);
+	bd_outcome_reset(&o);
+}
+
+/* A wrong R0 is a discrepancy even when a pointer stored into memory makes
+ * the memory nondeterministic: only the dimension that differs is re-run. */
+static void test_nondeterminism_per_dimension(struct bd_session *s)
+{
+	struct bd_case c = parse("-- asm\nstxdw [%r1], %r10\nmov %r0, 7\nexit\n-- mem\n00 00 00 00 00 00 00 00\n");
+	struct bd_outcome o;
+	memset(&o, 0, sizeof(o));
+	script = (struct bd_result){ .status = BD_OK, .r0 = 8 };
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_DISCREPANCY, "pointer in memory + wrong r0: %s %s", bd_verdict_name(o.verdict),
+	      o.reason);
+	script.r0 = 7; /* only the memory (the stack pointer) differs */
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_NONDETERMINISTIC, "pointer in memory only: %s %s", bd_verdict_name(o.verdict),
+	      o.reason);
+	bd_case_free(&c);
+	bd_outcome_reset(&o);
+}
+
+/* Two faults agree only on the same kind and, where both know it, the same pc. */
+static void test_fault_agreement(struct bd_session *s)
+{
+	struct bd_case c = parse("-- asm\nmov %r0, 0\nldxdw %r0, [%r1+64]\nexit\n-- mem\n00 00 00 00 00 00 00 00\n");
+	struct bd_outcome o;
+	memset(&o, 0, sizeof(o));
+	s->slot[1].ops = &fake_vm_ops;
+	script = (struct bd_result){ .status = BD_FAULT, .fault_kind = BD_FAULT_READ, .has_pc = true, .pc = 1 };
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_PASS, "same fault: %s %s", bd_verdict_name(o.verdict), o.reason);
+	script.fault_kind = BD_FAULT_WRITE;
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_DISCREPANCY && strstr(o.signature, "|uvm/kernel|fault"), "other fault kind: %s %s",
+	      bd_verdict_name(o.verdict), o.signature);
+	script.fault_kind = BD_FAULT_READ;
+	script.pc = 0;
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_DISCREPANCY, "other fault pc: %s %s", bd_verdict_name(o.verdict), o.reason);
+	script.has_pc = false; /* a VM that does not say where: the kind decides */
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_PASS, "fault without pc: %s %s", bd_verdict_name(o.verdict), o.reason);
+	s->slot[1].ops = &fake_ops;
+	bd_case_free(&c);
+	bd_outcome_reset(&o);
+}
+
+/* -- mem after on a backend that returns no memory is "not checked", never a
+ * pass; and memory is compared over its full length. */
+static void test_memory_checks(struct bd_session *s)
+{
+	struct bd_case c = parse("-- asm\nmov %r0, 0\nexit\n-- mem\n00 00 00 00\n-- result\n0x0\n"
+				 "-- mem after\n00 00 00 00\n");
+	struct bd_outcome o;
+	memset(&o, 0, sizeof(o));
+	script = (struct bd_result){ .status = BD_OK, .r0 = 0 };
+	script_no_mem = true;
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_UNCHECKED && o.judged[1] == BD_J_UNCHECKED && !bd_verdict_is_bad(o.verdict),
+	      "no memory returned: %s %s", bd_verdict_name(o.verdict), o.reason);
+	script_no_mem = false;
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_PASS, "memory returned: %s %s", bd_verdict_name(o.verdict), o.reason);
+	bd_case_free(&c);
+	c = parse("-- asm\nmov %r0, 0\nexit\n-- mem\n00 00 00 00\n-- result\n0x0\n-- mem after\n00 00\n");
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_FAIL && strstr(o.reason, "memory is 4 bytes"), "short -- mem after: %s %s",
+	      bd_verdict_name(o.verdict), o.reason);
+	bd_case_free(&c);
+	bd_outcome_reset(&o);
+}
+
+/* An unconfirmed fuzz find: KNOWN-FIND while it reproduces, a pass that says
+ * "no longer reproduces here" when the odd backend agrees, a discrepancy when
+ * something else differs. */
+static void test_unconfirmed_find(struct bd_session *s)
+{
+	struct bd_case c = parse("-- asm\nmov %r0, 7\nexit\n-- observed uvm\nok\nresult 0x7\n"
+				 "-- observed kernel arch=x86_64 release=6.18.0\nok\nresult 0x8\n"
+				 "-- signature\nMOV64_IMM|uvm/kernel|r0\n");
+	struct bd_outcome o;
+	memset(&o, 0, sizeof(o));
+	CHECK(bd_case_unconfirmed(&c), "a find with observations and no truth is unconfirmed");
+	script = (struct bd_result){ .status = BD_OK, .r0 = 8 };
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_UNCONFIRMED && !bd_verdict_is_bad(o.verdict), "find reproduces: %s %s",
+	      bd_verdict_name(o.verdict), o.reason);
+	script.r0 = 7;
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_PASS && o.find_gone, "find gone: %s %s", bd_verdict_name(o.verdict), o.reason);
+	script = (struct bd_result){ .status = BD_FAULT };
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_DISCREPANCY || o.verdict == BD_V_SOUNDNESS, "another discrepancy: %s %s",
+	      bd_verdict_name(o.verdict), o.reason);
+	bd_case_free(&c);
+	bd_outcome_reset(&o);
+}
+
+/* A kernel warning a case declares is a known deviation; any other is a finding. */
+static void test_declared_warning(struct bd_session *s)
+{
+	struct bd_case c = parse("-- asm\nmov %r0, 7\nexit\n-- result\n0x7\n-- expect kernel\n# known verifier bug\n"
+				 "warning REG INVARIANTS VIOLATION (true_reg1)\nresult 0x7\n");
+	struct bd_outcome o;
+	memset(&o, 0, sizeof(o));
+	script = (struct bd_result){ .status = BD_OK, .r0 = 7 };
+	snprintf(script.warning, sizeof(script.warning), "verifier bug: REG INVARIANTS VIOLATION (true_reg1): x");
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_PASS && o.judged[1] == BD_J_PRESENT, "declared warning: %s %s",
+	      bd_verdict_name(o.verdict), o.reason);
+	snprintf(script.warning, sizeof(script.warning), "verifier bug: REG INVARIANTS VIOLATION (false_reg2): x");
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_KERNEL_WARNING, "another warning: %s %s", bd_verdict_name(o.verdict), o.reason);
+	script.warning[0] = 0;
+	bd_session_run(s, &c, &o);
+	CHECK(o.verdict == BD_V_PASS && o.judged[1] == BD_J_ABSENT, "warning gone: %s %s", bd_verdict_name(o.verdict),
+	      o.reason);
+	bd_case_free(&c);
+	bd_outcome_reset(&o);
+}
+
+/* Backend names as long as a plugin path are never cut. */
+static void test_long_backend_name(void)
+{
+	char text[1024], name[300];
+	memset(name, 'p', sizeof(name) - 1);
+	name[sizeof(name) - 1] = 0;
+	memcpy(name, "plugin:/", 8);
+	snprintf(text, sizeof(text), "-- asm\nexit\n-- expect %s\n# a long path\nrejected\n", name);
+	struct bd_case c = parse(text);
+	CHECK(c.nexpect == 1 && !strcmp(c.expect[0].backend, name), "long backend name kept: %zu chars",
+	      strlen(c.expect[0].backend));
+	bd_case_free(&c);
+}
 
 int main(void)
 {
@@ -55,6 +278,7 @@ int main(void)
 	}
 	/* Slot 1: the scripted "kernel". */
 	s.slot[1] = (struct bd_backend_slot){ .ops = &fake_ops, .b = (struct bd_backend *)&script };
+	bd_env_unknown(&s.slot[1].env);
 	snprintf(s.slot[1].name, sizeof(s.slot[1].name), "kernel");
 	s.n = 2;
 
@@ -131,6 +355,14 @@ int main(void)
 	CHECK(len > 14 && !strcmp(o.signature + len - 14, "|uvm/kernel|r0"), "long signature '%s'", o.signature);
 	CHECK(strstr(o.signature, ",...|") != NULL, "the forms list was cut: '%s'", o.signature);
 	free(big);
+
+	test_declared_deviation(&s);
+	test_nondeterminism_per_dimension(&s);
+	test_fault_agreement(&s);
+	test_memory_checks(&s);
+	test_unconfirmed_find(&s);
+	test_declared_warning(&s);
+	test_long_backend_name();
 
 	bd_outcome_reset(&o);
 	s.n = 1; /* the scripted slot owns nothing */

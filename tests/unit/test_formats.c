@@ -100,7 +100,9 @@ static int same_case(const struct bd_case *a, const struct bd_case *b, const cha
 	for (int i = 0; i < a->nexpect; i++) {
 		const struct bd_expect *x = &a->expect[i], *y = &b->expect[i];
 		DIFF(strcmp(x->backend, y->backend) || strcmp(x->status, y->status) || !same_str(x->message, y->message) ||
-			     x->has_result != y->has_result || x->result != y->result || !same_str(x->reason, y->reason),
+			     x->has_result != y->has_result || x->result != y->result || !same_str(x->reason, y->reason) ||
+			     x->observed != y->observed || !same_str(x->warning, y->warning) ||
+			     memcmp(&x->scope, &y->scope, sizeof(x->scope)),
 		     "expect");
 	}
 	DIFF(!same_str(a->description, b->description), "description");
@@ -419,6 +421,13 @@ static void test_sections(void)
 			   "-- expect xdp\n"
 			   "result 0x2\n"
 			   "unsupported\n"
+			   "-- expect guest:*  release<6.6   arch=s390x jit=off\n"
+			   "# 6.1 predates cpu v4\n"
+			   "rejected unknown opcode\n"
+			   "-- observed kernel release=6.18.44-fc arch=x86_64 jit=on\n"
+			   "ok\n"
+			   "result 0x1\n"
+			   "warning verifier bug: REG INVARIANTS VIOLATION (true_reg1)\n"
 			   "-- signature\n"
 			   "alu:mov64|uvm/kernel|r0\n"
 			   "-- cpu\n"
@@ -434,15 +443,23 @@ static void test_sections(void)
 	check(c.ninsns == 2 && c.mem_len == 5 && c.mem[3] == 3 && c.mem[4] == 4, "mem/insns");
 	check(c.has_result && c.result == UINT64_MAX, "result -1");
 	check(c.has_mem_after && c.mem_after_len == 5 && c.mem_after[0] == 0xff, "mem after");
-	check(c.nexpect == 2 && !strcmp(c.expect[0].backend, "kernel") && !strcmp(c.expect[0].status, "rejected") &&
+	check(c.nexpect == 4 && !strcmp(c.expect[0].backend, "kernel") && !strcmp(c.expect[0].status, "rejected") &&
 		      c.expect[0].message && !strcmp(c.expect[0].message, "invalid shift") && c.expect[0].reason &&
 		      !strcmp(c.expect[0].reason, "the verifier refuses it") && !c.expect[0].has_result,
 	      "expect kernel");
-	check(c.nexpect == 2 && !strcmp(c.expect[1].status, "unsupported") && !c.expect[1].message &&
+	check(c.nexpect == 4 && !strcmp(c.expect[1].status, "unsupported") && !c.expect[1].message &&
 		      c.expect[1].has_result && c.expect[1].result == 2,
 	      "expect xdp");
 	check(c.signature && !strcmp(c.signature, "alu:mov64|uvm/kernel|r0"), "signature");
 	check(c.cpu == 4, "cpu");
+	check(c.nexpect == 4 && !strcmp(c.expect[2].backend, "guest:*") && !strcmp(c.expect[2].scope.release, "6.6") &&
+		      !strcmp(c.expect[2].scope.release_op, "<") && !strcmp(c.expect[2].scope.arch, "s390x") &&
+		      c.expect[2].scope.jit == 0 && !c.expect[2].observed,
+	      "scoped expect");
+	check(c.nexpect == 4 && c.expect[3].observed && !strcmp(c.expect[3].scope.release, "6.18.44-fc") &&
+		      !c.expect[3].scope.release_op[0] && c.expect[3].scope.jit == 1 && c.expect[3].warning &&
+		      strstr(c.expect[3].warning, "true_reg1") && !bd_case_unconfirmed(&c),
+	      "observed with a warning (a case with -- result is confirmed)");
 	check(c.description && !strcmp(c.description, "two\nlines"), "description");
 	check(c.comment && !strcmp(c.comment, "# bug class: test\n# second"), "comment '%s'", c.comment);
 	check(c.extra && strstr(c.extra, "-- no register offset\ncall instruction"), "extra");
@@ -493,8 +510,14 @@ static const struct {
 	{ "-- asm\nexit\n-- raw\n0x0000000000000096\n", "t.data:3: -- raw and -- asm differ at instruction 0" },
 	{ "hello\n-- asm\nexit\n", "t.data:1: text before the first section" },
 	{ "-- asm\nexit\n-- expect kernel\nmaybe\n", "t.data:4: unknown status 'maybe'" },
-	{ "-- asm\nexit\n-- expect kernel\n", "t.data:3: -- expect kernel: no status or result line" },
+	{ "-- asm\nexit\n-- expect kernel\n", "t.data:3: -- expect kernel: no status, result or warning line" },
 	{ "-- asm\nexit\n-- expect\nok\n", "t.data:3: unknown section" },
+	{ "-- asm\nexit\n-- expect kernel arch x86\nok\n", "t.data:3: -- expect kernel arch x86: 'arch' is not a scope" },
+	{ "-- asm\nexit\n-- expect kernel jit=maybe\nok\n", "t.data:3: -- expect kernel jit=maybe: 'jit=maybe' is not a scope" },
+	{ "-- asm\nexit\n-- expect kernel release=\nok\n", "'release=' is not a scope" },
+	{ "-- asm\nexit\n-- expect kernel arch=x86_64\nok\n-- expect kernel arch=x86_64\nrejected\n",
+	  "t.data:5: duplicate -- expect kernel arch=x86_64 section" },
+	{ "-- asm\nexit\n-- observed kernel\nwarning\n", "t.data:4: warning needs the text the kernel logs" },
 	{ "-- asm\nexit\n-- cpu\nv5\n", "t.data:4: invalid cpu 'v5'" },
 	{ "-- asm\nexit\n-- error pattern\n([a\n", "t.data:4: invalid error pattern" },
 	{ "-- asm\nexit\n-- error\nx\n-- error pattern\ny\n", "t.data:5: duplicate section" },
