@@ -1,6 +1,7 @@
 """Verdicts that mean the same on every machine (issue 9): the environment in every report,
 declared deviations, kernel warnings attributed to the exact case, JUnit attribution."""
 import json
+import subprocess
 import os
 import re
 import shutil
@@ -8,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import BUILD, CORPUS, ROOT, need, run, run_json, write_case
+from conftest import BUILD, CONFORMANCE, CORPUS, ROOT, need, run, run_json, write_case
 
 MUTANTS_BIN = BUILD / "bpfdiff-mutants"
 TINYVM = ROOT / "tests" / "plugin" / "tinyvm.py"
@@ -100,3 +101,60 @@ def test_verifier_messages_use_the_cases_numbering(tmp_path, backends):
     assert msg["loop.data"].startswith("unreachable insn 3") and "prologue" not in msg["loop.data"], msg
     assert msg["r10.data"].startswith("frame pointer is read only"), msg
     assert msg["oob.data"].startswith("jump out of range from insn 1 to -3"), msg
+
+
+def test_the_fuzzer_keeps_a_kernel_warning_find(tmp_path, backends):
+    """A fuzz input that trips the verifier's invariant check is written as a find of its own,
+    with every backend's outcome and the environment, even with a per-key cap of 1."""
+    need(backends, "kernel")
+    text = (CORPUS / "verifier-reg-invariants-jgt32-same-register.data").read_text()
+    bare = write_case(tmp_path / "bare.data", text[:text.index("-- expect kernel")])
+    inputs, finds = tmp_path / "in", tmp_path / "finds"
+    inputs.mkdir()
+    finds.mkdir()
+    subprocess.run([str(BUILD / "fuzz" / "data2input"), str(inputs), str(bare)], check=True,
+                   capture_output=True)
+    env = dict(os.environ, BPFDIFF_FINDS=str(finds), BPFDIFF_MAX_FINDS_PER_KEY="1")
+    p = subprocess.run([str(BUILD / "fuzz" / "bpf_diff_replay"), str(inputs)], env=env, capture_output=True,
+                       text=True, cwd=ROOT)
+    if "kernel-warning" not in p.stderr and "verifier bug" not in p.stderr:
+        pytest.skip("this kernel's verifier does not trip on this case")
+    written = list(finds.glob("fuzz-kernel-verifier-bug-true-reg1-*.data"))
+    assert len(written) == 1, (p.stderr[-2000:], list(finds.iterdir()))
+    find = written[0].read_text()
+    assert "UNCONFIRMED" in find and f"kernel {os.uname().release}" in find
+    assert re.search(r"-- observed kernel arch=\S+ release=\S+ jit=(on|off)\n(#.*\n)*ok\nresult 0x0\n"
+                     r"warning verifier bug: REG INVARIANTS VIOLATION \(true_reg1\)", find), find
+    assert "kernel-warning|kernel|verifier bug: REG INVARIANTS VIOLATION (true_reg1)" in find
+
+
+def test_another_processs_kernel_warning_is_not_pinned_on_a_case(backends):
+    """While bpfdiff runs, another process logs 'verifier bug' and WARNING lines (with its own PID)
+    to the kernel log: no case may become a kernel warning because of them."""
+    need(backends, "kernel")
+    if not os.access("/dev/kmsg", os.W_OK):
+        pytest.skip("cannot write /dev/kmsg")
+    import threading
+    stop = threading.Event()
+
+    def writer():
+        while not stop.is_set():
+            # a fresh open each time: the kernel rate-limits writes per open file
+            try:
+                fd = os.open("/dev/kmsg", os.O_WRONLY)
+                os.write(fd, b"<4>verifier bug: REG INVARIANTS VIOLATION (true_reg1): fake, from test_trust\n")
+                os.write(fd, f"<4>WARNING: CPU: 0 PID: {os.getpid()} at kernel/bpf/verifier.c:1 fake\n".encode())
+                os.close(fd)
+            except OSError:
+                return
+            stop.wait(0.0003)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        p = run("run", "-q", "--backend", "kernel", CONFORMANCE, check=None)
+    finally:
+        stop.set()
+        t.join()
+    assert "KERNEL-WARN" not in p.stdout, p.stdout[-3000:]
+    assert p.returncode == 0, p.stdout[-3000:]
