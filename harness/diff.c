@@ -615,34 +615,38 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 	if (what) {
 		o->pair[0] = da;
 		o->pair[1] = db;
+		make_signature(s, c, da, db, dim_name[what], o->signature, sizeof(o->signature));
+	}
+	bool soundness = false;
+	for (int k = 0; what && k < 2; k++) {
+		int x = k ? db : da, y = k ? da : db;
+		/* A verifier accepted and ran it; a bounds-checked VM faults. */
+		if (has_verifier(&s->slot[x]) && o->res[x].status == BD_OK && !has_verifier(&s->slot[y]) &&
+		    o->res[y].status == BD_FAULT)
+			soundness = true;
+	}
+	if (what && (!failed || soundness)) {
+		/* Backends disagree where the case states no truth (or beyond it). */
 		const struct bd_result *ra = &o->res[da], *rb = &o->res[db];
 		size_t mlen = ra->mem && rb->mem ? (ra->mem_len < rb->mem_len ? ra->mem_len : rb->mem_len) : 0;
 		if (depends_on_environment(s, c, what, ra->mem, rb->mem, mlen)) {
 			o->verdict = BD_V_NONDETERMINISTIC;
+			o->signature[0] = 0;
 			snprintf(o->reason, sizeof(o->reason),
 				 "%s and %s differ in %s, but the uvm's own %s moves with the memory/stack addresses or "
 				 "stack contents",
 				 s->slot[da].name, s->slot[db].name, dim_name[what], dim_name[what]);
 			return 0;
 		}
-		make_signature(s, c, da, db, dim_name[what], o->signature, sizeof(o->signature));
 		if (!failed) { /* no truth decides: the odd one out of the largest agreeing group */
 			memset(o->deviated, 0, sizeof(o->deviated));
 			attribute(s, o, compared, da, db);
 		}
-		if (bd_case_unconfirmed(c) && c->signature &&
+		if (!soundness && bd_case_unconfirmed(c) && c->signature &&
 		    !strcmp(bd_signature_key(c->signature), bd_signature_key(o->signature))) {
 			o->verdict = BD_V_UNCONFIRMED;
 			discrepancy_reason(s, o, da, db, what);
 			return 0;
-		}
-		bool soundness = false;
-		for (int k = 0; k < 2; k++) {
-			int x = k ? db : da, y = k ? da : db;
-			/* A verifier accepted and ran it; a bounds-checked VM faults. */
-			if (has_verifier(&s->slot[x]) && o->res[x].status == BD_OK && !has_verifier(&s->slot[y]) &&
-			    o->res[y].status == BD_FAULT)
-				soundness = true;
 		}
 		o->verdict = soundness ? BD_V_SOUNDNESS : BD_V_DISCREPANCY;
 		if (!failed) /* else the reason is the failing backend's, which says more */
@@ -660,15 +664,17 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 		return 0;
 	}
 	if (failed) {
-		/* Every backend agrees but not with the case: if the answer moves
-		 * with addresses in the dimension that failed, it was never a fixed
-		 * value. */
+		/* A backend missed the RFC result (and its declared deviation): if its
+		 * answer moves with addresses in the dimension that failed, the case
+		 * never had a fixed value. The signature (when backends also disagree)
+		 * lets the minimizer and the fuzzer's dedup work on it. */
 		const struct bd_result *r = &o->res[first_failed];
 		bool mem = fail_dim == D_MEM && r->mem && c->mem_after;
 		size_t mlen = mem ? (r->mem_len < c->mem_after_len ? r->mem_len : c->mem_after_len) : 0;
 		if (ran && !c->has_error && fail_dim != D_NONE && bd_status_ran(r->status) &&
 		    depends_on_environment(s, c, fail_dim, mem ? r->mem : NULL, mem ? c->mem_after : NULL, mlen)) {
 			o->verdict = BD_V_NONDETERMINISTIC;
+			o->signature[0] = 0;
 			char w[512];
 			snprintf(w, sizeof(w), "%s", o->reason);
 			snprintf(o->reason, sizeof(o->reason),

@@ -284,7 +284,7 @@ print("%x" % ((int(p.stdout, 16) + 1) & (2**64 - 1)))
     return b
 
 
-def test_broken_plugin_is_a_discrepancy(tmp_path, broken_plugin):
+def test_broken_plugin_fails_and_disagrees(tmp_path, broken_plugin):
     free = tmp_path / "noexpect.data"  # no -- result: only the backends' disagreement counts
     free.write_text("-- asm\nmov %r0, 41\nexit\n")
     cases = [SUITE / "add.data", SUITE / "ldxb.data", free]
@@ -292,7 +292,9 @@ def test_broken_plugin_is_a_discrepancy(tmp_path, broken_plugin):
     assert p.returncode == 1, p.stdout + p.stderr
     assert len(rep["cases"]) == 3
     for c in rep["cases"]:
-        assert "discrepancy" in c["verdict"], c
+        # against an RFC result the plugin fails the case; without one, the two disagree
+        assert c["verdict"] == ("discrepancy" if c["file"].endswith("noexpect.data") else "fail"), c
+        assert c["signature"].endswith("|r0") and "plugin:" in c["signature"], c
         assert int(plugin_result(c)["r0"], 16) == int(c["results"]["uvm"]["r0"], 16) + 1, c
 
 
