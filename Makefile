@@ -75,8 +75,11 @@ BPF_CONFORMANCE ?= ../shared/bpf_conformance/tests
 RUN_PATHS := conformance $(wildcard $(BPF_CONFORMANCE)) corpus
 
 # The main job: every suite and the corpus on every available backend.
+# REPORTS=DIR also writes DIR/bpfdiff.{json,xml,md} (JSON, JUnit, markdown job summary).
 run: all
-	$(BUILD)/bpfdiff run $(RUN_PATHS)
+	$(if $(REPORTS),@mkdir -p $(REPORTS))
+	$(BUILD)/bpfdiff run $(if $(REPORTS),--json $(REPORTS)/bpfdiff.json --junit $(REPORTS)/bpfdiff.xml \
+		--markdown $(REPORTS)/bpfdiff.md) $(RUN_PATHS)
 
 test: all san $(BUILD)/bpfdiff-mutants $(UNIT_TESTS) $(FUZZ_TEST_DEPS)
 	$(PYTHON) -m pytest -q tests

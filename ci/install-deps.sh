@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what bpfdiff needs from Debian's archive. Idempotent; silent when everything is present.
 set -euo pipefail
-pkgs=(make gcc clang-14 llvm-14 libbpf-dev libelf-dev zlib1g-dev bpftool python3-pytest libclang-rt-14-dev valgrind)
+pkgs=(make gcc clang-14 llvm-14 libbpf-dev libelf-dev zlib1g-dev bpftool python3-pytest python3-yaml libclang-rt-14-dev valgrind)
 [ "${WITH_AFL:-1}" = 1 ] && pkgs+=(afl++ gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -54,6 +54,10 @@ static const char *const run_help =
 	"                       conformance/known-differences.txt of this checkout)\n"
 	"      --no-known       do not load the default known-differences file\n"
 	"      --section NAME   ELF section to run\n"
+	"      --fail-on WHAT   what makes the exit code 1: discrepancy (backends disagree, a\n"
+	"                       kernel warning, an internal error), fail (also: a backend misses\n"
+	"                       the RFC result; replay: unexplained refusals; the default), any\n"
+	"                       (also: anything but a clean pass)\n"
 	"  -q, --quiet          print only cases that did not pass\n"
 	"  -v, --verbose        print the diff report for every case that did not pass\n"
 	"  -h, --help           this text\n"
@@ -155,18 +159,19 @@ static void print_line(FILE *out, const struct bd_session *s, const struct bd_ru
 
 static int run_or_replay(int argc, char **argv, bool strict)
 {
-	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION };
+	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION, O_FAIL_ON };
 	static const struct option opts[] = {
 		{ "backend", required_argument, 0, 'b' }, { "json", required_argument, 0, O_JSON },
 		{ "junit", required_argument, 0, O_JUNIT }, { "markdown", required_argument, 0, O_MD },
 		{ "cpu", required_argument, 0, O_CPU },     { "known", required_argument, 0, O_KNOWN },
 		{ "no-known", no_argument, 0, O_NO_KNOWN }, { "section", required_argument, 0, O_SECTION },
+		{ "fail-on", required_argument, 0, O_FAIL_ON },
 		{ "quiet", no_argument, 0, 'q' },           { "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },            { 0, 0, 0, 0 },
 	};
 	const char *backends = NULL, *json = NULL, *junit = NULL, *md = NULL, *section = NULL;
 	const char *known_files[16];
-	int nknown = 0, cpu = 4;
+	int nknown = 0, cpu = 4, fail_on = BD_FAIL_ON_FAIL;
 	bool quiet = false, verbose = false, no_known = false;
 	int ch;
 	optind = 1;
@@ -177,6 +182,13 @@ static int run_or_replay(int argc, char **argv, bool strict)
 		case O_JUNIT: junit = optarg; break;
 		case O_MD: md = optarg; break;
 		case O_SECTION: section = optarg; break;
+		case O_FAIL_ON:
+			if ((fail_on = bd_fail_on_parse(optarg)) < 0) {
+				fprintf(stderr, "bpfdiff %s: --fail-on takes discrepancy, fail or any, not '%s'\n", argv[0],
+					optarg);
+				return 2;
+			}
+			break;
 		case O_NO_KNOWN: no_known = true; break;
 		case O_KNOWN:
 			if (nknown < 16)
@@ -233,7 +245,8 @@ static int run_or_replay(int argc, char **argv, bool strict)
 			unavailable++;
 		}
 
-	struct bd_run_log log = { .strict = strict };
+	struct bd_run_log log = { .strict = strict, .fail_on = fail_on };
+	snprintf(log.backends, sizeof(log.backends), "%s", backends ? backends : "");
 	for (int i = optind; i < argc; i++)
 		bd_run_log_load(&log, argv[i], section);
 

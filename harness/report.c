@@ -6,13 +6,30 @@
 #include "env.h"
 #include "report.h"
 
+int bd_fail_on_parse(const char *s)
+{
+	return !strcmp(s, "discrepancy") ? BD_FAIL_ON_DISCREPANCY
+	       : !strcmp(s, "fail")      ? BD_FAIL_ON_FAIL
+	       : !strcmp(s, "any")       ? BD_FAIL_ON_ANY
+					 : -1;
+}
+
 bool bd_entry_failed(const struct bd_run_log *log, const struct bd_run_entry *e)
 {
+	enum bd_verdict v = e->o.verdict;
 	if (e->input_error)
 		return true;
-	if (bd_verdict_is_bad(e->o.verdict))
+	if (v == BD_V_DISCREPANCY || v == BD_V_SOUNDNESS || v == BD_V_KERNEL_WARNING || v == BD_V_ERROR)
 		return true;
-	return log->strict && (e->o.verdict == BD_V_REJECTED || e->o.verdict == BD_V_SKIPPED);
+	switch (log->fail_on) {
+	case BD_FAIL_ON_DISCREPANCY:
+		return false;
+	case BD_FAIL_ON_FAIL:
+		return bd_verdict_is_bad(v) || (log->strict && (v == BD_V_REJECTED || v == BD_V_SKIPPED));
+	case BD_FAIL_ON_ANY:
+		return v != BD_V_PASS;
+	}
+	return true;
 }
 
 const char *bd_entry_verdict(const struct bd_run_log *log, const struct bd_run_entry *e)
@@ -407,6 +424,45 @@ int bd_report_junit(const char *path, const struct bd_session *s, const struct b
 	return fclose(f) ? -errno : 0;
 }
 
+/* Text for a markdown table cell or list item: no pipes, backticks, HTML or
+ * line breaks from case names and messages. */
+static void md_text(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '|' || ch == '`' || ch == '<' || ch == '>' || ch == '*' || ch == '_' || ch == '[' || ch == ']')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			fputc(' ', f);
+		else
+			fputc(ch, f);
+	}
+}
+
+#define MD_MAX_FAILURES 20
+
+/* A word a POSIX shell reads back as it is: quoted unless plainly safe. */
+static void shell_word(FILE *f, const char *w)
+{
+	if (*w && strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,+=@%-") == strlen(w)) {
+		fputs(w, f);
+		return;
+	}
+	fputc('\'', f);
+	for (; *w; w++) {
+		if (*w == '\'')
+			fputs("'\\''", f);
+		else if ((unsigned char)*w >= 0x20 && *w != 0x7f)
+			fputc(*w, f);
+		else
+			fputc('?', f); /* a control character would break the fence */
+	}
+	fputc('\'', f);
+}
+
+/* A summary for a CI job page ($GITHUB_STEP_SUMMARY): the verdict, where the
+ * results come from, per-backend tables, the first failures with a command
+ * that reproduces each. Nothing links outside the page. */
 int bd_report_markdown(const char *path, const struct bd_session *s, const struct bd_run_log *log)
 {
 	FILE *f = fopen(path, "w");
@@ -415,16 +471,42 @@ int bd_report_markdown(const char *path, const struct bd_session *s, const struc
 	struct tally t;
 	tally(s, log, &t);
 	fprintf(f, "## bpfdiff: %s\n\n", t.failed ? "failures" : "all green");
-	fprintf(f, "%zu cases in %.3f s, %zu failed.\n\n", log->n, log->seconds, t.failed);
+	fprintf(f, "%zu cases in %.3f s, %zu failed (--fail-on %s).\n\n", log->n, log->seconds, t.failed,
+		log->fail_on == BD_FAIL_ON_DISCREPANCY ? "discrepancy" : log->fail_on == BD_FAIL_ON_ANY ? "any" : "fail");
 	fprintf(f, "bpfdiff %s, libbpf %s\n\n", bd_version(), bd_libbpf_version());
 	fprintf(f, "| backend | environment |\n|---|---|\n");
 	for (int i = 0; i < s->n; i++) {
 		char env[512];
 		bd_env_describe(&s->slot[i].env, env, sizeof(env));
-		fprintf(f, "| %s | %s |\n", s->slot[i].name, s->slot[i].b ? env : s->slot[i].why);
+		fprintf(f, "| %s | ", s->slot[i].name);
+		md_text(f, s->slot[i].b ? env : s->slot[i].why);
+		fprintf(f, " |\n");
 	}
+	/* How each backend stands against the cases. */
+	static const char *const judged_name[] = {
+		[BD_J_NONE] = "compared only", [BD_J_MET] = "met RFC result", [BD_J_PRESENT] = "known deviation present",
+		[BD_J_ABSENT] = "known deviation absent", [BD_J_REFUSED] = "refused (allowed)",
+		[BD_J_UNCHECKED] = "memory not checked", [BD_J_FAILED] = "failed", [BD_J_NOT_RUN] = "not run",
+	};
+	enum { NJ = BD_J_NOT_RUN + 1 };
+	fprintf(f, "\n| backend |");
+	for (int j = 0; j < NJ; j++)
+		fprintf(f, " %s |", judged_name[j]);
+	fprintf(f, "\n|---|");
+	for (int j = 0; j < NJ; j++)
+		fprintf(f, "---:|");
 	fputc('\n', f);
-	fprintf(f, "| backend |");
+	for (int i = 0; i < s->n; i++) {
+		size_t n[NJ] = { 0 };
+		for (size_t k = 0; k < log->n; k++)
+			if (!log->e[k].input_error)
+				n[log->e[k].o.judged[i] < NJ ? log->e[k].o.judged[i] : BD_J_NONE]++;
+		fprintf(f, "| %s |", s->slot[i].name);
+		for (int j = 0; j < NJ; j++)
+			fprintf(f, " %zu |", n[j]);
+		fputc('\n', f);
+	}
+	fprintf(f, "\n| backend |");
 	for (int x = 0; x < BD_STATUS_COUNT; x++)
 		fprintf(f, " %s |", bd_status_name(x));
 	fprintf(f, "\n|---|");
@@ -443,15 +525,35 @@ int bd_report_markdown(const char *path, const struct bd_session *s, const struc
 			fprintf(f, "| %s | %zu |\n", bd_verdict_name(v), t.verdicts[v]);
 	if (t.input_errors)
 		fprintf(f, "| input error | %zu |\n", t.input_errors);
+	if (t.present || t.absent || t.finds_gone)
+		fprintf(f, "\nKnown deviations: %zu present, %zu absent here; unconfirmed finds no longer reproducing: %zu.\n",
+			t.present, t.absent, t.finds_gone);
 	if (t.failed) {
-		fprintf(f, "\n### Failures\n\n");
+		fprintf(f, "\n### Failures (first %d of %zu)\n\n", t.failed < MD_MAX_FAILURES ? (int)t.failed : MD_MAX_FAILURES,
+			t.failed);
 		char name[4096];
-		for (size_t k = 0; k < log->n; k++) {
+		size_t shown = 0;
+		for (size_t k = 0; k < log->n && shown < MD_MAX_FAILURES; k++) {
 			const struct bd_run_entry *e = &log->e[k];
 			if (!bd_entry_failed(log, e))
 				continue;
-			fprintf(f, "- `%s` — **%s**: %s\n", display_name(e, name, sizeof(name)),
-				bd_entry_verdict(log, e), e->input_error ? e->error : e->o.reason);
+			shown++;
+			fputs("- ", f);
+			md_text(f, display_name(e, name, sizeof(name)));
+			fprintf(f, " — **%s**: ", bd_entry_verdict(log, e));
+			md_text(f, e->input_error ? e->error : e->o.reason);
+			fputs("\n\n  ```\n  bpfdiff run -v", f);
+			if (log->backends[0]) {
+				fputs(" -b ", f);
+				shell_word(f, log->backends);
+			}
+			if (e->c.section) {
+				fputs(" --section ", f);
+				shell_word(f, e->c.section);
+			}
+			fputc(' ', f);
+			shell_word(f, e->c.path ? e->c.path : "?");
+			fputs("\n  ```\n", f);
 		}
 	}
 	return fclose(f) ? -errno : 0;

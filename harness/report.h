@@ -13,11 +13,22 @@ struct bd_run_entry {
 	char error[1024];
 };
 
+/* What makes a run fail (--fail-on), from the narrowest gate to the widest. */
+enum bd_fail_on {
+	BD_FAIL_ON_DISCREPANCY, /* backends disagree (discrepancy, soundness suspect, kernel warning) or a tool error */
+	BD_FAIL_ON_FAIL,        /* also: a backend misses the RFC result (default); replay: unexplained refusals */
+	BD_FAIL_ON_ANY,         /* also: anything but a clean pass (rejected, skipped, nondeterministic,
+				   unconfirmed finds, memory not checked) */
+};
+int bd_fail_on_parse(const char *s); /* enum value, or -1 */
+
 struct bd_run_log {
 	struct bd_run_entry *e;
 	size_t n, cap;
 	double seconds;
 	bool strict;              /* replay: unexplained rejections/skips are deviations */
+	enum bd_fail_on fail_on;
+	char backends[1024];      /* the -b list as given, for reproducer commands */
 };
 
 /* Add every case PATH names (a .data file, a directory searched recursively
