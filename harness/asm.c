@@ -2,8 +2,11 @@
 /*
  * Assembler for the bpf_conformance / ubpf assembly syntax.
  *
- * One instruction per line; `#` starts a comment anywhere; `name:` defines a
- * label (alone on its line or followed by an instruction). Operands are
+ * One instruction per line (or several separated by `;`, as ubpf's parser
+ * allows); `#` starts a comment anywhere; `name:` defines a label (alone on
+ * its line or followed by an instruction). Registers are %r0..%r10; %r11..%r15
+ * also assemble (the field is 4 bits, as in ubpf's and bpf_conformance's
+ * assemblers) so that a VM's refusal of them can be tested. Operands are
  * separated by commas and/or blanks. Mnemonics are those of EBPF_FORMS:
  *
  *   add %r1, %r2        add %r1, 5         add32 ...   (add64/mov64/neg64... accepted as 64-bit aliases)
@@ -219,7 +222,9 @@ static int parse_reg(struct assembler *a, const char *s, int *reg)
 		if (v > 1000)
 			break;
 	}
-	if (v > 10)
+	/* r11..r15 fit the 4-bit field: ubpf's and bpf_conformance's assemblers encode
+	 * them ("fake registers to support negative tests") and the VM refuses them. */
+	if (v > 15)
 		return fail(a, "invalid register %s", s);
 	*reg = (int)v;
 	return 0;
@@ -709,28 +714,31 @@ int bd_assemble(const char *text, int first_line, struct ebpf_insn **out, size_t
 		char *hash = strchr(line, '#');
 		if (hash)
 			*hash = 0;
-		char *s = line;
-		while (isspace((unsigned char)*s))
-			s++;
-		/* label: [insn] */
-		size_t id = 0;
-		while (s[id] && !isspace((unsigned char)s[id]) && s[id] != ':' && s[id] != ',')
-			id++;
-		if (id && s[id] == ':') {
-			if (!is_ident(s, id)) {
-				rc = fail(&a, "invalid label name");
-				break;
+		/* ubpf's parser also takes `;` between instructions on one line */
+		for (char *s = line, *semi; s && !rc; s = semi ? semi + 1 : NULL) {
+			if ((semi = strchr(s, ';')))
+				*semi = 0;
+			while (isspace((unsigned char)*s))
+				s++;
+			/* label: [insn] */
+			size_t id = 0;
+			while (s[id] && !isspace((unsigned char)s[id]) && s[id] != ':' && s[id] != ',')
+				id++;
+			if (id && s[id] == ':') {
+				if (!is_ident(s, id)) {
+					rc = fail(&a, "invalid label name");
+					break;
+				}
+				if ((rc = add_label(&a, s, id)))
+					break;
+				s += id + 1;
 			}
-			if ((rc = add_label(&a, s, id)))
-				break;
-			s += id + 1;
+			int ntok;
+			if ((rc = tokenize(&a, s, tok, &ntok)) || !ntok)
+				continue;
+			rc = asm_insn(&a, tok, ntok);
 		}
-		int ntok;
-		if ((rc = tokenize(&a, s, tok, &ntok)))
-			break;
-		if (!ntok)
-			continue;
-		if ((rc = asm_insn(&a, tok, ntok)))
+		if (rc)
 			break;
 	}
 	if (!rc)

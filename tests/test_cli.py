@@ -202,7 +202,7 @@ def test_asm_hex_and_disasm_round_trip(tmp_path):
 
 def test_asm_error_names_line(tmp_path):
     f = tmp_path / "bad.s"
-    f.write_text("mov %r0, 1\nadd %r0, %r11\nexit\n")
+    f.write_text("mov %r0, 1\nadd %r0, %r16\nexit\n")
     p = run("asm", f, check=2)
     assert "bad.s:2" in p.stderr
 

@@ -272,6 +272,8 @@ static const struct {
 	const char *hex;
 } syntax[] = {
 	{ "add %r1, %r2", "0f 21 00 00 00 00 00 00" },
+	{ "mov %r15, %r11", "bf bf 00 00 00 00 00 00" },
+	{ "L: mov %r0, 1 ; ja L;exit", "b7 00 00 00 01 00 00 00 05 00 fe ff 00 00 00 00 95 00 00 00 00 00 00 00" },
 	{ "add %r1, 5", "07 01 00 00 05 00 00 00" },
 	{ "add64 %r1, 5", "07 01 00 00 05 00 00 00" },
 	{ "mov64 %r1, %r2", "bf 21 00 00 00 00 00 00" },
@@ -331,6 +333,8 @@ static const struct {
 	{ "mov32 %r0, 2147483648", "1: immediate 2147483648 out of 32-bit range" },
 	{ "mov32 %r0, 0x100000000", "out of 32-bit range" },
 	{ "exit\nor %r0, %r50", "2: invalid register %r50" },
+	{ "mov %r16, 1", "invalid register %r16" },
+	{ "exit\nmov %r0, 1; frob", "2: invalid mnemonic 'frob'" },
 	{ "ldxb %r0, [%r1+0x10000]", "out of 16-bit range" },
 	{ "ldxb %r0, [%r1+32768]", "out of 16-bit range" },
 	{ "ldxb %r0, %r1", "expected a memory operand" },
