@@ -2,16 +2,20 @@
 /*
  * The .data format of bpf_conformance and ubpf, plus bpfdiff's own sections.
  *
- *   # comment lines (licence, bug class)      -> comment
+ *   # comment lines (licence, bug class)      -> comment; `#` starts a comment on any line
  *   -- asm            assembly (harness/asm.c)
- *   -- raw            instructions: hex bytes, 8 per instruction ("07 00 01 00 01 00 00 00"),
- *                     or 64-bit little-endian words with a 0x prefix ("0x0000000100010007", ubpf)
- *   -- mem            input memory, hex bytes
+ *   -- raw            instructions: a line with one token is a 64-bit little-endian word, read as
+ *                     ubpf's test_framework/testdata.py reads it, int(line, 0) ("0x0000000100010007",
+ *                     "149"); a line with several is hex bytes, whole 8-byte instructions
+ *   -- mem            input memory, hex bytes; a hexdump offset ("0x0010:") before a line is skipped
  *   -- result         expected R0 (hex or decimal, 64-bit; a negative decimal is two's complement)
  *   -- error          expected error text (may be empty)
  *   -- error pattern  expected error, POSIX extended regex
  *   -- c / -- no register offset / -- no jit    kept verbatim in `extra`, ignored
  *   -- description    free text
+ *   -- NAME @ FILE    (asm, raw, mem, mem after) the section's text is FILE, relative to the case (ubpf)
+ *   -- unload         (ubpf) load the program again and run it again: `rerun`
+ *   -- reload, -- pyelf   (ubpf) kept; the case is skipped with the reason in `skip`
  * bpfdiff's own:
  *   -- mem after      expected memory after the run, hex bytes
  *   -- expect BACKEND [SCOPE]    a declared deviation: `STATUS [message substring]` and/or
@@ -23,8 +27,9 @@
  *
  * When both -- asm and -- raw are present they must encode the same bytes.
  * Any other `-- name` line is an input error, as are bytes that are not hex,
- * values out of range, a raw section that is not a multiple of 8 bytes and a
- * file without a program. Every error is -EINVAL with "PATH:LINE: message".
+ * values out of range, a missing included file and a file without a program
+ * (unless it is skipped). Every error is -EINVAL with "PATH:LINE: message";
+ * in an included file, its path and line, then the case line that includes it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -55,6 +60,9 @@ enum sect {
 	S_OBSERVED,
 	S_SIGNATURE,
 	S_CPU,
+	S_PYELF,
+	S_RELOAD,
+	S_UNLOAD,
 	S_COUNT,
 };
 
@@ -71,6 +79,8 @@ struct parser {
 	char *buf;
 	size_t len, cap;
 	int seen[S_COUNT];
+	/* `-- NAME @ FILE`: the section's text came from this file (for messages) */
+	char *incl_path;
 	/* -- raw, kept aside until -- asm (if any) is known */
 	struct ebpf_insn *raw;
 	size_t nraw;
@@ -91,6 +101,24 @@ static int perr(struct parser *p, int line, const char *fmt, ...)
 		else
 			snprintf(p->err, p->errlen, "%s: %s", p->path, msg);
 	}
+	return -EINVAL;
+}
+
+/* An error in a section's text: in an included file, that file's path and line
+ * and then the case line that includes it. */
+static int berr(struct parser *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int berr(struct parser *p, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!p->incl_path)
+		return perr(p, line, "%s", msg);
+	if (p->err && p->errlen)
+		snprintf(p->err, p->errlen, "%s:%d: %s (included by %s:%d)", p->incl_path, line, msg, p->path,
+			 p->hdr_line);
 	return -EINVAL;
 }
 
@@ -148,6 +176,30 @@ static char *text_trimmed(const char *buf, size_t len)
 	return s;
 }
 
+/* The text without `#` comments and blank lines, lines joined by '\n'. */
+static char *text_uncommented(const char *text)
+{
+	char *out = NULL;
+	size_t len = 0, cap = 0, ll;
+	const char *l, *cur = text;
+	if (append(&out, &len, &cap, "", 0))
+		return NULL;
+	while ((l = next_line(&cur, &ll))) {
+		const char *hash = memchr(l, '#', ll);
+		if (hash)
+			ll = (size_t)(hash - l);
+		while (ll && isspace((unsigned char)l[ll - 1]))
+			ll--;
+		if (!ll)
+			continue;
+		if ((len && append(&out, &len, &cap, "\n", 1)) || append(&out, &len, &cap, l, ll)) {
+			free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
 /* --- numbers and hex ------------------------------------------------------ */
 
 /* 64-bit value: 0x hex, decimal, or negative decimal/hex (two's complement). */
@@ -181,11 +233,10 @@ static int put_byte(struct bytes *o, uint8_t v)
 }
 
 /*
- * One token of hex bytes: "aa", "0xaa", or a run "aabbcc" (even length).
- * With words != 0, a 0x token is a 64-bit little-endian word (ubpf's raw).
- * Returns 0, -EINVAL (message in msg) or -ENOMEM.
+ * One token of hex bytes: "aa", "0xaa", or a run "aabbcc" (even length, as in
+ * tcpdump's "0026 622f" groups). Returns 0, -EINVAL (message in msg) or -ENOMEM.
  */
-static int hex_token(const char *t, int words, struct bytes *o, char *msg, size_t msglen)
+static int hex_token(const char *t, struct bytes *o, char *msg, size_t msglen)
 {
 	int prefixed = t[0] == '0' && (t[1] == 'x' || t[1] == 'X');
 	const char *d = prefixed ? t + 2 : t;
@@ -198,19 +249,6 @@ static int hex_token(const char *t, int words, struct bytes *o, char *msg, size_
 	if (!n) {
 		snprintf(msg, msglen, "invalid hex byte '%s'", t);
 		return -EINVAL;
-	}
-	if (prefixed && words) {
-		if (n > 16) {
-			snprintf(msg, msglen, "instruction word '%s' wider than 64 bits", t);
-			return -EINVAL;
-		}
-		uint64_t v = 0;
-		for (size_t i = 0; i < n; i++)
-			v = v << 4 | (uint64_t)bd_hex_digit((unsigned char)d[i]);
-		for (int i = 0; i < 8; i++)
-			if (put_byte(o, (uint8_t)(v >> (8 * i))))
-				return -ENOMEM;
-		return 0;
 	}
 	if (n <= 2) {
 		int v = bd_hex_digit((unsigned char)d[0]);
@@ -228,17 +266,54 @@ static int hex_token(const char *t, int words, struct bytes *o, char *msg, size_
 	return 0;
 }
 
-/* Hex bytes of a whole section; `#` comments allowed; *bad_line = offending line index. */
-static int hex_text(const char *text, int words, struct bytes *o, int *bad_line, char *msg, size_t msglen)
+/* A hexdump line's offset column, "0x0010:" (tcpdump -xx) or "00000010:": ubpf's
+ * testdata.py drops everything up to the line's last ':'; we drop it only when
+ * it is an offset, so that a stray ':' is still bad input. Returns where the
+ * bytes start, or NULL for a colon after something that is not an offset. */
+static const char *skip_offset(const char *s, size_t n)
+{
+	const char *colon = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ':')
+			colon = s + i;
+	if (!colon)
+		return s;
+	const char *q = s;
+	while (q < colon && isspace((unsigned char)*q))
+		q++;
+	if (colon - q > 2 && q[0] == '0' && (q[1] == 'x' || q[1] == 'X'))
+		q += 2;
+	if (q == colon)
+		return NULL;
+	for (; q < colon; q++)
+		if (bd_hex_digit((unsigned char)*q) < 0)
+			return NULL;
+	return colon + 1;
+}
+
+/* Hex bytes of a whole section; `#` comments allowed; with dump != 0 a line
+ * may start with a hexdump offset. *bad_line = offending line index. */
+static int hex_text(const char *text, int dump, struct bytes *o, int *bad_line, char *msg, size_t msglen)
 {
 	int li = 0;
 	const char *s = text;
 	while (s && *s) {
 		const char *e = strchr(s, '\n');
 		size_t n = e ? (size_t)(e - s) : strlen(s);
+		const char *next = e ? e + 1 : NULL;
 		const char *hash = memchr(s, '#', n);
 		if (hash)
 			n = (size_t)(hash - s);
+		if (dump) {
+			const char *b = skip_offset(s, n);
+			if (!b) {
+				*bad_line = li;
+				snprintf(msg, msglen, "invalid hexdump offset before ':' (expected e.g. '0x0010:')");
+				return -EINVAL;
+			}
+			n -= (size_t)(b - s);
+			s = b;
+		}
 		size_t i = 0;
 		while (i < n) {
 			while (i < n && (isspace((unsigned char)s[i]) || s[i] == ','))
@@ -255,7 +330,7 @@ static int hex_text(const char *text, int words, struct bytes *o, int *bad_line,
 				}
 				memcpy(tok, s + i, j - i);
 				tok[j - i] = 0;
-				int rc = hex_token(tok, words, o, msg, msglen);
+				int rc = hex_token(tok, o, msg, msglen);
 				if (rc) {
 					*bad_line = li;
 					return rc;
@@ -263,8 +338,106 @@ static int hex_text(const char *text, int words, struct bytes *o, int *bad_line,
 			}
 			i = j;
 		}
-		s = e ? e + 1 : NULL;
+		s = next;
 		li++;
+	}
+	return 0;
+}
+
+/*
+ * One `-- raw` instruction word as ubpf's test_framework/testdata.py reads it:
+ * int(line, 0), then struct.pack("=Q"): an optional sign, 0x/0o/0b digits or a
+ * decimal without leading zeros, single `_` between digits; the value must fit
+ * an unsigned 64-bit word. Returns 0, or -1 (syntax), -2 (negative), -3 (too wide).
+ */
+static int parse_raw_word(const char *s, uint64_t *out)
+{
+	int neg = 0;
+	unsigned base = 10;
+	if (*s == '+' || *s == '-')
+		neg = *s++ == '-';
+	if (s[0] == '0' && s[1] && strchr("xXoObB", s[1])) {
+		base = (s[1] | 0x20) == 'x' ? 16 : (s[1] | 0x20) == 'o' ? 8 : 2;
+		s += 2;
+		if (*s == '_')
+			s++;
+	} else if (s[0] == '0') {
+		for (const char *q = s; *q; q++)
+			if (*q != '0' && *q != '_')
+				return -1; /* Python refuses "010" */
+	}
+	uint64_t v = 0;
+	int digits = 0, under = 0;
+	for (; *s; s++) {
+		if (*s == '_') {
+			if (under || !digits)
+				return -1;
+			under = 1;
+			continue;
+		}
+		int d = bd_hex_digit((unsigned char)*s);
+		if (d < 0 || (unsigned)d >= base)
+			return -1;
+		if (v > (UINT64_MAX - (unsigned)d) / base)
+			return -3;
+		v = v * base + (unsigned)d;
+		digits++;
+		under = 0;
+	}
+	if (!digits || under)
+		return -1;
+	if (neg && v)
+		return -2;
+	*out = v;
+	return 0;
+}
+
+/*
+ * `-- raw`, a line at a time (comments and blank lines allowed). A line with
+ * one token is one instruction word as ubpf reads it; a line with several is
+ * hex bytes, whole 8-byte instructions (bpf_conformance's negative/unused-*
+ * files, `bpfdiff asm --hex` output). A lone token is never read as a byte.
+ */
+static int raw_words(struct parser *p, const char *text, struct bytes *o)
+{
+	size_t ll;
+	const char *l, *cur = text;
+	for (int i = 0; (l = next_line(&cur, &ll)); i++) {
+		char tmp[1024], msg[160];
+		int line = p->first_line + i;
+		const char *hash = memchr(l, '#', ll);
+		if (hash)
+			ll = (size_t)(hash - l);
+		if (ll >= sizeof(tmp))
+			return berr(p, line, "line too long");
+		memcpy(tmp, l, ll);
+		tmp[ll] = 0;
+		char *w = trim(tmp);
+		if (!*w)
+			continue;
+		if (w[strcspn(w, " \t,")]) {
+			size_t before = o->len;
+			int bad, rc = hex_text(w, 0, o, &bad, msg, sizeof(msg));
+			if (rc)
+				return rc == -EINVAL ? berr(p, line, "%s", msg) : rc;
+			if ((o->len - before) % 8)
+				return berr(p, line, "%zu hex bytes: a line of -- raw bytes holds whole 8-byte instructions",
+					    o->len - before);
+			continue;
+		}
+		uint64_t v;
+		int rc = parse_raw_word(w, &v);
+		if (rc == -2)
+			return berr(p, line, "negative instruction word '%s' (ubpf packs -- raw as unsigned 64-bit)", w);
+		if (rc == -3)
+			return berr(p, line, "instruction word '%s' wider than 64 bits", w);
+		if (rc)
+			return berr(p, line,
+				    "invalid instruction word '%s' (a -- raw line is one 64-bit value, 0x hex or decimal "
+				    "as ubpf reads it, or an instruction's 8 hex bytes)", w);
+		for (int k = 0; k < 8; k++)
+			if (put_byte(o, (uint8_t)(v >> (8 * k))))
+				return -ENOMEM;
 	}
 	return 0;
 }
@@ -294,6 +467,7 @@ static const char *sect_name(enum sect k)
 		[S_ASM] = "asm", [S_RAW] = "raw", [S_MEM] = "mem", [S_RESULT] = "result",
 		[S_ERROR] = "error", [S_ERROR_PATTERN] = "error pattern", [S_DESCRIPTION] = "description",
 		[S_MEM_AFTER] = "mem after", [S_SIGNATURE] = "signature", [S_CPU] = "cpu",
+		[S_PYELF] = "pyelf", [S_RELOAD] = "reload", [S_UNLOAD] = "unload",
 	};
 	return names[k] ? names[k] : "?";
 }
@@ -317,6 +491,9 @@ static enum sect classify(const char *name, char *arg, size_t arglen)
 		{ "mem after", S_MEM_AFTER },
 		{ "signature", S_SIGNATURE },
 		{ "cpu", S_CPU },
+		{ "pyelf", S_PYELF },
+		{ "reload", S_RELOAD },
+		{ "unload", S_UNLOAD },
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (!strcmp(name, known[i].name))
@@ -573,7 +750,10 @@ static int finish_section(struct parser *p)
 		char aerr[256];
 		rc = bd_assemble(text, p->first_line, &c->insns, &c->ninsns, aerr, sizeof(aerr));
 		if (rc) {
-			if (p->err && p->errlen)
+			if (p->err && p->errlen && p->incl_path)
+				snprintf(p->err, p->errlen, "%s:%s (included by %s:%d)", p->incl_path, aerr, p->path,
+					 p->hdr_line);
+			else if (p->err && p->errlen)
 				snprintf(p->err, p->errlen, "%s:%s", p->path, aerr);
 			return -EINVAL;
 		}
@@ -584,14 +764,9 @@ static int finish_section(struct parser *p)
 	}
 	case S_RAW: {
 		struct bytes o = { 0 };
-		rc = hex_text(text, 1, &o, &bad, msg, sizeof(msg));
-		if (rc) {
+		if ((rc = raw_words(p, text, &o))) {
 			free(o.b);
-			return rc == -EINVAL ? perr(p, p->first_line + bad, "%s", msg) : rc;
-		}
-		if (o.len % 8) {
-			free(o.b);
-			return perr(p, p->hdr_line, "-- raw has %zu bytes, not a multiple of 8", o.len);
+			return rc;
 		}
 		if (!o.len)
 			return perr(p, p->hdr_line, "-- raw section has no instructions");
@@ -603,10 +778,10 @@ static int finish_section(struct parser *p)
 	case S_MEM:
 	case S_MEM_AFTER: {
 		struct bytes o = { 0 };
-		rc = hex_text(text, 0, &o, &bad, msg, sizeof(msg));
+		rc = hex_text(text, 1, &o, &bad, msg, sizeof(msg));
 		if (rc) {
 			free(o.b);
-			return rc == -EINVAL ? perr(p, p->first_line + bad, "%s", msg) : rc;
+			return rc == -EINVAL ? berr(p, p->first_line + bad, "%s", msg) : rc;
 		}
 		if (p->kind == S_MEM) {
 			c->mem = o.b;
@@ -629,7 +804,8 @@ static int finish_section(struct parser *p)
 	case S_ERROR_PATTERN:
 		if (c->has_error)
 			return perr(p, p->hdr_line, "both -- error and -- error pattern");
-		c->error = text_trimmed(text, p->len);
+		/* As ubpf and bpf_conformance read it: `#` comments and blank lines are not the text. */
+		c->error = text_uncommented(text);
 		if (!c->error)
 			return -ENOMEM;
 		c->has_error = true;
@@ -645,6 +821,21 @@ static int finish_section(struct parser *p)
 			regfree(&re);
 		}
 		return 0;
+	case S_PYELF:
+	case S_RELOAD:
+	case S_UNLOAD:
+		if (p->kind == S_UNLOAD)
+			c->rerun = true;
+		else if (!c->skip &&
+			 !(c->skip = strdup(p->kind == S_PYELF
+						    ? "-- pyelf: an ELF image built by Python statements in ubpf's "
+						      "test_elf.py (its ELF loader tests); bpfdiff does not run Python"
+						    : "-- reload: ubpf's check that a second ubpf_load() into a VM that "
+						      "holds a program is refused, a rule of ubpf's API, not eBPF "
+						      "behaviour; bpfdiff's backends load every run afresh")))
+			return -ENOMEM;
+		/* kept verbatim as well, so that the case is written back with it */
+		/* fall through */
 	case S_EXTRA: {
 		size_t len = c->extra ? strlen(c->extra) : 0, cap = len;
 		char hdr[96];
@@ -681,18 +872,66 @@ static int finish_section(struct parser *p)
 	return 0;
 }
 
+static int read_text(const char *path, char **out, size_t *outlen, char *err, size_t errlen);
+
+/* `-- NAME @ FILE` (ubpf's testdata.py): the section's text is FILE, a path
+ * relative to the case's directory, read as it is (CR line ends dropped). */
+static int load_include(struct parser *p, const char *file, int lineno)
+{
+	const char *slash = strrchr(p->path, '/');
+	char *full;
+	if (file[0] == '/' || !slash)
+		full = strdup(file);
+	else if (asprintf(&full, "%.*s/%s", (int)(slash - p->path), p->path, file) < 0)
+		full = NULL;
+	if (!full)
+		return -ENOMEM;
+	p->incl_path = full;
+	char *text, why[512];
+	size_t len;
+	int rc = read_text(full, &text, &len, why, sizeof(why));
+	if (rc)
+		return rc == -ENOMEM ? rc : perr(p, lineno, "-- %s @ %s: %s", p->name, file, why);
+	if (memchr(text, 0, len)) {
+		free(text);
+		return perr(p, lineno, "-- %s @ %s: NUL byte in %s", p->name, file, full);
+	}
+	size_t ll;
+	const char *l, *cur = text;
+	while ((l = next_line(&cur, &ll))) {
+		if (ll && l[ll - 1] == '\r')
+			ll--;
+		if (append(&p->buf, &p->len, &p->cap, l, ll) || append(&p->buf, &p->len, &p->cap, "\n", 1)) {
+			free(text);
+			return -ENOMEM;
+		}
+	}
+	free(text);
+	return 0;
+}
+
 static int start_section(struct parser *p, const char *line, size_t len, int lineno)
 {
-	char name[BD_BACKEND_NAME_MAX + 128];
+	char name[BD_BACKEND_NAME_MAX + 1024]; /* room for an include's path */
 	if (len >= sizeof(name))
 		return perr(p, lineno, "section line too long ('%.40s...')", line);
 	memcpy(name, line + 2, len - 2);
 	name[len - 2] = 0;
+	char *hash = strchr(name, '#'); /* ubpf and bpf_conformance drop comments first */
+	if (hash)
+		*hash = 0;
+	char *at = strchr(name, '@'), *file = NULL;
+	if (at) {
+		*at = 0;
+		file = trim(at + 1);
+		if (!*file || strchr(file, '@'))
+			return perr(p, lineno, "-- %s@ takes one file name", trim(name));
+	}
 	char *n = trim(name);
 	/* collapse inner runs of blanks: "error  pattern" */
 	char norm[BD_BACKEND_NAME_MAX + 128];
 	size_t k = 0;
-	for (size_t i = 0; n[i]; i++)
+	for (size_t i = 0; n[i] && k < sizeof(norm) - 1; i++)
 		if (!(isspace((unsigned char)n[i]) && (k == 0 || norm[k - 1] == ' ')))
 			norm[k++] = isspace((unsigned char)n[i]) ? ' ' : n[i];
 	norm[k] = 0;
@@ -700,6 +939,9 @@ static int start_section(struct parser *p, const char *line, size_t len, int lin
 	enum sect kind = classify(norm, arg, sizeof(arg));
 	if (kind == S_NONE)
 		return perr(p, lineno, "unknown section '-- %s'", norm);
+	if (file && kind != S_ASM && kind != S_RAW && kind != S_MEM && kind != S_MEM_AFTER)
+		return perr(p, lineno, "-- %s @ %s: only asm, raw, mem and mem after take their text from a file",
+			    norm, file);
 	int rc = finish_section(p);
 	if (rc)
 		return rc;
@@ -718,6 +960,12 @@ static int start_section(struct parser *p, const char *line, size_t len, int lin
 	p->len = 0;
 	if (p->buf)
 		p->buf[0] = 0;
+	free(p->incl_path);
+	p->incl_path = NULL;
+	if (file) {
+		p->first_line = 1;
+		return load_include(p, file, lineno);
+	}
 	return 0;
 }
 
@@ -741,6 +989,7 @@ void bd_case_free(struct bd_case *c)
 	free(c->signature);
 	free(c->comment);
 	free(c->extra);
+	free(c->skip);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -791,6 +1040,15 @@ int bd_case_parse_data(const char *path, const char *text, size_t len, struct bd
 				rc = -ENOMEM;
 				break;
 			}
+		} else if (p.incl_path) {
+			size_t i = 0;
+			while (i < ll && isspace((unsigned char)s[i]))
+				i++;
+			if (i < ll && s[i] != '#') {
+				rc = perr(&p, lineno, "-- %s takes its text from %s, not from lines of its own", p.name,
+					  p.incl_path);
+				break;
+			}
 		} else if (append(&p.buf, &p.len, &p.cap, s, ll) || append(&p.buf, &p.len, &p.cap, "\n", 1)) {
 			rc = -ENOMEM;
 			break;
@@ -817,20 +1075,22 @@ int bd_case_parse_data(const char *path, const char *text, size_t len, struct bd
 			p.raw = NULL;
 		}
 	}
-	if (!rc && !c->insns)
+	if (!rc && !c->insns && !c->skip)
 		rc = perr(&p, 0, "no program (no -- asm or -- raw section)");
 	if (rc == -ENOMEM)
 		perr(&p, 0, "out of memory");
 	free(p.buf);
+	free(p.incl_path);
 	free(p.raw);
 	if (rc)
 		bd_case_free(c);
 	return rc;
 }
 
-int bd_case_load_data(const char *path, struct bd_case *c, char *err, size_t errlen)
+/* The whole file as a NUL-terminated string; "PATH: reason" in err on failure. */
+static int read_text(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
 {
-	memset(c, 0, sizeof(*c));
+	*out = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -880,7 +1140,20 @@ int bd_case_load_data(const char *path, struct bd_case *c, char *err, size_t err
 	}
 	close(fd);
 	buf[len] = 0;
-	int rc = bd_case_parse_data(path, buf, len, c, err, errlen);
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+int bd_case_load_data(const char *path, struct bd_case *c, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	char *buf;
+	size_t len;
+	int rc = read_text(path, &buf, &len, err, errlen);
+	if (rc)
+		return rc;
+	rc = bd_case_parse_data(path, buf, len, c, err, errlen);
 	free(buf);
 	return rc;
 }

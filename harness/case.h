@@ -71,6 +71,8 @@ struct bd_case {
 	int cpu;               /* `-- cpu v1..v4`; 0 = not given */
 	char *comment;         /* leading `#` lines of the file (bug class, licence) */
 	char *extra;           /* sections bpfdiff keeps but ignores (`-- c`, `-- no register offset`), verbatim */
+	char *skip;            /* why no backend can run it (ubpf's `-- pyelf`, `-- reload`), or NULL */
+	bool rerun;            /* ubpf's `-- unload`: load the program again and run it again; both runs must agree */
 };
 
 /* Parse a .data file. On error returns -EINVAL (or -errno for I/O) and

@@ -391,8 +391,11 @@ int bd_cmd_asm(int argc, char **argv)
 	char err[512];
 	rc = program_of_text(path, text, len, &c, err, sizeof(err));
 	free(text);
-	if (rc < 0) {
-		fprintf(stderr, "bpfdiff asm: %s\n", err);
+	if (rc < 0 || !c.ninsns) {
+		if (rc < 0)
+			fprintf(stderr, "bpfdiff asm: %s\n", err);
+		else /* a skipped .data case (ubpf's -- pyelf) */
+			fprintf(stderr, "bpfdiff asm: %s: no program: %s\n", path, c.skip ? c.skip : "empty");
 		bd_case_free(&c);
 		return 2;
 	}

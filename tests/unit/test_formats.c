@@ -88,7 +88,8 @@ static int same_case(const struct bd_case *a, const struct bd_case *b, const cha
 			return 0;     \
 		}                     \
 	} while (0)
-	DIFF(a->ninsns != b->ninsns || memcmp(a->insns, b->insns, a->ninsns * sizeof(*a->insns)), "insns");
+	DIFF(a->ninsns != b->ninsns || (a->ninsns && memcmp(a->insns, b->insns, a->ninsns * sizeof(*a->insns))),
+	     "insns");
 	DIFF(a->mem_len != b->mem_len || (a->mem_len && memcmp(a->mem, b->mem, a->mem_len)), "mem");
 	DIFF(a->has_result != b->has_result || a->result != b->result, "result");
 	DIFF(a->has_error != b->has_error || a->error_is_pattern != b->error_is_pattern || !same_str(a->error, b->error),
@@ -110,6 +111,7 @@ static int same_case(const struct bd_case *a, const struct bd_case *b, const cha
 	DIFF(a->cpu != b->cpu, "cpu");
 	DIFF(!same_str(a->comment, b->comment), "comment");
 	DIFF(!same_str(a->extra, b->extra), "extra");
+	DIFF(!same_str(a->skip, b->skip) || a->rerun != b->rerun, "skip/rerun");
 #undef DIFF
 	return 1;
 }
@@ -504,8 +506,25 @@ static const struct {
 	{ "# only\n-- result\n1\n", "no program" },
 	{ "-- asm\nexit\n-- bogus\n", "t.data:3: unknown section '-- bogus'" },
 	{ "-- asm\nexit\n-- asm\nexit\n", "t.data:3: duplicate section" },
-	{ "-- raw\n95 00 00 00 00 00 00\n", "t.data:1: -- raw has 7 bytes, not a multiple of 8" },
+	{ "-- raw\n95 00 00 00 00 00 00\n", "t.data:2: 7 hex bytes: a line of -- raw bytes holds whole 8-byte" },
 	{ "-- raw\n95 00 00 zz 00 00 00 00\n", "t.data:2: invalid hex byte 'zz'" },
+	{ "-- raw\n0x95\n95 00 00 00\n00 00 00 00\n", "t.data:3: 4 hex bytes" },
+	{ "-- raw\n0x95\n0xzz\n", "t.data:3: invalid instruction word '0xzz'" },
+	{ "-- raw\n007\n", "t.data:2: invalid instruction word '007'" },
+	{ "-- raw\n1__49\n", "t.data:2: invalid instruction word" },
+	{ "-- raw\n149_\n", "t.data:2: invalid instruction word" },
+	{ "-- raw\n0b102\n", "t.data:2: invalid instruction word" },
+	{ "-- raw\n-1\n", "t.data:2: negative instruction word '-1'" },
+	{ "-- raw\n18446744073709551616\n", "t.data:2: instruction word '18446744073709551616' wider than 64 bits" },
+	{ "-- raw\n# only a comment\n", "t.data:1: -- raw section has no instructions" },
+	{ "-- asm\nexit\n-- mem\n0x00 zz: 01\n", "t.data:4: invalid hexdump offset" },
+	{ "-- asm\nexit\n-- mem\n: 01\n", "t.data:4: invalid hexdump offset" },
+	{ "-- asm\nexit\n-- result @ x\n", "t.data:3: -- result @ x: only asm, raw, mem and mem after" },
+	{ "-- asm @ a @ b\n", "t.data:1: -- asm@ takes one file name" },
+	{ "-- asm @ no/such.asm\n", "t.data:1: -- asm @ no/such.asm: no/such.asm: No such file or directory" },
+	{ "-- asm @ no/such.asm\n-- pyelf\n", "t.data:1: -- asm @ no/such.asm" },
+	{ "-- pyelf\n-- pyelf\n", "t.data:2: duplicate section '-- pyelf'" },
+	{ "-- asm\nexit\n-- bogus # comment\n", "t.data:3: unknown section '-- bogus'" },
 	{ "-- asm\nexit\n-- mem\n00 123\n", "t.data:4: invalid hex byte '123'" },
 	{ "-- asm\nexit\n-- result\n0x10000000000000000\n", "t.data:4: invalid result" },
 	{ "-- asm\nexit\n-- result\n1\n2\n", "t.data:5: -- result takes one line" },
@@ -551,6 +570,79 @@ static void test_bad_data(void)
 	check(!rc && c.ninsns == 3 && c.result == 0x1122334455667788ull, "raw words + CRLF: %s", rc ? err : "");
 	if (!rc)
 		bd_case_free(&c);
+}
+
+/* ubpf's dialect: -- raw as int(line, 0), hexdump offsets, comments on section
+ * and error lines, -- pyelf / -- reload (skipped), -- unload (run again). */
+static void test_ubpf_dialect(void)
+{
+	static const char *const exit_words[] = { "149", "0x95", "0X95", "0x_95", "0o225", "0b1001_0101", "+149",
+						  "1_4_9", "  0x0000000000000095  # exit" };
+	for (size_t i = 0; i < sizeof(exit_words) / sizeof(exit_words[0]); i++) {
+		char text[128], err[512];
+		struct bd_case c;
+		snprintf(text, sizeof(text), "-- raw\n%s\n", exit_words[i]);
+		int rc = bd_case_parse_data("t.data", text, strlen(text), &c, err, sizeof(err));
+		check(!rc && c.ninsns == 1 && c.insns[0].opcode == 0x95 && !c.insns[0].dst && !c.insns[0].imm,
+		      "raw word '%s' is exit: %s", exit_words[i], rc ? err : "wrong instruction");
+		if (!rc)
+			bd_case_free(&c);
+	}
+	struct bd_case c;
+	char err[512];
+	const char *t = "-- raw\n18446744073709551615\n-0\n";
+	int rc = bd_case_parse_data("t.data", t, strlen(t), &c, err, sizeof(err));
+	uint64_t w0 = 0, w1 = 1;
+	if (!rc) {
+		memcpy(&w0, &c.insns[0], 8);
+		memcpy(&w1, &c.insns[1], 8);
+	}
+	check(!rc && c.ninsns == 2 && w0 == UINT64_MAX && w1 == 0, "raw 2^64-1 and -0: %s", rc ? err : "wrong words");
+	if (!rc)
+		bd_case_free(&c);
+
+	t = "-- raw\nb7 00 00 00 2a 00 00 00, 07 00 00 00 01 00 00 00\n149\n";
+	rc = bd_case_parse_data("t.data", t, strlen(t), &c, err, sizeof(err));
+	check(!rc && c.ninsns == 3 && c.insns[0].opcode == 0xb7 && c.insns[0].imm == 42 && c.insns[1].opcode == 0x07 &&
+		      c.insns[2].opcode == 0x95, "raw bytes lines and a word line: %s", rc ? err : "wrong instructions");
+	if (!rc)
+		bd_case_free(&c);
+
+	t = "-- asm # the program\nexit\n-- mem\n0x0000:  0026 622f\n00000004: 45 # c: d\n  0x0005: 0a\n\n-- result # r\n0x0\n"
+	    "-- error   # e\n# a comment line\n\nFailed to load   # tail\nsecond line\n";
+	rc = bd_case_parse_data("t.data", t, strlen(t), &c, err, sizeof(err));
+	check(!rc, "hexdump and comments: %s", err);
+	if (!rc) {
+		static const uint8_t want[] = { 0x00, 0x26, 0x62, 0x2f, 0x45, 0x0a };
+		check(c.mem_len == sizeof(want) && !memcmp(c.mem, want, sizeof(want)), "hexdump bytes (%zu)", c.mem_len);
+		check(c.has_result && !c.result, "result under a commented header");
+		check(c.error && !strcmp(c.error, "Failed to load\nsecond line"), "error text '%s'", c.error);
+		bd_case_free(&c);
+	}
+
+	t = "-- pyelf\nehdr.e_machine = 1\n-- error\nwrong machine\n";
+	rc = bd_case_parse_data("t.data", t, strlen(t), &c, err, sizeof(err));
+	check(!rc && !c.ninsns && c.skip && strstr(c.skip, "pyelf") && c.extra &&
+		      strstr(c.extra, "-- pyelf\nehdr.e_machine = 1"), "pyelf: %s", rc ? err : "");
+	const char *what = "";
+	if (!rc) {
+		check(format_roundtrip(&c, &what), "format/parse pyelf: %s", what);
+		bd_case_free(&c);
+	}
+	t = "-- asm\nexit\n-- reload\n-- error\nalready\n";
+	rc = bd_case_parse_data("t.data", t, strlen(t), &c, err, sizeof(err));
+	check(!rc && c.skip && strstr(c.skip, "reload") && !c.rerun, "reload: %s", rc ? err : "");
+	if (!rc) {
+		check(format_roundtrip(&c, &what), "format/parse reload: %s", what);
+		bd_case_free(&c);
+	}
+	t = "-- asm\nmov %r0, 0\nexit\n-- unload\n-- result\n0x0\n";
+	rc = bd_case_parse_data("t.data", t, strlen(t), &c, err, sizeof(err));
+	check(!rc && !c.skip && c.rerun, "unload: %s", rc ? err : "");
+	if (!rc) {
+		check(format_roundtrip(&c, &what), "format/parse unload: %s", what);
+		bd_case_free(&c);
+	}
 }
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -753,6 +845,7 @@ int main(int argc, char **argv)
 	test_syntax();
 	test_sections();
 	test_bad_data();
+	test_ubpf_dialect();
 	test_conformance(dir);
 	test_negative(negdir);
 	test_random_roundtrip();
