@@ -159,7 +159,9 @@ static int meets_truth(const struct bd_case *c, const char *name, const struct b
 		       size_t whylen, enum dim *d, bool *unchecked)
 {
 	*unchecked = false;
-	if (c->has_error) {
+	/* `-- error` with `-- result` (ubpf's error tests): either outcome meets it,
+	 * as bpf_conformance's runner judges an error by its text and a run by R0. */
+	if (c->has_error && !(c->has_result && r->status == BD_OK)) {
 		if (r->status == BD_OK) {
 			*d = D_STATUS;
 			snprintf(why, whylen, "%s: expected an error%s%s%s, but it ran and returned 0x%llx", name,
@@ -459,11 +461,15 @@ static void attribute(const struct bd_session *s, struct bd_outcome *o, const bo
 	}
 }
 
-static void run_all(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
+/* Runs the case on every backend. Returns the first slot whose second run
+ * (`-- unload`) disagreed with its first, with why and in what, or -1. */
+static int run_all(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o, char *rerun_why,
+		   size_t whylen, enum dim *rerun_dim)
 {
 	struct bd_run_opts ro;
 	bd_run_opts_default(&ro);
 	ro.cpu = c->cpu ? c->cpu : s->cfg.cpu;
+	int rerun_differs = -1;
 	for (int i = 0; i < s->n; i++) {
 		struct bd_result *r = &o->res[i];
 		if (!s->slot[i].b) {
@@ -474,6 +480,28 @@ static void run_all(struct bd_session *s, const struct bd_case *c, struct bd_out
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int rc = s->slot[i].ops->run(s->slot[i].b, c, &ro, r);
+		if (rc >= 0 && c->rerun) {
+			/* ubpf's `-- unload`: load the program again and run it again. The
+			 * second run is the one judged; it must agree with the first (state
+			 * left behind by a run, a map or VM image reused, shows up here). */
+			struct bd_result first = *r;
+			r->mem = NULL;
+			rc = s->slot[i].ops->run(s->slot[i].b, c, &ro, r);
+			int off;
+			enum dim d = rc >= 0 ? disagree(&first, r, &off) : D_NONE;
+			if (d != D_NONE && rerun_differs < 0) {
+				rerun_differs = i;
+				*rerun_dim = d;
+				snprintf(rerun_why, whylen,
+					 "%s: loaded again, it gave %s r0 0x%llx; the first run gave %s r0 0x%llx%s",
+					 s->slot[i].name, bd_status_name(r->status), (unsigned long long)r->r0,
+					 bd_status_name(first.status), (unsigned long long)first.r0,
+					 d == D_MEM ? " (memory differs)" : "");
+			}
+			if (first.warning[0] && !r->warning[0])
+				memcpy(r->warning, first.warning, sizeof(r->warning));
+			bd_result_reset(&first);
+		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (rc < 0) {
 			r->status = BD_ERROR;
@@ -483,6 +511,7 @@ static void run_all(struct bd_session *s, const struct bd_case *c, struct bd_out
 			r->duration_ns = (unsigned long long)(t1.tv_sec - t0.tv_sec) * 1000000000ULL +
 					 (unsigned long long)(t1.tv_nsec - t0.tv_nsec);
 	}
+	return rerun_differs;
 }
 
 /* A kernel WARNING or "verifier bug" while loading or running this case
@@ -554,7 +583,20 @@ static void discrepancy_reason(const struct bd_session *s, struct bd_outcome *o,
 int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
 {
 	bd_outcome_reset(o);
-	run_all(s, c, o);
+	if (c->skip) {
+		/* Nothing here can run it (ubpf's `-- pyelf`, `-- reload`). */
+		for (int i = 0; i < s->n; i++) {
+			o->res[i].status = s->slot[i].b ? BD_UNSUPPORTED : BD_UNAVAILABLE;
+			snprintf(o->res[i].message, sizeof(o->res[i].message), "%s",
+				 s->slot[i].b ? c->skip : s->slot[i].why);
+		}
+		o->verdict = BD_V_SKIPPED;
+		snprintf(o->reason, sizeof(o->reason), "%s", c->skip);
+		return 0;
+	}
+	char rerun_why[sizeof(o->reason)] = "";
+	enum dim rerun_dim = D_NONE;
+	int rerun_differs = run_all(s, c, o, rerun_why, sizeof(rerun_why), &rerun_dim);
 	if (kernel_warning(s, c, o))
 		return 0;
 
@@ -568,6 +610,11 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 		enum dim d;
 		why[0] = 0;
 		o->judged[i] = judge(c, &s->slot[i], r, &o->decl[i], why, sizeof(why), &d);
+		if (i == rerun_differs) { /* `-- unload`: its two runs disagree */
+			o->judged[i] = BD_J_FAILED;
+			snprintf(why, sizeof(why), "%s", rerun_why);
+			d = rerun_dim;
+		}
 		switch (o->judged[i]) {
 		case BD_J_FAILED:
 			o->deviated[i] = true;
@@ -659,6 +706,21 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 			if (o->res[i].status == BD_ERROR) {
 				o->deviated[i] = true;
 				snprintf(o->reason, sizeof(o->reason), "%s: %s", s->slot[i].name, o->res[i].message);
+				break;
+			}
+		return 0;
+	}
+	if (!ran && !c->has_result && !c->has_error && !c->has_mem_after && !c->nexpect) {
+		/* No expectation and nothing ran it (ubpf's assembler tests, whose
+		 * programs have no exit): bpf_conformance's runner skips such files.
+		 * A case without expectations that runs is still diffed. */
+		o->verdict = BD_V_SKIPPED;
+		snprintf(o->reason, sizeof(o->reason), "no expectation (neither -- result nor -- error)");
+		for (int i = 0; i < s->n; i++)
+			if (o->res[i].status != BD_UNAVAILABLE) {
+				snprintf(o->reason, sizeof(o->reason),
+					 "no expectation (neither -- result nor -- error) and no backend ran it: %s %s: %s",
+					 s->slot[i].name, bd_status_name(o->res[i].status), o->res[i].message);
 				break;
 			}
 		return 0;

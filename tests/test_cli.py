@@ -137,9 +137,9 @@ def test_bad_input_does_not_hide_other_cases(tmp_path):
 
 @pytest.mark.parametrize("text,what", [
     ("-- asm\nmov %r0, 1\nexit\n-- mem\nzz 11\n", "mem"),
-    ("-- raw\nb7 00 00 00 01 00 00\n", "raw"),
+    ("-- raw\n0xb7 0x00\n", "raw"),
     ("-- asm\nmov %r0, 1\nexit\n-- result\nnot-a-number\n", "result"),
-    ("-- asm\nja +5\nexit\n", None),
+    ("-- asm\nja +5\nexit\n-- result\n0x0\n", None),
 ])
 def test_malformed_sections(tmp_path, text, what):
     f = write_case(tmp_path / "bad.data", text)
@@ -152,10 +152,10 @@ def test_malformed_sections(tmp_path, text, what):
 
 
 def test_truncated_lddw_and_unknown_opcode(tmp_path):
-    f = write_case(tmp_path / "t.data", "-- raw\n18 00 00 00 01 00 00 00\n-- result\n0x1\n")
+    f = write_case(tmp_path / "t.data", "-- raw\n0x0000000100000018\n-- result\n0x1\n")
     p = run("run", "--backend", "uvm", "-v", f, check=1)
     assert "lddw" in p.stdout
-    f = write_case(tmp_path / "u.data", "-- raw\nff 00 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n")
+    f = write_case(tmp_path / "u.data", "-- raw\n0x00000000000000ff\n0x0000000000000095\n")
     p = run("run", "--backend", "uvm", "-v", f)
     assert "unknown opcode 0xff" in p.stdout
 
