@@ -485,6 +485,10 @@ int bd_cmd_disasm(int argc, char **argv)
 	struct bd_case c = { 0 };
 	if (len && memchr(text, 0, len) == NULL && looks_like_data(text)) {
 		rc = bd_case_parse_data(path, text, len, &c, err, sizeof(err));
+		if (!rc && !c.ninsns) { /* ubpf's -- pyelf: no program to show */
+			snprintf(err, sizeof(err), "%s: no program: %s", path, c.skip ? c.skip : "empty");
+			rc = -EINVAL;
+		}
 	} else if (len && memchr(text, 0, len) == NULL && all_hex_text(text, len)) {
 		uint8_t *bytes;
 		size_t n;

@@ -193,3 +193,12 @@ def test_ubpf_suite_reads_as_it_is(tmp_path):
         assert byname["tcp-sack/match.data"]["verdict"] == "pass"
     if "elf/ok.data" in byname:
         assert byname["elf/ok.data"]["verdict"] == "skipped"
+
+
+@pytest.mark.parametrize("cmd", [["asm", "--hex"], ["disasm"]], ids=["asm", "disasm"])
+def test_asm_and_disasm_refuse_a_case_without_a_program(cmd):
+    p = run(*cmd, DIALECT / "pyelf.data", check=2)
+    assert "no program" in p.stderr and "pyelf" in p.stderr
+    # a skipped case with a program still has one to show: mov %r0, 1; exit
+    out = run(*cmd, DIALECT / "reload.data", check=0).stdout
+    assert out.strip() in ("b7 00 00 00 01 00 00 00 95 00 00 00 00 00 00 00", "mov %r0, 1\nexit")
