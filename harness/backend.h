@@ -87,6 +87,11 @@ struct bd_backend_config {
 	int cpu;             /* 1..4 */
 	const char *arg;     /* backend argument: `plugin:PATH` gives PATH */
 	bool verbose;
+	/* Declared with the backend (`plugin+verifier+platform=ubpf:PATH`, see
+	 * session.c): a verifier stands in front of the VM; the platform that
+	 * gives helper numbers their meaning (NULL: not declared). */
+	bool verifier;
+	const char *platform;
 };
 
 struct bd_backend; /* opaque, one per backend type */
@@ -94,8 +99,10 @@ struct bd_backend; /* opaque, one per backend type */
 struct bd_backend_ops {
 	const char *name;
 	/* Its `rejected` comes from a verifier that may refuse any program (the
-	 * kernel; an external VM): allowed by RFC 9669 unless a case says otherwise.
-	 * False for bpfdiff's own VMs, whose rejections mean malformed eBPF. */
+	 * kernel): allowed by RFC 9669 unless a case says otherwise. False for
+	 * bpfdiff's own VMs, whose rejections mean malformed eBPF, and for a
+	 * plugin unless it is declared with `+verifier` (the session slot's
+	 * `verifier` is what the diff reads). */
 	bool verifier;
 	/* 0, or -errno with a reason in why (-EPERM "no CAP_BPF", -ENOSYS ...):
 	 * the backend is then `unavailable` and the others still run. */

@@ -12,17 +12,21 @@
  *                                          OPTIONS = $BPFDIFF_PLUGIN_OPTIONS split on spaces
  *   stdin  the instructions as hex bytes separated by spaces, and a newline
  *   stdout R0 in hex (optional 0x); anything else is an error
- * Exit 0 → ok with that R0. Exit ≠ 0 → the first line of stderr (or stdout)
- * is the message and gives the status: a leading "STATUS:" with a bpfdiff
- * status name (what `bpfdiff plugin` prints) is taken as is; a message with
- * "unsupported"/"not supported" is unsupported; anything else, and death by a
- * signal, is error. $BPFDIFF_PLUGIN_TIMEOUT seconds (default 10) of wall time
- * → timeout, with the plugin's process group killed.
+ * What comes back:
+ *   exit 0               ok with that R0
+ *   exit != 0            the runner's message (stdout, or stderr when stdout
+ *                        is empty), which a case's `-- error` is matched
+ *                        against; the status is read from it (classify_failure):
+ *                        fault, or rejected for a plugin declared `+verifier`
+ *   killed by a signal   crash, with the signal: a finding
+ *   $BPFDIFF_PLUGIN_TIMEOUT seconds (default 10) of wall time
+ *                        timeout, with the plugin's process group killed
  *
  * The contract gives no memory back: res->mem stays NULL, and the diff skips
  * memory for this backend. The run options (addresses, stack fill, budget)
  * cannot be passed either and are ignored.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -53,6 +57,8 @@ struct bd_backend {
 	int nopt;
 	unsigned timeout_ms;
 	bool verbose;
+	bool verifier;                        /* `plugin+verifier:PATH`: exit != 0 is a refusal */
+	char platform[32];                    /* `+platform=NAME`, or "" */
 };
 
 static int plugin_open(struct bd_backend **out, const struct bd_backend_config *cfg, char *why,
@@ -87,6 +93,8 @@ static int plugin_open(struct bd_backend **out, const struct bd_backend_config *
 		return -ENOMEM;
 	}
 	b->verbose = cfg->verbose;
+	b->verifier = cfg->verifier;
+	snprintf(b->platform, sizeof(b->platform), "%s", cfg->platform ? cfg->platform : "");
 	b->timeout_ms = 10000;
 	const char *t = getenv("BPFDIFF_PLUGIN_TIMEOUT");
 	if (t && *t) {
@@ -138,8 +146,9 @@ static void plugin_close(struct bd_backend *b)
 
 static void plugin_info(struct bd_backend *b, FILE *out)
 {
-	fprintf(out, "external VM %s (bpf_conformance plugin contract), timeout %u ms", b->path,
-		b->timeout_ms);
+	fprintf(out, "external VM %s (bpf_conformance plugin contract), %s, helper platform %s, timeout %u ms",
+		b->path, b->verifier ? "declared with a verifier" : "no verifier declared",
+		b->platform[0] ? b->platform : "not declared", b->timeout_ms);
 	for (int i = 0; i < b->nopt; i++)
 		fprintf(out, "%s%s", i ? " " : ", options: ", b->opt[i]);
 	fputc('\n', out);
@@ -287,32 +296,78 @@ static bool parse_r0(const char *s, uint64_t *r0)
 	return true;
 }
 
-static const struct {
-	const char *name;
-	enum bd_status status;
-} status_prefixes[] = {
-	{ "fault", BD_FAULT },		   { "rejected", BD_REJECTED },
-	{ "timeout", BD_TIMEOUT },	   { "unsupported", BD_UNSUPPORTED },
-	{ "unavailable", BD_UNAVAILABLE }, { "error", BD_ERROR },
-};
-
-/* *rest: the message without a recognised "STATUS:" prefix. */
-static enum bd_status classify_failure(const char *msg, const char **rest)
+/* The text bpf_conformance's runner compares with a case's `-- error` when a
+ * plugin exits non-zero: stdout, or stderr when stdout is empty, cut at the
+ * first '\r', trailing whitespace stripped. Its lines are joined with "; "
+ * so that the message stays one line in reports. */
+static void runner_message(const struct capture *out, const struct capture *err, char *dst, size_t dstlen)
 {
-	*rest = msg;
-	for (size_t i = 0; i < sizeof(status_prefixes) / sizeof(status_prefixes[0]); i++) {
-		size_t n = strlen(status_prefixes[i].name);
-		if (!strncasecmp(msg, status_prefixes[i].name, n) && msg[n] == ':') {
-			for (*rest = msg + n + 1; **rest == ' ' || **rest == '\t'; (*rest)++)
-				;
-			if (!**rest)
-				*rest = msg;
-			return status_prefixes[i].status;
+	const struct capture *c = out->len ? out : err;
+	size_t n = strcspn(c->buf, "\r");
+	while (n && (c->buf[n - 1] == ' ' || c->buf[n - 1] == '\t' || c->buf[n - 1] == '\n' ||
+		     c->buf[n - 1] == '\v' || c->buf[n - 1] == '\f'))
+		n--;
+	size_t k = 0;
+	for (size_t i = 0; i < n && k + 3 < dstlen; i++) {
+		if (c->buf[i] == '\n') {
+			dst[k++] = ';';
+			dst[k++] = ' ';
+		} else {
+			dst[k++] = c->buf[i];
+		}
+	}
+	if (dstlen)
+		dst[k < dstlen ? k : dstlen - 1] = '\0';
+}
+
+/* "... signal 11 ..." in a message, or 0. */
+static int signal_in(const char *msg)
+{
+	const char *p = strstr(msg, "signal ");
+	int sig = p ? atoi(p + 7) : 0;
+	return sig > 0 && sig < 65 ? sig : 0;
+}
+
+/*
+ * A non-zero exit: which status? bpf_conformance's runner has one failure
+ * channel (any non-zero exit, the message compared with `-- error`), so the
+ * status is bpfdiff's reading of it:
+ *  - "STATUS: ..." with a bpfdiff status name is taken as is (what `bpfdiff
+ *    plugin` and tests/plugin/tinyvm.py print);
+ *  - exit 128+N with no message or with the signal's description (a shell
+ *    wrapper that did not `exec` its VM: "Segmentation fault") is a crash;
+ *  - "unsupported" / "not supported" is unsupported;
+ *  - anything else is a refusal when the plugin is declared with a verifier
+ *    (libbpf_plugin, PREVAIL exit 1 on a verifier rejection), otherwise a
+ *    fault of unknown kind: the VM ran the program and gave no result.
+ */
+static enum bd_status classify_failure(const struct bd_backend *b, const char *msg, int exit_status,
+				       int *sig)
+{
+	*sig = 0;
+	size_t n = strcspn(msg, ":");
+	if (msg[n] == ':' && n && n < 16) {
+		char word[16];
+		for (size_t i = 0; i < n; i++)
+			word[i] = (char)tolower((unsigned char)msg[i]);
+		word[n] = '\0';
+		int st = bd_status_lookup(word);
+		if (st > BD_OK) {
+			if (st == BD_CRASH)
+				*sig = signal_in(msg + n);
+			return (enum bd_status)st;
+		}
+	}
+	if (exit_status > 128 && exit_status <= 128 + 64) {
+		const char *what = strsignal(exit_status - 128);
+		if (!msg[0] || (what && strcasestr(msg, what))) {
+			*sig = exit_status - 128;
+			return BD_CRASH;
 		}
 	}
 	if (strcasestr(msg, "unsupported") || strcasestr(msg, "not supported"))
 		return BD_UNSUPPORTED;
-	return BD_ERROR;
+	return b->verifier ? BD_REJECTED : BD_FAULT;
 }
 
 static int plugin_fail(struct bd_result *res, int err, const char *what)
@@ -531,23 +586,30 @@ static int plugin_run(struct bd_backend *b, const struct bd_case *c, const struc
 		snprintf(res->message, sizeof(res->message), "plugin: no result after %u ms, killed",
 			 b->timeout_ms);
 	} else if (WIFSIGNALED(wst)) {
-		res->status = BD_ERROR;
-		first_line(cerr->buf, line, sizeof(line));
+		/* The VM died: a finding, whatever the other backends did. */
+		res->status = BD_CRASH;
+		res->signal = WTERMSIG(wst);
+		runner_message(cout, cerr, line, sizeof(line));
 		snprintf(res->message, sizeof(res->message), "plugin killed by signal %d (%s)%s%.400s",
 			 WTERMSIG(wst), strsignal(WTERMSIG(wst)), line[0] ? ": " : "", line);
 	} else if (WEXITSTATUS(wst) != 0) {
-		/* bpf_conformance's runner reports stdout, or stderr when stdout is
-		 * empty; stderr is where messages belong, so prefer it. */
-		first_line(cerr->buf, line, sizeof(line));
-		if (!line[0])
-			first_line(cout->buf, line, sizeof(line));
-		const char *rest = line;
-		res->status = line[0] ? classify_failure(line, &rest) : BD_ERROR;
-		if (line[0])
-			snprintf(res->message, sizeof(res->message), "%s", rest);
-		else
+		int sig;
+		runner_message(cout, cerr, line, sizeof(line));
+		res->status = classify_failure(b, line, WEXITSTATUS(wst), &sig);
+		if (res->status == BD_CRASH) {
+			res->signal = sig;
+			if (!signal_in(line) && sig)
+				snprintf(res->message, sizeof(res->message),
+					 "plugin exited with status %d, its VM killed by signal %d (%s)%s%.400s",
+					 WEXITSTATUS(wst), sig, strsignal(sig), line[0] ? ": " : "", line);
+			else
+				snprintf(res->message, sizeof(res->message), "%s", line);
+		} else if (line[0]) {
+			snprintf(res->message, sizeof(res->message), "%s", line);
+		} else {
 			snprintf(res->message, sizeof(res->message), "plugin exited with status %d and no message",
 				 WEXITSTATUS(wst));
+		}
 	} else if (cout->truncated || !parse_r0(cout->buf, &res->r0)) {
 		res->status = BD_ERROR;
 		first_line(cout->buf, line, sizeof(line));
@@ -578,12 +640,13 @@ out:
 static void plugin_env(struct bd_backend *b, struct bd_env *e)
 {
 	bd_env_unknown(e);
-	snprintf(e->detail, sizeof(e->detail), "external VM %s", b->path);
+	snprintf(e->detail, sizeof(e->detail), "external VM %s%s%s%s", b->path,
+		 b->verifier ? ", with a verifier" : "", b->platform[0] ? ", platform " : "", b->platform);
 }
 
 const struct bd_backend_ops bd_backend_plugin = {
 	.name = "plugin",
-	.verifier = true,
+	.verifier = false, /* unless declared: `plugin+verifier:PATH` (session slot) */
 	.open = plugin_open,
 	.run = plugin_run,
 	.close = plugin_close,

@@ -159,6 +159,11 @@ static int meets_truth(const struct bd_case *c, const char *name, const struct b
 		       size_t whylen, enum dim *d, bool *unchecked)
 {
 	*unchecked = false;
+	if (r->status == BD_CRASH) { /* the VM died: not an error the case expects, nor a pass */
+		*d = D_STATUS;
+		snprintf(why, whylen, "%s crashed: %s", name, r->message);
+		return 0;
+	}
 	/* `-- error` with `-- result` (ubpf's error tests): either outcome meets it,
 	 * as bpf_conformance's runner judges an error by its text and a run by R0. */
 	if (c->has_error && !(c->has_result && r->status == BD_OK)) {
@@ -213,7 +218,7 @@ static int meets_truth(const struct bd_case *c, const char *name, const struct b
 
 static bool has_verifier(const struct bd_backend_slot *slot)
 {
-	return slot->ops && slot->ops->verifier;
+	return slot->verifier;
 }
 
 /* A refusal RFC 9669 allows without the case saying so: a verifier may
@@ -733,7 +738,7 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 		const struct bd_result *r = &o->res[first_failed];
 		bool mem = fail_dim == D_MEM && r->mem && c->mem_after;
 		size_t mlen = mem ? (r->mem_len < c->mem_after_len ? r->mem_len : c->mem_after_len) : 0;
-		if (ran && !c->has_error && fail_dim != D_NONE && bd_status_ran(r->status) &&
+		if (ran && !c->has_error && fail_dim != D_NONE && bd_status_ran(r->status) && r->status != BD_CRASH &&
 		    depends_on_environment(s, c, fail_dim, mem ? r->mem : NULL, mem ? c->mem_after : NULL, mlen)) {
 			o->verdict = BD_V_NONDETERMINISTIC;
 			o->signature[0] = 0;

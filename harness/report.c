@@ -222,6 +222,8 @@ int bd_report_json(const char *path, const struct bd_session *s, const struct bd
 			json_str(f, r->message);
 			if (r->has_insns)
 				fprintf(f, ", \"insns\": %llu", (unsigned long long)r->insns);
+			if (r->status == BD_CRASH && r->signal > 0)
+				fprintf(f, ", \"signal\": %d", r->signal);
 			if (r->warning[0]) {
 				fputs(", \"kernel_warning\": ", f);
 				json_str(f, r->warning);

@@ -25,47 +25,111 @@ static const struct bd_backend_ops *builtin(const char *name)
 	return NULL;
 }
 
+/* The part of a backend spec before its ':' is KIND[+OPTION...]: options say
+ * what bpfdiff cannot ask an external VM, so only a plugin takes them.
+ *   +verifier        a verifier stands in front of the VM: its refusals are
+ *                    allowed (rejected), and ok where a bounds-checked VM
+ *                    faults is a possible verifier soundness bug
+ *   +platform=NAME   what its helper numbers mean (linux, ubpf, ...); without
+ *                    it a plugin is not diffed on programs that call helpers
+ * ',' separates backends and ':' starts the argument, so '+' is free here. */
+static int parse_options(const char *spec, char *opts, const char *kind, bool *verifier, char *platform,
+			 size_t platlen, char *err, size_t errlen)
+{
+	char *save = NULL;
+	for (char *o = strtok_r(opts, "+", &save); o; o = strtok_r(NULL, "+", &save)) {
+		if (strcmp(kind, "plugin")) {
+			snprintf(err, errlen, "backend '%s': %s takes no options ('+%s')", spec, kind, o);
+			return -EINVAL;
+		}
+		if (!strcmp(o, "verifier")) {
+			*verifier = true;
+		} else if (!strncmp(o, "platform=", 9) && o[9] && strlen(o + 9) < platlen &&
+			   strspn(o + 9, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+				   strlen(o + 9)) {
+			snprintf(platform, platlen, "%s", o + 9);
+		} else {
+			snprintf(err, errlen,
+				 "backend '%s': unknown option '+%s' (a plugin takes +verifier and +platform=NAME)",
+				 spec, o);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int add_backend(struct bd_session *s, const char *spec, char *err, size_t errlen)
 {
 	if (s->n == BD_MAX_BACKENDS) {
 		snprintf(err, errlen, "too many backends (at most %d)", BD_MAX_BACKENDS);
 		return -E2BIG;
 	}
-	char kind[64];
+	char head[128], kind[64];
 	const char *colon = strchr(spec, ':');
-	size_t klen = colon ? (size_t)(colon - spec) : strlen(spec);
-	if (klen == 0 || klen >= sizeof(kind)) {
+	size_t hlen = colon ? (size_t)(colon - spec) : strlen(spec);
+	size_t klen = strcspn(spec, "+:");
+	if (klen > hlen)
+		klen = hlen;
+	if (klen == 0 || klen >= sizeof(kind) || hlen >= sizeof(head)) {
 		snprintf(err, errlen, "unknown backend '%s' (known: uvm, kernel, xdp, plugin:PATH)", spec);
 		return -EINVAL;
 	}
 	memcpy(kind, spec, klen);
 	kind[klen] = 0;
+	memcpy(head, spec, hlen);
+	head[hlen] = 0;
 	bool known = !strcmp(kind, "uvm") || !strcmp(kind, "kernel") || !strcmp(kind, "xdp") ||
 		     !strcmp(kind, "plugin");
 	if (!known) {
 		snprintf(err, errlen, "unknown backend '%s' (known: uvm, kernel, xdp, plugin:PATH)", spec);
 		return -EINVAL;
 	}
+	bool verifier = false;
+	char platform[sizeof(s->slot[0].platform)] = "";
+	if (klen < hlen) {
+		if (head[hlen - 1] == '+' || strstr(head + klen, "++")) {
+			snprintf(err, errlen, "backend '%s': empty option", spec);
+			return -EINVAL;
+		}
+		int rc = parse_options(spec, head + klen + 1, kind, &verifier, platform, sizeof(platform), err,
+				       errlen);
+		if (rc < 0)
+			return rc;
+	}
 	if (!strcmp(kind, "plugin") && (!colon || !colon[1])) {
 		snprintf(err, errlen, "backend 'plugin' needs a program: plugin:PATH");
 		return -EINVAL;
 	}
+	/* The name leaves the options out: `-- expect` lines, known differences,
+	 * signatures and reports name the VM, however it was declared. */
+	char name[sizeof(s->slot[0].name)];
+	if (snprintf(name, sizeof(name), "%s%s", kind, colon ? colon : "") >= (int)sizeof(name)) {
+		snprintf(err, errlen, "backend '%.60s...': name longer than %zu bytes", spec, sizeof(name) - 1);
+		return -EINVAL;
+	}
 	for (int i = 0; i < s->n; i++)
-		if (!strcmp(s->slot[i].name, spec)) {
-			snprintf(err, errlen, "backend '%s' given twice", spec);
+		if (!strcmp(s->slot[i].name, name)) {
+			snprintf(err, errlen, "backend '%s' given twice", name);
 			return -EINVAL;
 		}
 	struct bd_backend_slot *slot = &s->slot[s->n++];
 	memset(slot, 0, sizeof(*slot));
 	bd_env_unknown(&slot->env);
-	snprintf(slot->name, sizeof(slot->name), "%s", spec);
+	snprintf(slot->name, sizeof(slot->name), "%s", name);
 	slot->ops = builtin(kind);
 	if (!slot->ops) {
 		snprintf(slot->why, sizeof(slot->why), "not built into this bpfdiff");
 		return 0;
 	}
+	slot->verifier = slot->ops->verifier || verifier;
+	/* bpfdiff's own VMs and the kernel follow Linux's helper numbers (the
+	 * default platform profile); a plugin's are unknown unless declared. */
+	snprintf(slot->platform, sizeof(slot->platform), "%s",
+		 platform[0] ? platform : strcmp(kind, "plugin") ? "linux" : "");
 	struct bd_backend_config cfg = s->cfg;
 	cfg.arg = colon ? colon + 1 : NULL;
+	cfg.verifier = verifier;
+	cfg.platform = platform[0] ? platform : NULL;
 	int rc = slot->ops->open(&slot->b, &cfg, slot->why, sizeof(slot->why));
 	if (rc < 0) {
 		slot->b = NULL;

@@ -38,9 +38,11 @@ static inline bool bd_verdict_is_bad(enum bd_verdict v)
 struct bd_backend_slot {
 	const struct bd_backend_ops *ops;
 	struct bd_backend *b;      /* NULL when unavailable */
-	char name[320];            /* "uvm", "kernel", "xdp", "plugin:./myvm" */
+	char name[320];            /* "uvm", "kernel", "xdp", "plugin:./myvm" (options left out) */
 	char why[256];             /* unavailability reason */
 	struct bd_env env;         /* what runs its cases (kernel release, arch, JIT); unknown when unavailable */
+	bool verifier;             /* its `rejected` is a verifier's refusal (ops->verifier, or `+verifier`) */
+	char platform[32];         /* what helper numbers mean on it ("linux"); "" = not declared */
 };
 
 struct bd_session {
@@ -83,8 +85,10 @@ struct bd_outcome {
 };
 
 /* list: "uvm,kernel,xdp,plugin:PATH" or NULL/"all" for every built-in backend.
- * Unknown names: -EINVAL with a message. Unavailable backends stay in the
- * session with b == NULL and their reason. */
+ * Each entry is KIND[+OPTION...][:ARG]; the options, for a plugin only, are
+ * `verifier` and `platform=NAME`. Unknown names or options: -EINVAL with a
+ * message. Unavailable backends stay in the session with b == NULL and their
+ * reason. */
 int bd_session_open(struct bd_session *s, const char *list, const struct bd_backend_config *cfg,
 		    char *err, size_t errlen);
 void bd_session_close(struct bd_session *s);
@@ -97,7 +101,7 @@ void bd_outcome_reset(struct bd_outcome *o);
  * minimizer keeps and finds are grouped by (diff.c builds signatures). */
 const char *bd_signature_key(const char *signature);
 
-/* Did the backend run the program (ok, fault, timeout), and do two results
+/* Did the backend run the program (ok, fault, timeout, crash), and do two results
  * agree on status, R0 and memory? The diff's own comparison, for reports. */
 bool bd_status_ran(enum bd_status s);
 bool bd_results_agree(const struct bd_result *a, const struct bd_result *b);
