@@ -10,6 +10,7 @@
 #include <fnmatch.h>
 #include <errno.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -416,12 +417,19 @@ const char *bd_signature_key(const char *signature)
 }
 
 /* "FORMS|a/b|what": the forms the program contains, then the key (which
- * backends disagree, and on what). A long forms list is cut, never the key. */
+ * backends disagree, and on what; for a crash, with its signal: "status:SIGSEGV").
+ * A long forms list is cut, never the key. */
 static void make_signature(const struct bd_session *s, const struct bd_case *c, int a, int b,
-			   const char *what, char *sig, size_t len)
+			   const char *what, int signal, char *sig, size_t len)
 {
-	char key[2 * sizeof(s->slot[0].name) + 32];
-	snprintf(key, sizeof(key), "|%s/%s|%s", s->slot[a].name, s->slot[b].name, what);
+	char key[2 * sizeof(s->slot[0].name) + 48];
+	const char *abbrev = signal > 0 ? sigabbrev_np(signal) : NULL;
+	char sigtext[24] = "";
+	if (abbrev)
+		snprintf(sigtext, sizeof(sigtext), ":SIG%s", abbrev);
+	else if (signal > 0)
+		snprintf(sigtext, sizeof(sigtext), ":signal%d", signal);
+	snprintf(key, sizeof(key), "|%s/%s|%s%s", s->slot[a].name, s->slot[b].name, what, sigtext);
 	size_t klen = strlen(key), room = len > klen + 6 ? len - klen - 6 : 0, n = 0; /* ",..." + NUL */
 	unsigned char seen[FORM_COUNT] = { 0 };
 	ebpf_forms_used(c->insns, c->ninsns, seen);
@@ -664,10 +672,13 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 			}
 		}
 	}
+	/* A crash is signed with its signal (both signals differ: the first's). */
+	int signal = !what ? -1 : o->res[da].status == BD_CRASH ? o->res[da].signal
+			 : o->res[db].status == BD_CRASH ? o->res[db].signal : -1;
 	if (what) {
 		o->pair[0] = da;
 		o->pair[1] = db;
-		make_signature(s, c, da, db, dim_name[what], o->signature, sizeof(o->signature));
+		make_signature(s, c, da, db, dim_name[what], signal, o->signature, sizeof(o->signature));
 	}
 	bool soundness = false;
 	for (int k = 0; what && k < 2; k++) {
@@ -681,7 +692,8 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 		/* Backends disagree where the case states no truth (or beyond it). */
 		const struct bd_result *ra = &o->res[da], *rb = &o->res[db];
 		size_t mlen = ra->mem && rb->mem ? (ra->mem_len < rb->mem_len ? ra->mem_len : rb->mem_len) : 0;
-		if (depends_on_environment(s, c, what, ra->mem, rb->mem, mlen)) {
+		/* A VM that died is a finding whatever the addresses: no re-runs. */
+		if (signal < 0 && depends_on_environment(s, c, what, ra->mem, rb->mem, mlen)) {
 			o->verdict = BD_V_NONDETERMINISTIC;
 			o->signature[0] = 0;
 			snprintf(o->reason, sizeof(o->reason),
