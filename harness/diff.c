@@ -410,6 +410,23 @@ static bool depends_on_environment(struct bd_session *s, const struct bd_case *c
 	return moved;
 }
 
+/* Helper numbers mean different things on different platforms (helper 5 is
+ * bpf_ktime_get_ns on Linux, the unwind extension in ubpf): on a program that
+ * calls one, two backends are compared only when both follow the same
+ * platform. A crash is compared regardless: dying is never a platform's right. */
+static bool calls_helper(const struct bd_case *c)
+{
+	unsigned char seen[FORM_COUNT] = { 0 };
+	ebpf_forms_used(c->insns, c->ninsns, seen);
+	return seen[FORM_CALL_HELPER] || seen[FORM_CALL_BTF] || seen[FORM_CALLX];
+}
+
+static bool comparable(const struct bd_session *s, const struct bd_outcome *o, bool helpers, int a, int b)
+{
+	return !helpers || o->res[a].status == BD_CRASH || o->res[b].status == BD_CRASH ||
+	       (s->slot[a].platform[0] && !strcmp(s->slot[a].platform, s->slot[b].platform));
+}
+
 const char *bd_signature_key(const char *signature)
 {
 	const char *bar = signature ? strchr(signature, '|') : NULL;
@@ -658,14 +675,24 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 	bool compared[BD_MAX_BACKENDS] = { false };
 	for (int i = 0; i < s->n; i++)
 		compared[i] = bd_status_ran(o->res[i].status) && o->judged[i] != BD_J_PRESENT;
-	int da = -1, db = -1;
-	enum dim what = D_NONE;
+	int da = -1, db = -1, pa = -1, pb = -1;
+	enum dim what = D_NONE, pwhat = D_NONE;
+	bool helpers = calls_helper(c);
 	for (int i = 0; i < s->n && !what; i++) {
 		if (!compared[i])
 			continue;
 		for (int j = i + 1; j < s->n && !what; j++) {
 			int off;
-			if (compared[j] && (what = disagree(&o->res[i], &o->res[j], &off))) {
+			if (!compared[j])
+				continue;
+			if (!comparable(s, o, helpers, i, j)) {
+				if (!pwhat && (pwhat = disagree(&o->res[i], &o->res[j], &off))) {
+					pa = i;
+					pb = j;
+				}
+				continue;
+			}
+			if ((what = disagree(&o->res[i], &o->res[j], &off))) {
 				da = i;
 				db = j;
 				o->first_mem_diff = off;
@@ -761,6 +788,18 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 			return 0;
 		}
 		o->verdict = BD_V_FAIL;
+		return 0;
+	}
+	if (pwhat) { /* classified, not diffed */
+		o->verdict = BD_V_NONDETERMINISTIC;
+		o->pair[0] = pa;
+		o->pair[1] = pb;
+		snprintf(o->reason, sizeof(o->reason),
+			 "%s and %s differ in %s, but the program calls a helper, whose meaning is "
+			 "platform-specific (%s: %s, %s: %s)",
+			 s->slot[pa].name, s->slot[pb].name, dim_name[pwhat], s->slot[pa].name,
+			 s->slot[pa].platform[0] ? s->slot[pa].platform : "platform not declared", s->slot[pb].name,
+			 s->slot[pb].platform[0] ? s->slot[pb].platform : "platform not declared");
 		return 0;
 	}
 	if (bd_case_unconfirmed(c))
