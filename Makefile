@@ -39,6 +39,7 @@ $(DEPS_STAMP): ci/install-deps.sh
 -include tests/unit/xdp.mk
 -include tests/unit/kernel.mk
 -include tests/unit/diff.mk
+-include tests/plugin/plugin.mk
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -81,7 +82,7 @@ run: all
 	$(BUILD)/bpfdiff run $(if $(REPORTS),--json $(REPORTS)/bpfdiff.json --junit $(REPORTS)/bpfdiff.xml \
 		--markdown $(REPORTS)/bpfdiff.md) $(RUN_PATHS)
 
-test: all san $(BUILD)/bpfdiff-mutants $(UNIT_TESTS) $(FUZZ_TEST_DEPS)
+test: all san $(BUILD)/bpfdiff-mutants $(UNIT_TESTS) $(FUZZ_TEST_DEPS) $(TEST_PLUGINS)
 	$(PYTHON) -m pytest -q tests
 
 # Each tests/bench/*.sh prints its own figures; ratios are measured side by side in one run.

@@ -12,7 +12,8 @@
  * driver (replay_main.c).
  *
  * Environment:
- *   BPFDIFF_BACKENDS   backend list as for `bpfdiff run --backend` (default all)
+ *   BPFDIFF_BACKENDS   backend list as for `bpfdiff run --backend` (default all;
+ *                      plugin:PATH too: a plugin that crashes is a find)
  *   BPFDIFF_MUTANT     name: run the uvm with that injected bug ("uvm:NAME")
  *                      against the real backends, or against a clean uvm when
  *                      neither kernel nor xdp is available

@@ -11,7 +11,8 @@ FUZZ_CFLAGS := -O2 -g -fno-omit-frame-pointer $(WARN) -Wno-unknown-attributes -W
 FUZZ_VM_SRCS := vm/isa.c vm/uvm.c
 FUZZ_COMMON_SRCS := fuzz/input.c
 FUZZ_HARNESS_SRCS := harness/session.c harness/diff.c harness/env.c harness/backend.c harness/backend_uvm.c harness/case.c \
-	harness/asm.c harness/disasm.c harness/minimize.c harness/backend_kernel.c harness/kexec.c harness/backend_xdp.c
+	harness/asm.c harness/disasm.c harness/minimize.c harness/backend_kernel.c harness/kexec.c harness/backend_xdp.c \
+	harness/backend_plugin.c
 FUZZ_HARNESS_OBJS := $(FUZZ_HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
 
 # -- libFuzzer (clang, -fsanitize=fuzzer) -----------------------------------

@@ -14,13 +14,15 @@ memory, and the memory even when empty.
 import json
 import os
 import re
+import shutil
 import stat
+import struct
 import subprocess
 import time
 
 import pytest
 
-from conftest import BPFDIFF, IN_CI, ROOT, SUITE, run
+from conftest import BPFDIFF, BUILD, IN_CI, ROOT, SUITE, need, run, write_case
 
 TINYVM = ROOT / "tests" / "plugin" / "tinyvm.py"
 MASK64 = (1 << 64) - 1
@@ -298,29 +300,113 @@ def test_broken_plugin_fails_and_disagrees(tmp_path, broken_plugin):
         assert int(plugin_result(c)["r0"], 16) == int(c["results"]["uvm"]["r0"], 16) + 1, c
 
 
-@pytest.mark.parametrize("script,status,needle", [
-    ("exec sleep 60", "timeout", "no result after 500 ms"),
-    ("exec >&- 2>&-; sleep 60", "timeout", "no result after 500 ms"),  # closes its pipes first
-    ("kill -SEGV $$", "error", "signal 11"),
-    ("cat >/dev/null; echo 2a; echo more", "error", "no R0 in hex"),
-    ("exit 3", "error", "status 3"),
-    ("echo 'rejected: invalid shift' >&2; exit 1", "rejected", "invalid shift"),
-    ("echo 'this form is not supported' >&2; exit 1", "unsupported", "not supported"),
-    ("(sleep 60 &); echo 3", "ok", ""),  # a leftover child holding the pipes: no wait for it
-], ids=["hang", "close-and-hang", "crash", "junk", "silent-exit", "rejected", "unsupported", "leftover"])
-def test_plugin_failure_statuses(tmp_path, script, status, needle):
-    plugin = tmp_path / "p.sh"
-    plugin.write_text(f"#!/bin/sh\n{script}\n")
+# (d) statuses ---------------------------------------------------------------------------------
+# bpf_conformance's runner (lib/src/bpf_conformance.cc) knows one failure channel: a non-zero exit,
+# whose message is stdout, or stderr when stdout is empty, cut at the first '\r' and stripped of
+# trailing whitespace. bpfdiff reads a status out of it (backend_plugin.c classify_failure).
+
+def script_plugin(tmp_path, body, name="p.sh"):
+    plugin = tmp_path / name
+    plugin.write_text(f"#!/bin/sh\n{body}\n")
     plugin.chmod(0o755)
+    return plugin
+
+
+@pytest.mark.parametrize("script,spec,status,needle,rc", [
+    ("exec sleep 60", "plugin", "timeout", "no result after 500 ms", 1),
+    ("exec >&- 2>&-; sleep 60", "plugin", "timeout", "no result after 500 ms", 1),  # closes its pipes first
+    ("cat >/dev/null; kill -SEGV $$", "plugin", "crash", "signal 11 (Segmentation fault)", 1),
+    ("cat >/dev/null; kill -ABRT $$", "plugin", "crash", "signal 6", 1),
+    # A wrapper that does not exec its VM: the shell reports the death as exit 139.
+    ("cat >/dev/null; sh -c 'kill -SEGV $$'; exit $?", "plugin", "crash", "killed by signal 11", 1),
+    ("cat >/dev/null; echo 2a; echo more", "plugin", "error", "no R0 in hex", 1),
+    ("exit 3", "plugin", "fault", "status 3 and no message", 1),
+    ("exit 3", "plugin+verifier", "rejected", "status 3 and no message", 0),  # libbpf_plugin's way
+    # ubpf_plugin prints "Failed to load code: ..." on stdout, exit 1
+    ("cat >/dev/null; echo 'Failed to load code: bad'; exit 1", "plugin", "fault", "Failed to load code: bad", 1),
+    ("cat >/dev/null; echo 'Failed to load code: bad'; exit 1", "plugin+verifier", "rejected",
+     "Failed to load code: bad", 0),
+    ("echo on-stdout; echo on-stderr >&2; exit 1", "plugin", "fault", "on-stdout", 1),
+    ("echo 'rejected: invalid shift' >&2; exit 1", "plugin", "rejected", "invalid shift", 1),
+    ("echo 'rejected: invalid shift' >&2; exit 1", "plugin+verifier", "rejected", "invalid shift", 0),
+    ("echo 'error: no such option' >&2; exit 2", "plugin", "error", "error: no such option", 1),
+    ("echo 'this form is not supported' >&2; exit 1", "plugin", "unsupported", "not supported", 0),
+    ("(sleep 60 &); echo 3", "plugin", "ok", "", 0),  # a leftover child holding the pipes: no wait for it
+], ids=["hang", "close-and-hang", "segv", "abort", "wrapper-segv", "junk", "silent-exit",
+        "silent-exit-verifier", "ubpf-load", "ubpf-load-verifier", "stdout-first", "rejected",
+        "rejected-verifier", "error", "unsupported", "leftover"])
+def test_plugin_failure_statuses(tmp_path, script, spec, status, needle, rc):
+    plugin = script_plugin(tmp_path, script)
     env = dict(os.environ, BPFDIFF_PLUGIN_TIMEOUT="0.5")
     out = tmp_path / "r.json"
     t0 = time.monotonic()
-    p = run("run", "--backend", f"uvm,plugin:{plugin}", "--json", out, SUITE / "add.data", env=env)
+    p = run("run", "--backend", f"uvm,{spec}:{plugin}", "--json", out, SUITE / "add.data", env=env)
     assert time.monotonic() - t0 < 5, "the plugin backend waited past its timeout"
     c = json.loads(out.read_text())["cases"][0]
     r = plugin_result(c)
     assert r["status"] == status and needle in r["message"], c
-    assert p.returncode == (0 if status in ("ok", "rejected", "unsupported") else 1), c
+    if status == "crash":
+        assert r["signal"] == (6 if "ABRT" in script else 11), r
+        assert c["verdict"] == "discrepancy" and "|status:SIG" in c["signature"], c
+    assert p.returncode == rc, c
+
+
+ERROR_CASE = """-- raw
+ff 00 00 00 00 00 00 00
+95 00 00 00 00 00 00 00
+-- error
+{error}
+"""
+
+
+def runner_verdict(expected_error, stdout, stderr, exit_code):
+    """bpf_conformance's runner on one plugin run (lib/src/bpf_conformance.cc, bpf_conformance_run)."""
+    out = stdout[:-1] if stdout.endswith("\n") else stdout
+    err = stderr[:-1] if stderr.endswith("\n") else stderr
+    if exit_code == 0:
+        return "fail"  # it ran and returned a value where an error was expected
+    if not out and err:
+        out = err
+    if not expected_error:
+        return "error"
+    out = out.split("\r")[0]
+    out = re.sub(r"\s+$", "", out)
+    return "pass" if out == expected_error else "fail"
+
+
+@pytest.mark.parametrize("expected,stdout,stderr,code", [
+    # ubpf_plugin's load failure: message on stdout, exit 1
+    ("Failed to load code: unknown opcode 0xff at PC 0", "Failed to load code: unknown opcode 0xff at PC 0\n", "", 1),
+    # stderr when stdout is empty; trailing whitespace and a CR ending do not count
+    ("uBPF error: out of bounds", "", "uBPF error: out of bounds  \r\n", 1),
+    # stdout wins over stderr
+    ("from stdout", "from stdout\n", "from stderr\n", 1),
+    ("from stderr", "from stdout\n", "from stderr\n", 1),
+    # a different message, and no error at all
+    ("Failed to load code: unknown opcode 0xff at PC 0", "Failed to load code: wrong version\n", "", 1),
+    ("Failed to load code: unknown opcode 0xff at PC 0", "0\n", "", 0),
+], ids=["stdout", "stderr-trimmed", "stdout-wins", "stderr-loses", "other-message", "no-error"])
+def test_error_matches_as_the_runner_does(tmp_path, expected, stdout, stderr, code):
+    """A case's `-- error` is matched against the text bpf_conformance's runner compares, and a
+    plugin failing with exactly the expected text passes (it used to be verdict `error`)."""
+    (tmp_path / "out").write_text(stdout)
+    (tmp_path / "err").write_text(stderr)
+    plugin = script_plugin(tmp_path, f"cat >/dev/null; cat {tmp_path / 'out'}; cat {tmp_path / 'err'} >&2; exit {code}")
+    case = write_case(tmp_path / "e.data", ERROR_CASE.format(error=expected))
+    want = runner_verdict(expected, stdout, stderr, code)
+    p, rep = run_report(tmp_path, f"plugin:{plugin}", case)
+    c = rep["cases"][0]
+    assert c["verdict"] == want, (want, c)
+    assert p.returncode == (0 if want == "pass" else 1), c
+
+
+def test_crash_never_meets_an_expected_error(tmp_path):
+    plugin = script_plugin(tmp_path, "cat >/dev/null; echo 'invalid opcode' >&2; kill -SEGV $$")
+    case = write_case(tmp_path / "e.data", ERROR_CASE.format(error="invalid opcode"))
+    p, rep = run_report(tmp_path, f"plugin:{plugin}", case)
+    c = rep["cases"][0]
+    assert plugin_result(c)["status"] == "crash" and c["verdict"] == "fail", c
+    assert "crashed" in c["reason"] and p.returncode == 1, c
 
 
 def test_long_plugin_paths_named_in_full(tmp_path):
@@ -354,3 +440,217 @@ def test_bpfdiff_as_a_plugin_of_itself(tmp_path, wrapper):
     assert by_file["add.data"]["verdict"] == "pass"
     assert by_file["be16.data"]["verdict"] == "pass"
     assert plugin_result(by_file["fault.data"])["status"] == "fault", by_file["fault.data"]
+
+
+# (e) a JIT that segfaults: the whole chain ------------------------------------------------------
+# build/plugin/jitcrash (tests/plugin/jitcrash.c) segfaults on `lsh64 rX, 32; arsh64 rX, 32` and
+# answers like the uvm otherwise.
+
+JITCRASH = BUILD / "plugin" / "jitcrash"
+FUZZ = BUILD / "fuzz"
+
+CRASH_CASE = """-- asm
+mov %r0, 1
+mov %r3, 5
+add %r3, 7
+mov %r4, %r3
+lsh %r4, 32
+arsh %r4, 32
+xor %r0, %r4
+mul %r0, 3
+mov %r5, 9
+add %r0, %r5
+exit
+"""
+CRASH_PATTERN = ["lsh %r4, 32", "arsh %r4, 32"]
+
+
+def jitcrash():
+    assert JITCRASH.exists(), f"{JITCRASH} is not built (make test builds it)"
+    return JITCRASH
+
+
+def asm_lines(path):
+    text = path.read_text()
+    body = text.split("-- asm\n", 1)[1].split("\n-- ", 1)[0]
+    return [line.strip() for line in body.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_jitcrash_answers_like_the_uvm_without_the_pattern(tmp_path):
+    """The test plugin is what it claims: only the pattern makes it crash."""
+    case = write_case(tmp_path / "ok.data", CRASH_CASE.replace("arsh %r4, 32", "arsh %r4, 31"))
+    p, rep = run_report(tmp_path, f"uvm,plugin:{jitcrash()}", case, SUITE / "add.data", SUITE / "ldxb.data")
+    assert p.returncode == 0, p.stdout
+    assert all(c["verdict"] == "pass" for c in rep["cases"]), rep["cases"]
+
+
+def test_crash_is_a_discrepancy_signed_with_the_signal(tmp_path):
+    case = write_case(tmp_path / "crash.data", CRASH_CASE)
+    p, rep = run_report(tmp_path, f"uvm,plugin:{jitcrash()}", case)
+    c = rep["cases"][0]
+    r = plugin_result(c)
+    assert r["status"] == "crash" and r["signal"] == 11, c
+    assert c["verdict"] == "discrepancy" and p.returncode == 1, c
+    assert c["signature"].endswith(f"|uvm/plugin:{JITCRASH}|status:SIGSEGV"), c
+    # Alone, with nothing to compare with, a crash still fails the run.
+    p, rep = run_report(tmp_path, f"plugin:{jitcrash()}", case)
+    assert rep["cases"][0]["verdict"] == "fail" and p.returncode == 1, rep["cases"][0]
+
+
+def test_crash_through_bpfdiff_as_a_plugin(tmp_path):
+    """bpfdiff driving a bpfdiff that drives the crashing JIT: the crash and its signal survive."""
+    w = tmp_path / "inner"
+    w.write_text(f'#!/bin/sh\nexec "{BPFDIFF}" plugin --backend plugin:{jitcrash()} "$@"\n')
+    w.chmod(0o755)
+    case = write_case(tmp_path / "crash.data", CRASH_CASE)
+    p, rep = run_report(tmp_path, f"uvm,plugin:{w}", case)
+    c = rep["cases"][0]
+    assert plugin_result(c)["status"] == "crash" and plugin_result(c)["signal"] == 11, c
+    assert c["signature"].endswith("|status:SIGSEGV"), c
+
+
+def test_minimize_shrinks_a_crash_to_its_pattern(tmp_path):
+    case = write_case(tmp_path / "crash.data", CRASH_CASE)
+    out = tmp_path / "min.data"
+    p = run("minimize", "--backend", f"uvm,plugin:{jitcrash()}", case, "-o", out)
+    assert p.returncode == 0, p.stderr
+    assert "11 -> " in p.stderr and "status:SIGSEGV" in p.stderr, p.stderr
+    body = asm_lines(out)
+    assert len(body) < 11 and body[-1] == "exit", body
+    at = body.index(CRASH_PATTERN[0])
+    assert body[at:at + 2] == CRASH_PATTERN, body  # the two instructions, still adjacent
+    assert "-- signature\n" in out.read_text() and "|status:SIGSEGV" in out.read_text()
+    # The minimized case still crashes the JIT (the minimizer kept what it claims).
+    p, rep = run_report(tmp_path, f"uvm,plugin:{jitcrash()}", out, "--no-known")
+    c = rep["cases"][0]
+    assert plugin_result(c)["status"] == "crash", c
+
+
+def fuzz_input(body_insns, mem=bytes(16)):
+    body = b"".join(struct.pack("<BBhi", op, dst | src << 4, off, imm) for op, dst, src, off, imm in body_insns)
+    return struct.pack("<I", len(body)) + body + mem
+
+
+def test_fuzz_driver_saves_a_crash(tmp_path):
+    """A fuzz input that crashes the plugin is minimized and written as a find that replays."""
+    replay = FUZZ / "bpf_diff_replay"
+    assert replay.exists(), f"{replay} is not built (make fuzz-build)"
+    shutil.copy(jitcrash(), tmp_path / "jc")  # short path: the find's -- expect names it
+    raw = tmp_path / "inputs"
+    raw.mkdir()
+    (raw / "crash.bin").write_bytes(fuzz_input([
+        (0xb7, 4, 0, 0, 7),    # mov r4, 7
+        (0x07, 0, 0, 0, 3),    # add r0, 3
+        (0x67, 4, 0, 0, 32),   # lsh r4, 32
+        (0xc7, 4, 0, 0, 32),   # arsh r4, 32
+        (0x0f, 0, 4, 0, 0),    # add r0, r4
+        (0x27, 0, 0, 0, 5),    # mul r0, 5
+    ]))
+    finds = tmp_path / "finds"
+    env = dict(os.environ, BPFDIFF_BACKENDS="uvm,plugin:./jc", BPFDIFF_FINDS=str(finds))
+    p = subprocess.run([str(replay), str(raw)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert "1 new" in p.stdout, p.stdout + p.stderr
+    files = list(finds.glob("fuzz-*.data"))
+    assert len(files) == 1, (files, p.stderr)
+    text = files[0].read_text()
+    assert "|uvm/plugin:./jc|status:SIGSEGV" in text, text
+    body = asm_lines(files[0])
+    at = body.index(CRASH_PATTERN[0])
+    assert body[at:at + 2] == CRASH_PATTERN, body
+    # The find is a regression case: its `-- expect plugin:./jc` line records the crash.
+    p = subprocess.run([str(BPFDIFF), "replay", "--no-known", "--backend", "uvm,plugin:./jc", str(files[0])],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    # A second run knows it: no new find.
+    p = subprocess.run([str(replay), str(raw)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert "0 new" in p.stdout and len(list(finds.glob("fuzz-*.data"))) == 1, p.stdout
+
+
+# (f) declared options: +verifier, +platform=NAME ------------------------------------------------
+
+OOB_CASE = "-- asm\nldxb %r0, [%r1+100]\nexit\n-- mem\n01 02\n"
+
+
+def test_ok_where_uvm_faults_is_soundness_only_for_a_declared_verifier(tmp_path):
+    plugin = script_plugin(tmp_path, "cat >/dev/null; echo 0")
+    case = write_case(tmp_path / "oob.data", OOB_CASE)
+    p, rep = run_report(tmp_path, f"uvm,plugin:{plugin}", case)
+    assert rep["cases"][0]["verdict"] == "discrepancy", rep["cases"][0]
+    p, rep = run_report(tmp_path, f"uvm,plugin+verifier:{plugin}", case)
+    c = rep["cases"][0]
+    assert c["verdict"] == "discrepancy (possible verifier soundness bug)", c
+    # The name in reports leaves the option out.
+    assert set(c["results"]) == {"uvm", f"plugin:{plugin}"}, c["results"].keys()
+
+
+@pytest.mark.parametrize("spec,needle", [
+    ("uvm+verifier", "uvm takes no options"),
+    ("kernel+platform=linux", "kernel takes no options"),
+    ("plugin+jit:{p}", "unknown option '+jit'"),
+    ("plugin+:{p}", "empty option"),
+    ("plugin+verifier+:{p}", "empty option"),
+    ("plugin++verifier:{p}", "empty option"),
+    ("plugin+platform=:{p}", "unknown option '+platform='"),
+    ("plugin+platform=a/b:{p}", "unknown option"),
+    ("plugin+verifier", "needs a program"),
+    ("plugin:{p},plugin+verifier:{p}", "given twice"),
+])
+def test_backend_option_errors(tmp_path, spec, needle):
+    plugin = script_plugin(tmp_path, "echo 0")
+    p = run("run", "--backend", spec.format(p=plugin), SUITE / "add.data")
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert needle in p.stderr, p.stderr
+
+
+def test_info_shows_the_declared_options(tmp_path):
+    plugin = script_plugin(tmp_path, "echo 0")
+    p = run("info", "--backend", f"plugin+verifier+platform=ubpf:{plugin}", check=0)
+    assert f"plugin:{plugin}" in p.stdout and "declared with a verifier" in p.stdout, p.stdout
+    assert "helper platform ubpf" in p.stdout, p.stdout
+    p = run("info", "--backend", f"plugin:{plugin}", check=0)
+    assert "no verifier declared" in p.stdout and "helper platform not declared" in p.stdout, p.stdout
+
+
+HELPER_CASE = "-- asm\nmov %r1, 5\ncall 5\nexit\n"      # R0 is what helper 5 returns
+NO_HELPER_CASE = "-- asm\nmov %r1, 5\nmov %r0, %r1\nexit\n"
+
+
+@pytest.mark.parametrize("a,b,case,verdict", [
+    ("plugin", "plugin", HELPER_CASE, "nondeterministic"),
+    ("plugin+platform=ubpf", "plugin", HELPER_CASE, "nondeterministic"),
+    ("plugin+platform=ubpf", "plugin+platform=linux", HELPER_CASE, "nondeterministic"),
+    ("plugin+platform=ubpf", "plugin+platform=ubpf", HELPER_CASE, "discrepancy"),
+    ("plugin", "plugin", NO_HELPER_CASE, "discrepancy"),
+])
+def test_helper_results_are_compared_only_within_a_platform(tmp_path, a, b, case, verdict):
+    """Two VMs that disagree on what helper 5 returned differ by platform, not by a bug, unless
+    both declare the same platform."""
+    one = script_plugin(tmp_path, "cat >/dev/null; echo 5", "one.sh")
+    two = script_plugin(tmp_path, "cat >/dev/null; echo 77", "two.sh")
+    c = write_case(tmp_path / "h.data", case)
+    p, rep = run_report(tmp_path, f"{a}:{one},{b}:{two}", c)
+    r = rep["cases"][0]
+    assert r["verdict"] == verdict, r
+    assert p.returncode == (0 if verdict == "nondeterministic" else 1), r
+    if verdict == "nondeterministic":
+        assert "platform-specific" in r["reason"], r
+
+
+def test_a_crash_on_a_helper_call_is_still_a_finding(tmp_path):
+    one = script_plugin(tmp_path, "cat >/dev/null; echo 5", "one.sh")
+    two = script_plugin(tmp_path, "cat >/dev/null; kill -SEGV $$", "two.sh")
+    c = write_case(tmp_path / "h.data", HELPER_CASE)
+    p, rep = run_report(tmp_path, f"plugin:{one},plugin:{two}", c)
+    assert rep["cases"][0]["verdict"] == "discrepancy" and p.returncode == 1, rep["cases"][0]
+
+
+def test_kernel_ktime_against_a_plugin_is_not_a_discrepancy(tmp_path, backends):
+    """On Linux helper 5 is bpf_ktime_get_ns; a ubpf-like plugin returns something else."""
+    need(backends, "kernel")
+    plugin = script_plugin(tmp_path, "cat >/dev/null; echo 5")  # ubpf's unwind returns its argument
+    c = write_case(tmp_path / "h.data", HELPER_CASE)
+    p, rep = run_report(tmp_path, f"kernel,plugin:{plugin}", c)
+    r = rep["cases"][0]
+    assert r["results"]["kernel"]["status"] == "ok", r
+    assert r["verdict"] == "nondeterministic" and "platform-specific" in r["reason"], r
+    assert p.returncode == 0, r

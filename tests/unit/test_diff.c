@@ -2,7 +2,8 @@
 /*
  * Unit test of the diff's classification (harness/diff.c) with scripted
  * backends: outcomes no real VM produces on demand — a kernel WARNING during
- * a case, a verifier that accepts what the uvm faults on.
+ * a case, a verifier that accepts what the uvm faults on, a VM that dies,
+ * two platforms' helpers.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ static int fake_run(struct bd_backend *b, const struct bd_case *c, const struct 
 	res->fault_kind = script.fault_kind;
 	res->has_pc = script.has_pc;
 	res->pc = script.pc;
+	res->signal = script.signal;
 	snprintf(res->message, sizeof(res->message), "%s", script.message);
 	snprintf(res->warning, sizeof(res->warning), "%s", script.warning);
 	if (c->mem_len && !script_no_mem) { /* the memory as it came in */
@@ -52,6 +54,23 @@ static int fake_run(struct bd_backend *b, const struct bd_case *c, const struct 
 static const struct bd_backend_ops fake_ops = { .name = "kernel", .verifier = true, .run = fake_run };
 /* The same, as a VM without a verifier whose faults carry kind and pc (like the xdp VM). */
 static const struct bd_backend_ops fake_vm_ops = { .name = "xdp", .verifier = false, .run = fake_run };
+
+/* A second one, for three-way sessions. */
+static struct bd_result script2;
+
+static int fake_run2(struct bd_backend *b, const struct bd_case *c, const struct bd_run_opts *o,
+		     struct bd_result *res)
+{
+	(void)b;
+	(void)c;
+	(void)o;
+	bd_result_reset(res);
+	res->status = script2.status;
+	res->r0 = script2.r0;
+	return 0;
+}
+
+static const struct bd_backend_ops fake_ops2 = { .name = "plugin", .run = fake_run2 };
 
 static void set_env(struct bd_backend_slot *slot, const char *release, const char *arch, int jit)
 {
@@ -160,6 +179,7 @@ static void test_fault_agreement(struct bd_session *s)
 	struct bd_outcome o;
 	memset(&o, 0, sizeof(o));
 	s->slot[1].ops = &fake_vm_ops;
+	s->slot[1].verifier = false;
 	script = (struct bd_result){ .status = BD_FAULT, .fault_kind = BD_FAULT_READ, .has_pc = true, .pc = 1 };
 	bd_session_run(s, &c, &o);
 	CHECK(o.verdict == BD_V_PASS, "same fault: %s %s", bd_verdict_name(o.verdict), o.reason);
@@ -175,6 +195,7 @@ static void test_fault_agreement(struct bd_session *s)
 	bd_session_run(s, &c, &o);
 	CHECK(o.verdict == BD_V_PASS, "fault without pc: %s %s", bd_verdict_name(o.verdict), o.reason);
 	s->slot[1].ops = &fake_ops;
+	s->slot[1].verifier = true;
 	bd_case_free(&c);
 	bd_outcome_reset(&o);
 }
@@ -277,7 +298,8 @@ int main(void)
 		return 1;
 	}
 	/* Slot 1: the scripted "kernel". */
-	s.slot[1] = (struct bd_backend_slot){ .ops = &fake_ops, .b = (struct bd_backend *)&script };
+	s.slot[1] = (struct bd_backend_slot){ .ops = &fake_ops, .b = (struct bd_backend *)&script,
+					      .verifier = true, .platform = "linux" };
 	bd_env_unknown(&s.slot[1].env);
 	snprintf(s.slot[1].name, sizeof(s.slot[1].name), "kernel");
 	s.n = 2;
@@ -334,6 +356,55 @@ int main(void)
 	snprintf(script.message, sizeof(script.message), "invalid shift 60");
 	bd_session_run(&s, &c, &o);
 	CHECK(o.verdict == BD_V_REJECTED, "kernel rejected: %s", bd_verdict_name(o.verdict));
+
+	/* A VM that dies is a discrepancy signed with its signal, never nondeterministic. */
+	script = (struct bd_result){ .status = BD_CRASH, .signal = 11 };
+	bd_session_run(&s, &c, &o);
+	CHECK(o.verdict == BD_V_DISCREPANCY, "crash: %s %s", bd_verdict_name(o.verdict), o.reason);
+	CHECK(!strcmp(o.signature, "MOV64_IMM|uvm/kernel|status:SIGSEGV"), "crash signature '%s'", o.signature);
+	/* Its result depends on addresses (r0 = r10), and it still is one. */
+	struct ebpf_insn fp[] = { { .opcode = 0xbf, .dst = 0, .src = 10 }, { .opcode = 0x95 } };
+	struct bd_case f = { .path = "fp", .insns = fp, .ninsns = 2 };
+	bd_session_run(&s, &f, &o);
+	CHECK(o.verdict == BD_V_DISCREPANCY, "crash on r0 = r10: %s %s", bd_verdict_name(o.verdict), o.reason);
+	script.status = BD_OK;
+	script.r0 = 1;
+	bd_session_run(&s, &f, &o);
+	CHECK(o.verdict == BD_V_NONDETERMINISTIC, "r0 = r10: %s %s", bd_verdict_name(o.verdict), o.reason);
+
+	/* Without a declared verifier an ok where the uvm faults is a plain discrepancy. */
+	s.slot[1].verifier = false;
+	script = (struct bd_result){ .status = BD_OK, .r0 = 0 };
+	bd_session_run(&s, &d, &o);
+	CHECK(o.verdict == BD_V_DISCREPANCY, "no verifier: %s %s", bd_verdict_name(o.verdict), o.reason);
+	/* ... and its rejection is not an allowed refusal. */
+	script = (struct bd_result){ .status = BD_REJECTED };
+	bd_session_run(&s, &c, &o);
+	CHECK(o.verdict == BD_V_FAIL, "no verifier, rejected: %s %s", bd_verdict_name(o.verdict), o.reason);
+	s.slot[1].verifier = true;
+
+	/* A helper's result is compared only between backends of one platform:
+	 * helper 5 is bpf_ktime_get_ns on Linux, the unwind extension in ubpf. */
+	struct ebpf_insn helper[] = { { .opcode = 0xb7, .dst = 1, .imm = 5 }, { .opcode = 0x85, .imm = 5 },
+				      { .opcode = 0x95 } };
+	struct bd_case h = { .path = "helper", .insns = helper, .ninsns = 3 };
+	s.slot[2] = (struct bd_backend_slot){ .ops = &fake_ops2, .b = (struct bd_backend *)&script2 };
+	bd_env_unknown(&s.slot[2].env);
+	snprintf(s.slot[2].name, sizeof(s.slot[2].name), "plugin:./ubpf");
+	s.n = 3;
+	script = (struct bd_result){ .status = BD_OK, .r0 = 0x1234567890 }; /* a time in ns */
+	script2 = (struct bd_result){ .status = BD_OK, .r0 = 5 };            /* unwind returns r1 */
+	bd_session_run(&s, &h, &o);
+	CHECK(o.verdict == BD_V_NONDETERMINISTIC && strstr(o.reason, "platform-specific"), "helper: %s %s",
+	      bd_verdict_name(o.verdict), o.reason);
+	snprintf(s.slot[2].platform, sizeof(s.slot[2].platform), "linux"); /* declared the same: compared */
+	bd_session_run(&s, &h, &o);
+	CHECK(o.verdict == BD_V_DISCREPANCY, "helper, one platform: %s %s", bd_verdict_name(o.verdict), o.reason);
+	s.slot[2].platform[0] = 0;
+	script.r0 = 7;
+	bd_session_run(&s, &c, &o); /* no helper call: compared whatever the platforms */
+	CHECK(o.verdict == BD_V_DISCREPANCY, "no helper: %s %s", bd_verdict_name(o.verdict), o.reason);
+	s.n = 2;
 
 	/* Signatures keep their key however long the forms list. */
 	struct ebpf_insn *big = calloc(FORM_COUNT + 2, sizeof(*big));
