@@ -5,6 +5,7 @@
  * Defaults: ../shared/bpf_conformance/tests and ELF_PROG (set by formats.mk).
  * Run from the repository root. Prints "N passed, M failed"; exits 1 on any failure.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -701,13 +702,146 @@ static void test_random_roundtrip(void)
 	check(!bad, "random roundtrip");
 }
 
-/* Garbage and mutated files must never crash the parser (run under ASan in unit-san). */
+/* The line an error message names: "PATH:LINE: ...", or 0 for "PATH: ..." (a file-level
+ * error), or -1 when the message does not start with the path. */
+static int error_line(const char *err, const char *path)
+{
+	size_t n = strlen(path);
+	if (strncmp(err, path, n) || err[n] != ':')
+		return -1;
+	if (err[n + 1] == ' ')
+		return 0;
+	char *end;
+	long line = strtol(err + n + 1, &end, 10);
+	return end != err + n + 1 && *end == ':' && line > 0 ? (int)line : -1;
+}
+
+static int count_lines(const char *t, size_t len)
+{
+	int n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += t[i] == '\n';
+	return n + (len && t[len - 1] != '\n');
+}
+
+/* Mutations whose outcome is known without the parser, on every suite file:
+ *  - a line "-- no such section" inserted before line k is an error naming line k;
+ *  - CRLF line ends parse to the very same case;
+ *  - the first byte of the first `-- mem` line replaced by "zz" is an error naming that line.
+ * Returns how many files were checked. */
+static int test_known_mutations(const char *dir)
+{
+	char **names;
+	int n = list_data(dir, &names), files = 0, inserted = 0, crlf = 0, badhex = 0;
+	for (int i = 0; i < n; i++) {
+		char path[4096], err[512];
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = NULL;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < (int)sizeof(path))
+			f = fopen(path, "rb");
+		if (f) {
+			FILE *m = open_memstream(&buf, &len);
+			int ch;
+			while ((ch = fgetc(f)) != EOF)
+				fputc(ch, m);
+			fclose(m);
+			fclose(f);
+		}
+		free(names[i]);
+		struct bd_case orig;
+		if (!buf || bd_case_parse_data(path, buf, len, &orig, err, sizeof(err))) {
+			check(0, "%s: does not parse as it is: %s", path, err);
+			free(buf);
+			continue;
+		}
+		files++;
+		int lines = count_lines(buf, len);
+		char *mut = malloc(len * 2 + 64);
+		/* An unknown section before line k, for k = 1 .. lines + 1. */
+		size_t at = 0;
+		for (int k = 1; k <= lines + 1; k++) {
+			size_t ml = 0;
+			memcpy(mut, buf, at);
+			ml = at;
+			if (at && mut[at - 1] != '\n')
+				mut[ml++] = '\n'; /* the last line had no newline */
+			ml += (size_t)sprintf(mut + ml, "-- no such section\n");
+			memcpy(mut + ml, buf + at, len - at);
+			ml += len - at;
+			struct bd_case c;
+			int rc = bd_case_parse_data(path, mut, ml, &c, err, sizeof(err));
+			if (!rc)
+				bd_case_free(&c);
+			check(rc == -EINVAL && error_line(err, path) == k && strstr(err, "unknown section"),
+			      "%s: section inserted at line %d: rc %d, '%s'", path, k, rc, err);
+			inserted++;
+			while (at < len && buf[at] != '\n')
+				at++;
+			if (at < len)
+				at++;
+		}
+		/* CRLF: the same case. */
+		size_t ml = 0;
+		for (size_t j = 0; j < len; j++) {
+			if (buf[j] == '\n')
+				mut[ml++] = '\r';
+			mut[ml++] = buf[j];
+		}
+		struct bd_case c;
+		const char *what = "";
+		int rc = bd_case_parse_data(path, mut, ml, &c, err, sizeof(err));
+		check(!rc && same_case(&orig, &c, &what), "%s with CRLF: rc %d '%s', %s differs", path, rc, err, what);
+		if (!rc)
+			bd_case_free(&c);
+		crlf++;
+		/* "zz" in the first hex line of -- mem. */
+		char *hdr = strstr(buf, "\n-- mem\n");
+		if (hdr) {
+			int line = 3; /* hdr ends line c + 1 (c: newlines before it); -- mem is line c + 2 */
+			for (char *q = buf; q < hdr; q++)
+				line += *q == '\n';
+			char *q = hdr + 8;
+			while (*q == '\n' || *q == '#') { /* blank and comment lines are not hex */
+				if (*q == '#')
+					q = strchr(q, '\n') ? strchr(q, '\n') : buf + len;
+				if (*q == '\n')
+					q++, line++;
+			}
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (q + 1 < buf + len && isxdigit((unsigned char)q[0]) && isxdigit((unsigned char)q[1])) {
+				memcpy(mut, buf, len);
+				mut[q - buf] = 'z';
+				mut[q - buf + 1] = 'z';
+				rc = bd_case_parse_data(path, mut, len, &c, err, sizeof(err));
+				if (!rc)
+					bd_case_free(&c);
+				check(rc == -EINVAL && error_line(err, path) == line, "%s: 'zz' on line %d: rc %d '%s'", path,
+				      line, rc, err);
+				badhex++;
+			}
+		}
+		bd_case_free(&orig);
+		free(mut);
+		free(buf);
+	}
+	free(names);
+	check(files == n && inserted > files && crlf == files && badhex > 0,
+	      "known mutations: %d files of %d, %d insertions, %d CRLF, %d bad hex", files, n, inserted, crlf, badhex);
+	printf("known mutations: %d files, %d inserted sections, %d CRLF, %d bad hex\n", files, inserted, crlf,
+	       badhex);
+	return files;
+}
+
+/* Random mutations and garbage: never a crash (ASan in unit-san), an error names the file and
+ * a line the input has (or none, for a file-level error), and what parses round-trips. */
 static void test_garbage(const char *dir)
 {
 	char **names;
 	int n = list_data(dir, &names);
 	static const char alphabet[] = "-- asm\nraw\nmem\n#%r[]+-,0x19af:lock fetch call local exit lddw\n\r\t ";
-	int survived = 0;
+	int parsed = 0, refused = 0;
 	for (int i = 0; i < n; i++) {
 		char path[4096];
 		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path))
@@ -738,7 +872,10 @@ static void test_garbage(const char *dir)
 			}
 			struct bd_case c;
 			char err[512];
-			if (!bd_case_parse_data(path, mut, ml, &c, err, sizeof(err))) {
+			int rc = bd_case_parse_data(path, mut, ml, &c, err, sizeof(err));
+			if (!rc) {
+				parsed++;
+				check(c.ninsns > 0, "mutated %s: parsed with no program", path);
 				char *t = bd_case_format_data(&c);
 				struct bd_case d;
 				const char *what = "";
@@ -751,8 +888,13 @@ static void test_garbage(const char *dir)
 				}
 				free(t);
 				bd_case_free(&c);
+			} else {
+				refused++;
+				int line = error_line(err, path);
+				check(rc == -EINVAL && line >= 0 && line <= count_lines(mut, ml),
+				      "mutated %s: rc %d, error '%s' names no line of its %d", path, rc, err,
+				      count_lines(mut, ml));
 			}
-			survived++;
 		}
 		free(names[i]);
 	}
@@ -764,16 +906,22 @@ static void test_garbage(const char *dir)
 			g[k] = (rnd() % 2) ? alphabet[rnd() % (sizeof(alphabet) - 1)] : (char)rnd();
 		struct bd_case c;
 		char err[512];
-		if (!bd_case_parse_data("g", g, gl, &c, err, sizeof(err)))
+		int rc = bd_case_parse_data("g", g, gl, &c, err, sizeof(err));
+		if (!rc) {
+			check(c.ninsns > 0, "garbage parsed with no program");
 			bd_case_free(&c);
+		} else {
+			int line = error_line(err, "g");
+			check(line >= 0 && line <= count_lines(g, gl), "garbage: error '%s' names no line of its %d", err,
+			      count_lines(g, gl));
+		}
 		struct ebpf_insn *out;
 		size_t no;
 		g[gl] = 0;
 		if (!bd_assemble(g, 1, &out, &no, err, sizeof(err)))
 			free(out);
-		survived++;
 	}
-	check(survived > 0, "garbage");
+	printf("random mutations: %d parsed, %d refused\n", parsed, refused);
 }
 
 /* Many labels and jumps: linear time (a quadratic lookup would take minutes here). */
@@ -849,6 +997,7 @@ int main(int argc, char **argv)
 	test_conformance(dir);
 	test_negative(negdir);
 	test_random_roundtrip();
+	check(test_known_mutations(dir) > 0, "no known mutations were checked in %s", dir);
 	test_garbage(dir);
 	test_big();
 	test_elf(obj);
