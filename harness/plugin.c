@@ -49,7 +49,7 @@ static void plugin_usage(FILE *out)
 	      "  stdin       the program as hex bytes (whitespace free), unless --program is given\n"
 	      "  MEMORY_HEX  the input memory as one argument of hex bytes, e.g. \"aa bb 11\"\n"
 	      "  stdout      R0 as hex (no 0x) and a newline\n"
-	      "  stderr      \"STATUS: message\" when the VM returns no result (fault, rejected, ...)\n"
+	      "  stderr      \"STATUS: message\" when the VM returns no result (fault, rejected, crash, ...)\n"
 	      "  exit        0 ok, 1 no result from the VM, 2 usage or input error\n"
 	      "\n"
 	      "For bpf_conformance's runner, which passes the memory before the plugin options, use a\n"
