@@ -160,7 +160,9 @@ static int meets_truth(const struct bd_case *c, const char *name, const struct b
 		       size_t whylen, enum dim *d, bool *unchecked)
 {
 	*unchecked = false;
-	if (r->status == BD_CRASH) { /* the VM died: not an error the case expects, nor a pass */
+	/* The VM died: neither the error a case expects nor its result. Where the
+	 * case states none, the comparison (or, alone, bd_session_run) decides. */
+	if (r->status == BD_CRASH && (c->has_error || c->has_result || c->has_mem_after)) {
 		*d = D_STATUS;
 		snprintf(why, whylen, "%s crashed: %s", name, r->message);
 		return 0;
@@ -744,6 +746,16 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 			discrepancy_reason(s, o, da, db, what);
 		return 0;
 	}
+	if (!failed) /* a VM that died with no truth to miss and no one to differ from */
+		for (int i = 0; i < s->n; i++)
+			if (o->res[i].status == BD_CRASH && o->judged[i] == BD_J_NONE) {
+				failed = true;
+				first_failed = i;
+				fail_dim = D_STATUS;
+				o->deviated[i] = true;
+				snprintf(o->reason, sizeof(o->reason), "%s crashed: %s", s->slot[i].name, o->res[i].message);
+				break;
+			}
 	if (error) {
 		o->verdict = BD_V_ERROR;
 		for (int i = 0; i < s->n; i++)

@@ -345,9 +345,9 @@ def test_plugin_failure_statuses(tmp_path, script, spec, status, needle, rc):
     c = json.loads(out.read_text())["cases"][0]
     r = plugin_result(c)
     assert r["status"] == status and needle in r["message"], c
-    if status == "crash":
+    if status == "crash":  # add.data states its result: the crash fails it, signed for dedup
         assert r["signal"] == (6 if "ABRT" in script else 11), r
-        assert c["verdict"] == "discrepancy" and "|status:SIG" in c["signature"], c
+        assert c["verdict"] == "fail" and "crashed" in c["reason"] and "|status:SIG" in c["signature"], c
     assert p.returncode == rc, c
 
 
@@ -557,10 +557,11 @@ def test_fuzz_driver_saves_a_crash(tmp_path):
     body = asm_lines(files[0])
     at = body.index(CRASH_PATTERN[0])
     assert body[at:at + 2] == CRASH_PATTERN, body
-    # The find is a regression case: its `-- expect plugin:./jc` line records the crash.
+    # The find replays: an unconfirmed find whose crash still reproduces (its -- observed sections).
+    assert "-- observed plugin:./jc\ncrash" in text, text
     p = subprocess.run([str(BPFDIFF), "replay", "--no-known", "--backend", "uvm,plugin:./jc", str(files[0])],
                        capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.returncode == 0 and "KNOWN-FIND" in p.stdout and "reproduces" in p.stdout, p.stdout + p.stderr
     # A second run knows it: no new find.
     p = subprocess.run([str(replay), str(raw)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert "0 new" in p.stdout and len(list(finds.glob("fuzz-*.data"))) == 1, p.stdout

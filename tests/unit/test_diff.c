@@ -357,16 +357,30 @@ int main(void)
 	bd_session_run(&s, &c, &o);
 	CHECK(o.verdict == BD_V_REJECTED, "kernel rejected: %s", bd_verdict_name(o.verdict));
 
-	/* A VM that dies is a discrepancy signed with its signal, never nondeterministic. */
+	/* A VM that dies fails a case with a result, signed with its signal... */
 	script = (struct bd_result){ .status = BD_CRASH, .signal = 11 };
 	bd_session_run(&s, &c, &o);
-	CHECK(o.verdict == BD_V_DISCREPANCY, "crash: %s %s", bd_verdict_name(o.verdict), o.reason);
+	CHECK(o.verdict == BD_V_FAIL && strstr(o.reason, "kernel crashed"), "crash: %s %s", bd_verdict_name(o.verdict),
+	      o.reason);
 	CHECK(!strcmp(o.signature, "MOV64_IMM|uvm/kernel|status:SIGSEGV"), "crash signature '%s'", o.signature);
-	/* Its result depends on addresses (r0 = r10), and it still is one. */
+	/* ... is a discrepancy where no truth decides, even when the result depends
+	 * on addresses (r0 = r10): never nondeterministic ... */
 	struct ebpf_insn fp[] = { { .opcode = 0xbf, .dst = 0, .src = 10 }, { .opcode = 0x95 } };
 	struct bd_case f = { .path = "fp", .insns = fp, .ninsns = 2 };
 	bd_session_run(&s, &f, &o);
-	CHECK(o.verdict == BD_V_DISCREPANCY, "crash on r0 = r10: %s %s", bd_verdict_name(o.verdict), o.reason);
+	CHECK(o.verdict == BD_V_DISCREPANCY && !strcmp(o.signature, "MOV64_REG|uvm/kernel|status:SIGSEGV"),
+	      "crash on r0 = r10: %s %s %s", bd_verdict_name(o.verdict), o.reason, o.signature);
+	/* ... and fails alone, with no truth and no one to differ from. */
+	struct bd_session lone;
+	memset(&lone, 0, sizeof(lone));
+	lone.cfg = cfg;
+	lone.n = 1;
+	lone.slot[0] = s.slot[1];
+	bd_session_run(&lone, &f, &o);
+	CHECK(o.verdict == BD_V_FAIL && strstr(o.reason, "kernel crashed"), "lone crash: %s %s",
+	      bd_verdict_name(o.verdict), o.reason);
+	if (lone.probe) /* the scripted slot owns nothing; the nondeterminism probe is a real uvm */
+		bd_backend_uvm.close(lone.probe);
 	script.status = BD_OK;
 	script.r0 = 1;
 	bd_session_run(&s, &f, &o);
@@ -401,8 +415,8 @@ int main(void)
 	bd_session_run(&s, &h, &o);
 	CHECK(o.verdict == BD_V_DISCREPANCY, "helper, one platform: %s %s", bd_verdict_name(o.verdict), o.reason);
 	s.slot[2].platform[0] = 0;
-	script.r0 = 7;
-	bd_session_run(&s, &c, &o); /* no helper call: compared whatever the platforms */
+	struct bd_case g = { .path = "free", .insns = prog, .ninsns = 2 }; /* mov r0, 7 with no result */
+	bd_session_run(&s, &g, &o); /* no helper call: compared whatever the platforms */
 	CHECK(o.verdict == BD_V_DISCREPANCY, "no helper: %s %s", bd_verdict_name(o.verdict), o.reason);
 	s.n = 2;
 
