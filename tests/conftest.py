@@ -15,6 +15,7 @@ SUITE = SHARED / "bpf_conformance" / "tests"
 NEGATIVE = SHARED / "bpf_conformance" / "negative"
 CONFORMANCE = ROOT / "conformance"
 CORPUS = ROOT / "corpus"
+TINYVM = ROOT / "tests" / "plugin" / "tinyvm.py"  # a small eBPF VM sharing no code with bpfdiff
 IN_CI = os.environ.get("CI") == "true"
 
 
@@ -61,3 +62,19 @@ def need(backends, *names):
 def write_case(path, text):
     path.write_text(text)
     return path
+
+
+@pytest.fixture
+def broken_plugin(tmp_path):
+    """tinyvm, except that R0 comes out one too high."""
+    b = tmp_path / "broken.py"
+    b.write_text(f"""#!/usr/bin/python3
+import subprocess, sys
+p = subprocess.run([{str(TINYVM)!r}] + sys.argv[1:], stdin=sys.stdin, capture_output=True, text=True)
+sys.stderr.write(p.stderr)
+if p.returncode:
+    sys.exit(p.returncode)
+print("%x" % ((int(p.stdout, 16) + 1) & (2**64 - 1)))
+""")
+    b.chmod(0o755)
+    return b

@@ -105,22 +105,6 @@ def test_the_actions_inputs_are_the_ones_it_uses_and_documents():
         assert f"`{name}`" in ci, f"README's 'Use it in your CI' does not document input {name}"
 
 
-@pytest.fixture
-def broken_plugin(tmp_path):
-    """tinyvm, except that R0 comes out one too high."""
-    b = tmp_path / "broken.py"
-    b.write_text(f"""#!/usr/bin/python3
-import subprocess, sys
-p = subprocess.run([{str(TINYVM)!r}] + sys.argv[1:], stdin=sys.stdin, capture_output=True, text=True)
-sys.stderr.write(p.stderr)
-if p.returncode:
-    sys.exit(p.returncode)
-print("%x" % ((int(p.stdout, 16) + 1) & (2**64 - 1)))
-""")
-    b.chmod(0o755)
-    return b
-
-
 def run_action(tmp_path, plugin, suites, **inputs):
     summary = tmp_path / "summary.md"
     summary.write_text("previous step's summary\n")

@@ -270,22 +270,6 @@ def test_tinyvm_statuses_map(tmp_path):
     assert "discrepancy" not in c["verdict"], c
 
 
-@pytest.fixture
-def broken_plugin(tmp_path):
-    """tinyvm, except that R0 comes out one too high."""
-    b = tmp_path / "broken.py"
-    b.write_text(f"""#!/usr/bin/python3
-import subprocess, sys
-p = subprocess.run([{str(TINYVM)!r}] + sys.argv[1:], stdin=sys.stdin, capture_output=True, text=True)
-sys.stderr.write(p.stderr)
-if p.returncode:
-    sys.exit(p.returncode)
-print("%x" % ((int(p.stdout, 16) + 1) & (2**64 - 1)))
-""")
-    b.chmod(0o755)
-    return b
-
-
 def test_broken_plugin_fails_and_disagrees(tmp_path, broken_plugin):
     free = tmp_path / "noexpect.data"  # no -- result: only the backends' disagreement counts
     free.write_text("-- asm\nmov %r0, 41\nexit\n")
