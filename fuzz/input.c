@@ -75,7 +75,13 @@ size_t bdf_build_mem(const struct bdf_input *in, uint8_t *mem)
 static int writes_dst(int fmt)
 {
 	return fmt == EBPF_FMT_ALU_K || fmt == EBPF_FMT_ALU_X || fmt == EBPF_FMT_NEG || fmt == EBPF_FMT_END ||
-	       fmt == EBPF_FMT_LDDW || fmt == EBPF_FMT_LDX;
+	       fmt == EBPF_FMT_LDDW || fmt == EBPF_FMT_LDX || fmt == EBPF_FMT_LOAD_ACQ;
+}
+
+/* Jumps that keep their target in off (may_goto too: it jumps once the budget is spent). */
+static int jumps_by_off(int fmt)
+{
+	return fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X || fmt == EBPF_FMT_MAY_GOTO;
 }
 
 /* Make one instruction a valid form; returns the form. */
@@ -98,8 +104,10 @@ static int fix_form(struct ebpf_insn *x)
 	x->opcode = d->opcode;
 	switch (d->fmt) {
 	case EBPF_FMT_ALU_K: case EBPF_FMT_ALU_X: case EBPF_FMT_NEG: x->off = (ebpf_s16)d->disc; break;
-	case EBPF_FMT_END: case EBPF_FMT_ATOMIC: x->imm = d->disc; break;
-	case EBPF_FMT_LDDW: case EBPF_FMT_CALL: x->src = d->disc; break;
+	case EBPF_FMT_END: case EBPF_FMT_ATOMIC: case EBPF_FMT_LOAD_ACQ: case EBPF_FMT_STORE_REL:
+		x->imm = d->disc;
+		break;
+	case EBPF_FMT_LDDW: case EBPF_FMT_CALL: case EBPF_FMT_MAY_GOTO: x->src = d->disc; break;
 	default: break;
 	}
 	unsigned unused = ebpf_unused_fields(f);
@@ -159,7 +167,7 @@ static int fix_reachability(struct ebpf_insn *body, size_t n, const unsigned cha
 			int f = ebpf_decode(x);
 			int fmt = f >= 0 ? ebpf_forms[f].fmt : -1;
 			long long t = -1;
-			if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X)
+			if (jumps_by_off(fmt))
 				t = (long long)i + 1 + x->off;
 			else if (fmt == EBPF_FMT_JA32)
 				t = (long long)i + 1 + x->imm;
@@ -303,14 +311,20 @@ static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *
 		case EBPF_FMT_LDX:
 		case EBPF_FMT_ST:
 		case EBPF_FMT_STX:
-		case EBPF_FMT_ATOMIC: {
-			ebpf_u8 base = fmt == EBPF_FMT_LDX ? x->src : x->dst;
+		case EBPF_FMT_ATOMIC:
+		case EBPF_FMT_LOAD_ACQ:
+		case EBPF_FMT_STORE_REL: {
+			/* load-acquire reads like ldx, store-release writes like stx,
+			 * and both must be aligned like the atomics. */
+			bool load = fmt == EBPF_FMT_LDX || fmt == EBPF_FMT_LOAD_ACQ;
+			bool aligned = fmt == EBPF_FMT_ATOMIC || fmt == EBPF_FMT_LOAD_ACQ || fmt == EBPF_FMT_STORE_REL;
+			ebpf_u8 base = load ? x->src : x->dst;
 			BASE(base);
-			if (fmt == EBPF_FMT_LDX)
+			if (load)
 				x->src = base;
 			else
 				x->dst = base;
-			if (fmt == EBPF_FMT_STX || fmt == EBPF_FMT_ATOMIC)
+			if (fmt == EBPF_FMT_STX || fmt == EBPF_FMT_ATOMIC || fmt == EBPF_FMT_STORE_REL)
 				SCALAR(x->src);
 			if (base == 10) {
 				/* In the frame, aligned (misaligned stack access is refused). */
@@ -323,7 +337,7 @@ static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *
 				x->off = (ebpf_s16)o;
 				/* Reads of stack bytes no path has written: root may read
 				 * them, but they differ between VMs. Read the prologue's. */
-				bool reads = fmt == EBPF_FMT_LDX || fmt == EBPF_FMT_ATOMIC;
+				bool reads = load || fmt == EBPF_FMT_ATOMIC;
 				if (reads && !stack_ok(&st, x->off, size)) {
 					/* The nearest written slot: a read after a deep store
 					 * (what frame aliasing breaks) stays likely. */
@@ -342,17 +356,17 @@ static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *
 						o2 = -(size * (1 + (-x->off / size) % (BDF_STACK_INIT / size)));
 					x->off = (ebpf_s16)o2;
 				}
-				if (fmt != EBPF_FMT_LDX)
+				if (!load)
 					stack_set(&st, x->off, size);
 			} else if (base == 1 && pristine && mem_len >= (size_t)size) {
 				/* Inside the memory (the map value's bounds), atomics aligned. */
 				size_t span = mem_len - (size_t)size + 1;
 				size_t o = (size_t)(x->off < 0 ? -x->off : x->off) % span;
-				if (fmt == EBPF_FMT_ATOMIC)
+				if (aligned)
 					o -= o % (size_t)size;
 				x->off = (ebpf_s16)o;
 			}
-			if (fmt == EBPF_FMT_LDX) {
+			if (load) {
 				out &= ~(1u << x->dst);
 				rout |= 1u << x->dst;
 				if (x->dst == 1)
@@ -392,7 +406,7 @@ static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *
 		long long t = -1;
 		bool falls = x->opcode != 0x95;
 		if (cls == EBPF_CLS_JMP || cls == EBPF_CLS_JMP32) {
-			if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X)
+			if (jumps_by_off(fmt))
 				t = (long long)i + 1 + x->off;
 			else if (fmt == EBPF_FMT_JA32)
 				t = (long long)i + 1 + x->imm;
@@ -450,7 +464,7 @@ int bdf_normalize_body(struct ebpf_insn *body, size_t n, size_t mem_len)
 		if (f < 0)
 			continue;
 		int fmt = ebpf_forms[f].fmt, use_imm;
-		if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X)
+		if (jumps_by_off(fmt))
 			use_imm = 0;
 		else if (fmt == EBPF_FMT_JA32)
 			use_imm = 1;

@@ -200,12 +200,15 @@ static int gen_form(struct rng *r, const struct prog *p, size_t at, int f, struc
 		return 2;
 	}
 	case EBPF_FMT_LDX:
+	case EBPF_FMT_LOAD_ACQ:
 		x.dst = scalar_reg(r);
 		{
 			uint8_t b;
 			pick_mem_operand(r, p, size, &b, &x.off);
 			x.src = b;
 		}
+		if (d->fmt == EBPF_FMT_LOAD_ACQ)
+			x.imm = d->disc;
 		break;
 	case EBPF_FMT_ST: {
 		uint8_t b;
@@ -221,7 +224,8 @@ static int gen_form(struct rng *r, const struct prog *p, size_t at, int f, struc
 		x.src = scalar_reg(r);
 		break;
 	}
-	case EBPF_FMT_ATOMIC: {
+	case EBPF_FMT_ATOMIC:
+	case EBPF_FMT_STORE_REL: {
 		uint8_t b;
 		pick_mem_operand(r, p, size, &b, &x.off);
 		x.dst = b;
@@ -230,6 +234,7 @@ static int gen_form(struct rng *r, const struct prog *p, size_t at, int f, struc
 		break;
 	}
 	case EBPF_FMT_JA:
+	case EBPF_FMT_MAY_GOTO:
 		x.off = pick_jump(r, at, p->n);
 		break;
 	case EBPF_FMT_JA32:
@@ -390,7 +395,9 @@ static void op_sibling(struct rng *r, struct prog *p, size_t at)
 	x->opcode = d->opcode;
 	switch (d->fmt) {
 	case EBPF_FMT_ALU_K: case EBPF_FMT_ALU_X: case EBPF_FMT_NEG: x->off = (int16_t)d->disc; break;
-	case EBPF_FMT_END: case EBPF_FMT_ATOMIC: x->imm = d->disc; break;
+	case EBPF_FMT_END: case EBPF_FMT_ATOMIC: case EBPF_FMT_LOAD_ACQ: case EBPF_FMT_STORE_REL:
+		x->imm = d->disc;
+		break;
 	default: break;
 	}
 	if (d->fmt == EBPF_FMT_ALU_K && is_shift((int)(d - ebpf_forms)) && !chance(r, 5))
@@ -412,26 +419,27 @@ static void op_field(struct rng *r, struct prog *p)
 		op_sibling(r, p, at);
 		break;
 	case 1: /* dst */
-		if (fmt == EBPF_FMT_ST || fmt == EBPF_FMT_STX || fmt == EBPF_FMT_ATOMIC)
+		if (fmt == EBPF_FMT_ST || fmt == EBPF_FMT_STX || fmt == EBPF_FMT_ATOMIC || fmt == EBPF_FMT_STORE_REL)
 			x->dst = chance(r, 50) ? 1 : 10;
 		else
 			x->dst = scalar_reg(r);
 		break;
 	case 2: /* src */
-		if (fmt == EBPF_FMT_LDX)
+		if (fmt == EBPF_FMT_LDX || fmt == EBPF_FMT_LOAD_ACQ)
 			x->src = chance(r, 50) ? 1 : 10;
 		else
 			x->src = scalar_reg(r);
 		break;
 	case 3: /* off */
-		if (fmt == EBPF_FMT_LDX || fmt == EBPF_FMT_ST || fmt == EBPF_FMT_STX || fmt == EBPF_FMT_ATOMIC) {
+		if (f >= 0 && ebpf_access_size(f)) {
 			uint8_t b;
 			pick_mem_operand(r, p, ebpf_access_size(f), &b, &x->off);
-			if (fmt == EBPF_FMT_LDX)
+			if (fmt == EBPF_FMT_LDX || fmt == EBPF_FMT_LOAD_ACQ)
 				x->src = b;
 			else
 				x->dst = b;
-		} else if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X) {
+		} else if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X ||
+			   fmt == EBPF_FMT_MAY_GOTO) {
 			x->off = pick_jump(r, at, p->n);
 		} else {
 			op_sibling(r, p, at);

@@ -44,7 +44,8 @@ static int check(const uint8_t *d, size_t n, size_t max, unsigned char *forms, c
 		if (cls == EBPF_CLS_JMP || cls == EBPF_CLS_JMP32) {
 			int fmt = ebpf_forms[f].fmt;
 			long long v;
-			if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X)
+			if (fmt == EBPF_FMT_JA || fmt == EBPF_FMT_JCOND_K || fmt == EBPF_FMT_JCOND_X ||
+			    fmt == EBPF_FMT_MAY_GOTO)
 				v = body[i].off;
 			else if (fmt == EBPF_FMT_JA32)
 				v = body[i].imm;

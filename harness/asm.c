@@ -16,7 +16,8 @@
  *   ldxw %r0, [%r1+2]   ldxb %r0, [%r1-2]  ldxdw %r0, [%r1]  ldxsw (cpu v4)
  *   stw [%r1+2], 5      stxdw [%r10-8], %r1
  *   lock add [%r10-8], %r1   lock fetch add32 [...], %r1   lock xchg ...  lock cmpxchg32 ...
- *   ja +3   ja -1   ja label   ja32 label (offset in imm)
+ *   ldacqw %r0, [%r1+8]  strelb [%r10-1], %r2   (Linux: load-acquire / store-release, b h w dw)
+ *   ja +3   ja -1   ja label   ja32 label (offset in imm)   may_goto label (Linux)
  *   jeq %r1, 5, label   jeq32 %r1, %r2, +1
  *   call 5 (helper)   call helper 5   call local func1 / call local +3 (src 1, imm = target-pc-1)
  *   call btf 7 / call runtime 7 (src 2)   call %r2 / callx %r2 (opcode 0x8d, register in dst)
@@ -610,9 +611,12 @@ static int asm_insn(struct assembler *a, char tok[][MAX_TOKLEN], int ntok)
 			return emit(a, hi);
 		}
 		case EBPF_FMT_LDX:
+		case EBPF_FMT_LOAD_ACQ:
 			if (operand_count(a, mn, nops, 2) || parse_reg(a, tok[1], &dst) ||
 			    parse_mem(a, tok[2], &src, &insn.off))
 				return -EINVAL;
+			if (fmt == EBPF_FMT_LOAD_ACQ)
+				insn.imm = ebpf_forms[form].disc;
 			break;
 		case EBPF_FMT_ST:
 			if (operand_count(a, mn, nops, 2) || parse_mem(a, tok[1], &dst, &insn.off) ||
@@ -620,11 +624,15 @@ static int asm_insn(struct assembler *a, char tok[][MAX_TOKLEN], int ntok)
 				return -EINVAL;
 			break;
 		case EBPF_FMT_STX:
+		case EBPF_FMT_STORE_REL:
 			if (operand_count(a, mn, nops, 2) || parse_mem(a, tok[1], &dst, &insn.off) ||
 			    parse_reg(a, tok[2], &src))
 				return -EINVAL;
+			if (fmt == EBPF_FMT_STORE_REL)
+				insn.imm = ebpf_forms[form].disc;
 			break;
 		case EBPF_FMT_JA:
+		case EBPF_FMT_MAY_GOTO: /* src = EBPF_MAY_GOTO = 0 */
 			if (operand_count(a, mn, nops, 1) || parse_target(a, tok[1], 0, &insn.off, &insn.imm))
 				return -EINVAL;
 			break;

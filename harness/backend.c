@@ -33,6 +33,7 @@ const char *bd_fault_kind_name(enum bd_fault_kind k)
 		[BD_FAULT_UNKNOWN] = "fault", [BD_FAULT_READ] = "read out of bounds",
 		[BD_FAULT_WRITE] = "write out of bounds", [BD_FAULT_DEPTH] = "call depth",
 		[BD_FAULT_CALL] = "bad call target", [BD_FAULT_END] = "ran off the end",
+		[BD_FAULT_R10] = "write to r10",
 	};
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }

@@ -35,6 +35,7 @@ enum bd_fault_kind {
 	BD_FAULT_DEPTH,    /* call depth exceeded */
 	BD_FAULT_CALL,     /* bad call target (callx) */
 	BD_FAULT_END,      /* ran off the end of the program */
+	BD_FAULT_R10,      /* an instruction that writes r10, the read-only frame pointer, ran */
 };
 const char *bd_fault_kind_name(enum bd_fault_kind k);
 
@@ -85,6 +86,7 @@ void bd_run_opts_default(struct bd_run_opts *o);
 
 struct bd_backend_config {
 	int cpu;             /* 1..4 */
+	int isa;             /* EBPF_ISA_RFC9669 or EBPF_ISA_LINUX (0 = linux): the forms programs may use */
 	const char *arg;     /* backend argument: `plugin:PATH` gives PATH */
 	bool verbose;
 	/* Declared with the backend (`plugin+verifier+platform=ubpf:PATH`, see

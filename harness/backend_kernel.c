@@ -20,10 +20,11 @@
 #include "backend.h"
 #include "env.h"
 #include "kexec.h"
+#include "vm/isa.h"
 
 struct bd_backend {
 	struct kexec k;
-	int cpu;
+	int cpu, isa;
 	int kmsg_fd;             /* /dev/kmsg, read from its end: kernel warnings per case */
 	char kmsg_pid[24];       /* " PID: <ours> " as the kernel prints it */
 };
@@ -88,6 +89,11 @@ static int kb_run(struct bd_backend *b, const struct bd_case *c, const struct bd
 	struct kexec_result kr;
 	(void)ro; /* addresses, fills and budget are the kernel's own */
 	bd_result_reset(res);
+	/* --isa rfc9669: the kernel would run its extensions, the profile refuses them. */
+	if (ebpf_isa_check(c->insns, c->ninsns, b->isa, res->message, sizeof(res->message)) < 0) {
+		res->status = BD_REJECTED;
+		return 0;
+	}
 	if (c->mem_len && !(res->mem = malloc(c->mem_len)))
 		return -ENOMEM;
 	kmsg_warning(b, NULL, 0); /* what others logged before this case is not ours */
@@ -144,6 +150,7 @@ static int kb_open(struct bd_backend **out, const struct bd_backend_config *cfg,
 	b->kmsg_fd = -1;
 	b->k.r0_fd = -1;
 	b->cpu = cfg ? cfg->cpu : 4;
+	b->isa = cfg ? cfg->isa : 0;
 	if (!strncmp(arg, "type=", 5))
 		arg += 5;
 	if (kexec_prog_type(arg, &type, &type_name) < 0) {

@@ -11,7 +11,7 @@
 
 struct bd_backend {
 	struct uvm *vm;
-	int cpu;
+	int cpu, isa;
 	unsigned mutant;
 };
 
@@ -25,6 +25,7 @@ static int uvm_backend_open(struct bd_backend **out, const struct bd_backend_con
 		return -ENOMEM;
 	}
 	b->cpu = cfg->cpu;
+	b->isa = cfg->isa;
 	/* `uvm:MUTANT` runs a uvm with a named injected bug (builds with mutants only). */
 	if (cfg->arg && *cfg->arg) {
 		int id = uvm_mutant_lookup(cfg->arg);
@@ -60,6 +61,7 @@ static int uvm_backend_run(struct bd_backend *b, const struct bd_case *c, const 
 		.reg_fill = o->reg_fill,
 		.budget = o->budget,
 		.cpu = c->cpu ? c->cpu : b->cpu,
+		.isa = b->isa,
 		.mutant = b->mutant,
 	};
 	char err[256];
@@ -108,7 +110,7 @@ static int uvm_backend_run(struct bd_backend *b, const struct bd_case *c, const 
 		static const enum bd_fault_kind kinds[] = {
 			[UVM_FAULT_NONE] = BD_FAULT_UNKNOWN, [UVM_FAULT_READ] = BD_FAULT_READ,
 			[UVM_FAULT_WRITE] = BD_FAULT_WRITE, [UVM_FAULT_DEPTH] = BD_FAULT_DEPTH,
-			[UVM_FAULT_OTHER] = BD_FAULT_UNKNOWN,
+			[UVM_FAULT_OTHER] = BD_FAULT_UNKNOWN, [UVM_FAULT_R10] = BD_FAULT_R10,
 		};
 		res->fault_kind = kinds[ur.fault];
 		res->has_pc = true;

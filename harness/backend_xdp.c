@@ -51,18 +51,19 @@
 #define XDP_MEM_MAX (XDP_ARENA_SPAN - XDP_STACK_REGION)
 #define XDP_RUN_STEPS (4ull << 23)
 #define XDP_OP_END 255
+#define XDP_OP_R10 254
 #define XDP_MAX_BUDGET (1ull << 44) /* the uvm's cap */
 enum { XVM_RUNNING, XVM_OK, XVM_FAULT, XVM_UNSUPPORTED, XVM_INTERNAL };
-enum { XVM_F_READ = 1, XVM_F_WRITE, XVM_F_DEPTH, XVM_F_END, XVM_F_OP, XVM_F_CALLX };
+enum { XVM_F_READ = 1, XVM_F_WRITE, XVM_F_DEPTH, XVM_F_END, XVM_F_R10, XVM_F_OP, XVM_F_CALLX };
 
 _Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_prog) == (2 * XDP_MAX_INSNS + 2) * 8, "xvm_prog");
 _Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_arena) == XDP_ARENA_SPAN + 8, "xvm_arena");
-_Static_assert(FORM_COUNT < XDP_OP_END, "form index must fit below XDP_OP_END");
+_Static_assert(FORM_COUNT < XDP_OP_R10, "form index must fit below XDP_OP_R10");
 
 struct bd_backend {
 	struct xdpvm *skel;
 	int prog_fd;
-	int cpu;
+	int cpu, isa;
 	double load_ms;
 	char vlog[4096];        /* verifier log at log_level BPF_LOG_STATS */
 	struct bpf_prog_info info;
@@ -89,6 +90,7 @@ static int xdp_open(struct bd_backend **out, const struct bd_backend_config *cfg
 		return -ENOMEM;
 	}
 	b->cpu = cfg && cfg->cpu >= 1 && cfg->cpu <= 4 ? cfg->cpu : 4;
+	b->isa = cfg ? cfg->isa : 0;
 	b->validator = uvm_create(NULL);
 	b->skel = xdpvm__open();
 	if (!b->skel || !b->validator) {
@@ -160,11 +162,14 @@ static void decode(struct bd_backend *b, const struct bd_case *c)
 		case EBPF_FMT_ST:
 		case EBPF_FMT_STX:
 		case EBPF_FMT_ATOMIC:
+		case EBPF_FMT_LOAD_ACQ:
+		case EBPF_FMT_STORE_REL:
 			arg = in->off;
 			break;
 		case EBPF_FMT_JA:
 		case EBPF_FMT_JCOND_K:
 		case EBPF_FMT_JCOND_X:
+		case EBPF_FMT_MAY_GOTO:
 			arg = (__s32)pc + in->off + 1;
 			break;
 		case EBPF_FMT_JA32:
@@ -172,8 +177,8 @@ static void decode(struct bd_backend *b, const struct bd_case *c)
 			arg = (__s32)((__s64)pc + in->imm + 1);
 			break;
 		}
-		prog[2 * pc] = (__u64)form | (__u64)in->dst << 8 | (__u64)in->src << 12 |
-			       (__u64)(__u32)arg << 32;
+		__u64 op = ebpf_writes_r10(in, form) ? XDP_OP_R10 : (__u64)form;
+		prog[2 * pc] = op | (__u64)in->dst << 8 | (__u64)in->src << 12 | (__u64)(__u32)arg << 32;
 		prog[2 * pc + 1] = imm;
 		if (form == FORM_LDDW)
 			prog[2 * ++pc] = XDP_OP_END; /* never reached: uvm_load refuses jumps into lddw */
@@ -198,7 +203,7 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 
 	/* Load-time outcome exactly as backend_uvm.c: malformed -> rejected,
 	 * unmodelled (helper/kfunc call, pseudo lddw) -> unsupported. */
-	struct uvm_opts uo = { .sz = sizeof(uo), .cpu = c->cpu ? c->cpu : b->cpu };
+	struct uvm_opts uo = { .sz = sizeof(uo), .cpu = c->cpu ? c->cpu : b->cpu, .isa = b->isa };
 	rc = uvm_set_opts(b->validator, &uo);
 	if (rc < 0)
 		return verdict(res, BD_ERROR, "xdp: cpu v%d: %s", uo.cpu, strerror(-rc));
@@ -235,6 +240,7 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 	s->xvm_executed = 0;
 	s->xvm_pc = 0;
 	s->xvm_depth = 0;
+	s->xvm_may_goto = EBPF_MAY_GOTO_BUDGET;
 	s->xvm_status = XVM_RUNNING;
 
 	/* Each test_run does at most XDP_RUN_STEPS; go on from the state in .bss. */
@@ -266,6 +272,7 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 				  : s->xvm_fault_kind == XVM_F_WRITE ? BD_FAULT_WRITE
 				  : s->xvm_fault_kind == XVM_F_DEPTH ? BD_FAULT_DEPTH
 				  : s->xvm_fault_kind == XVM_F_END   ? BD_FAULT_END
+				  : s->xvm_fault_kind == XVM_F_R10   ? BD_FAULT_R10
 								     : BD_FAULT_UNKNOWN;
 	}
 	switch (s->xvm_status) {
@@ -285,6 +292,8 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 			return verdict(res, BD_FAULT, "pc %u: call depth exceeds %d", pc, EBPF_MAX_CALL_DEPTH);
 		case XVM_F_END:
 			return verdict(res, BD_FAULT, "pc %u: fell off the end of the program", pc);
+		case XVM_F_R10:
+			return verdict(res, BD_FAULT, "pc %u: write to r10, the read-only frame pointer", pc);
 		}
 		break;
 	case XVM_UNSUPPORTED:

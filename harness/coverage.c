@@ -12,25 +12,34 @@
 #include "../vm/isa.h"
 
 static const char *const help =
-	"usage: bpfdiff coverage [--backend LIST] [--uncovered] PATH...\n"
-	"Count, for every instruction form of the ISA (RFC 9669, cpu v4: 165 forms), how many\n"
-	"cases contain it. With --backend, also run the cases and show per backend in how many\n"
-	"of them the backend met the case's expectations (exercised/passed).\n"
-	"Exit 1 when a form is not covered, 2 on input errors.\n";
+	"usage: bpfdiff coverage [--backend LIST] [--isa PROFILE] [--uncovered] PATH...\n"
+	"Count, for every instruction form of the ISA profile, how many cases contain it:\n"
+	"--isa linux (default) lists RFC 9669 (cpu v4) and the Linux extensions, each row\n"
+	"marked with its profile; --isa rfc9669 only the standard forms (and runs with that\n"
+	"profile). With --backend, also run the cases and show per backend in how many of\n"
+	"them the backend met the case's expectations (exercised/passed).\n"
+	"Exit 1 when a form of the profile is not covered, 2 on input errors.\n";
 
 int bd_cmd_coverage(int argc, char **argv)
 {
 	static const struct option opts[] = { { "backend", required_argument, 0, 'b' },
 					      { "uncovered", no_argument, 0, 'u' },
+					      { "isa", required_argument, 0, 'I' },
 					      { "help", no_argument, 0, 'h' },
 					      { 0, 0, 0, 0 } };
 	const char *backends = NULL;
 	bool only_uncovered = false;
-	int ch;
+	int ch, isa = EBPF_ISA_LINUX;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "b:uh", opts, NULL)) != -1) {
 		if (ch == 'b')
 			backends = optarg;
+		else if (ch == 'I') {
+			if (!(isa = ebpf_isa_lookup(optarg))) {
+				fprintf(stderr, "bpfdiff coverage: --isa takes rfc9669 or linux, not '%s'\n", optarg);
+				return 2;
+			}
+		}
 		else if (ch == 'u')
 			only_uncovered = true;
 		else if (ch == 'h') {
@@ -52,7 +61,7 @@ int bd_cmd_coverage(int argc, char **argv)
 	struct bd_session s = { 0 };
 	char err[512];
 	if (backends) {
-		struct bd_backend_config cfg = { .cpu = 4 };
+		struct bd_backend_config cfg = { .cpu = 4, .isa = isa };
 		if (bd_session_open(&s, backends, &cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "bpfdiff coverage: %s\n", err);
 			bd_run_log_free(&log);
@@ -87,20 +96,23 @@ int bd_cmd_coverage(int argc, char **argv)
 		}
 		bd_outcome_reset(&e->o);
 	}
-	printf("%-22s %-22s %6s", "form", "mnemonic", "cases");
+	printf("%-22s %-22s %-8s %6s", "form", "mnemonic", "isa", "cases");
 	for (int i = 0; i < s.n; i++)
 		printf(" %12s", s.slot[i].name);
 	putchar('\n');
-	int uncovered = 0;
+	/* Per profile: the forms it adds, and how many of them are covered. */
+	int nforms[EBPF_ISA_LINUX + 1] = { 0 }, ncovered[EBPF_ISA_LINUX + 1] = { 0 };
 	for (int f = 0; f < FORM_COUNT; f++) {
-		if (!cases[f])
-			uncovered++;
+		if (!ebpf_form_in_isa(f, isa))
+			continue;
+		nforms[ebpf_forms[f].isa]++;
+		ncovered[ebpf_forms[f].isa] += cases[f] != 0;
 		if (only_uncovered && cases[f])
 			continue;
 		char mn[32];
 		snprintf(mn, sizeof(mn), "%s%s", ebpf_forms[f].fmt == EBPF_FMT_ATOMIC ? "lock " : "",
 			 ebpf_forms[f].mnemonic);
-		printf("%-22s %-22s %6zu", ebpf_forms[f].id, mn, cases[f]);
+		printf("%-22s %-22s %-8s %6zu", ebpf_forms[f].id, mn, ebpf_isa_name(ebpf_forms[f].isa), cases[f]);
 		for (int i = 0; i < s.n; i++) {
 			char cell[32];
 			snprintf(cell, sizeof(cell), "%zu/%zu", cases[f], passed ? passed[f][i] : 0);
@@ -108,8 +120,18 @@ int bd_cmd_coverage(int argc, char **argv)
 		}
 		printf("%s\n", cases[f] ? "" : "  UNCOVERED");
 	}
-	printf("\n%d of %d forms covered by %zu cases; %d uncovered\n", FORM_COUNT - uncovered, FORM_COUNT,
+	int total = 0, covered = 0;
+	for (int p = EBPF_ISA_RFC9669; p <= EBPF_ISA_LINUX; p++) {
+		total += nforms[p];
+		covered += ncovered[p];
+	}
+	int uncovered = total - covered;
+	printf("\n%d of %d forms covered by %zu cases; %d uncovered\n", covered, total,
 	       log.n - (size_t)input_errors, uncovered);
+	printf("  rfc9669: %d of %d standard forms covered\n", ncovered[EBPF_ISA_RFC9669], nforms[EBPF_ISA_RFC9669]);
+	if (isa == EBPF_ISA_LINUX)
+		printf("  linux:   %d of %d Linux extension forms covered\n", ncovered[EBPF_ISA_LINUX],
+		       nforms[EBPF_ISA_LINUX]);
 	free(passed);
 	if (backends)
 		bd_session_close(&s);

@@ -92,6 +92,7 @@ static int render(const struct ebpf_insn *insns, size_t n, size_t pc, char *buf,
 		return snprintf(buf, buflen, "%s %%r%d, 0x%llx", mn, in->dst, (unsigned long long)v);
 	}
 	case EBPF_FMT_LDX:
+	case EBPF_FMT_LOAD_ACQ:
 		mem_str(a, sizeof(a), in->src, in->off);
 		return snprintf(buf, buflen, "%s %%r%d, %s", mn, in->dst, a);
 	case EBPF_FMT_ST:
@@ -99,6 +100,7 @@ static int render(const struct ebpf_insn *insns, size_t n, size_t pc, char *buf,
 		imm_str(b, sizeof(b), in->imm);
 		return snprintf(buf, buflen, "%s %s, %s", mn, a, b);
 	case EBPF_FMT_STX:
+	case EBPF_FMT_STORE_REL:
 		mem_str(a, sizeof(a), in->dst, in->off);
 		return snprintf(buf, buflen, "%s %s, %%r%d", mn, a, in->src);
 	case EBPF_FMT_ATOMIC:
@@ -106,6 +108,7 @@ static int render(const struct ebpf_insn *insns, size_t n, size_t pc, char *buf,
 		return snprintf(buf, buflen, "lock %s %s, %%r%d", mn, a, in->src);
 	case EBPF_FMT_JA:
 	case EBPF_FMT_JA32:
+	case EBPF_FMT_MAY_GOTO:
 		return snprintf(buf, buflen, "%s %s", mn, tgt);
 	case EBPF_FMT_JCOND_K:
 		imm_str(a, sizeof(a), in->imm);
@@ -164,7 +167,8 @@ void bd_disasm_program(FILE *out, const struct ebpf_insn *insns, size_t n, int l
 					continue;
 				const struct ebpf_form_desc *d = &ebpf_forms[form];
 				long long rel;
-				if (d->fmt == EBPF_FMT_JA || d->fmt == EBPF_FMT_JCOND_K || d->fmt == EBPF_FMT_JCOND_X)
+				if (d->fmt == EBPF_FMT_JA || d->fmt == EBPF_FMT_JCOND_K || d->fmt == EBPF_FMT_JCOND_X ||
+				    d->fmt == EBPF_FMT_MAY_GOTO)
 					rel = insns[pc].off;
 				else if (d->fmt == EBPF_FMT_JA32 ||
 					 (d->fmt == EBPF_FMT_CALL && insns[pc].src == EBPF_CALL_LOCAL))

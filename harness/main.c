@@ -18,6 +18,7 @@
 #include "known.h"
 #include "report.h"
 #include "session.h"
+#include "vm/isa.h"
 
 static const char *const usage_text =
 	"usage: bpfdiff COMMAND [OPTIONS] ...\n"
@@ -48,6 +49,9 @@ static const char *const run_help =
 	"                       under CI=true where that is an error). A plugin takes options\n"
 	"                       before its ':': plugin+verifier+platform=NAME:PATH\n"
 	"      --cpu vN         ISA version v1..v4 the programs may use (default v4)\n"
+	"      --isa PROFILE    linux (default): RFC 9669 plus what the Linux verifier accepts\n"
+	"                       (load-acquire, store-release, may_goto); rfc9669: only the\n"
+	"                       standard forms, the extensions are rejected on every backend\n"
 	"      --json FILE      write the JSON report\n"
 	"      --junit FILE     write JUnit XML (one testcase per case and backend)\n"
 	"      --markdown FILE  write a markdown summary (CI job summary)\n"
@@ -160,7 +164,7 @@ static void print_line(FILE *out, const struct bd_session *s, const struct bd_ru
 
 static int run_or_replay(int argc, char **argv, bool strict)
 {
-	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION, O_FAIL_ON };
+	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION, O_FAIL_ON, O_ISA };
 	static const struct option opts[] = {
 		{ "backend", required_argument, 0, 'b' }, { "json", required_argument, 0, O_JSON },
 		{ "junit", required_argument, 0, O_JUNIT }, { "markdown", required_argument, 0, O_MD },
@@ -168,11 +172,12 @@ static int run_or_replay(int argc, char **argv, bool strict)
 		{ "no-known", no_argument, 0, O_NO_KNOWN }, { "section", required_argument, 0, O_SECTION },
 		{ "fail-on", required_argument, 0, O_FAIL_ON },
 		{ "quiet", no_argument, 0, 'q' },           { "verbose", no_argument, 0, 'v' },
-		{ "help", no_argument, 0, 'h' },            { 0, 0, 0, 0 },
+		{ "isa", required_argument, 0, O_ISA },     { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
 	};
 	const char *backends = NULL, *json = NULL, *junit = NULL, *md = NULL, *section = NULL;
 	const char *known_files[16];
-	int nknown = 0, cpu = 4, fail_on = BD_FAIL_ON_FAIL;
+	int nknown = 0, cpu = 4, fail_on = BD_FAIL_ON_FAIL, isa = EBPF_ISA_LINUX;
 	bool quiet = false, verbose = false, no_known = false;
 	int ch;
 	optind = 1;
@@ -198,6 +203,12 @@ static int run_or_replay(int argc, char **argv, bool strict)
 		case O_CPU:
 			if (!(cpu = parse_cpu(optarg))) {
 				fprintf(stderr, "bpfdiff %s: --cpu takes v1, v2, v3 or v4, not '%s'\n", argv[0], optarg);
+				return 2;
+			}
+			break;
+		case O_ISA:
+			if (!(isa = ebpf_isa_lookup(optarg))) {
+				fprintf(stderr, "bpfdiff %s: --isa takes rfc9669 or linux, not '%s'\n", argv[0], optarg);
 				return 2;
 			}
 			break;
@@ -229,7 +240,7 @@ static int run_or_replay(int argc, char **argv, bool strict)
 			return 2;
 		}
 
-	struct bd_backend_config cfg = { .cpu = cpu, .verbose = verbose };
+	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .verbose = verbose };
 	struct bd_session s;
 	if (bd_session_open(&s, backends, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bpfdiff %s: %s\n", argv[0], err);

@@ -37,12 +37,13 @@
 #include "case.h"
 #include "cli.h"
 #include "session.h"
+#include "vm/isa.h"
 
 #define PLUGIN_MAX_INPUT (64u << 20) /* hex text on stdin */
 
 static void plugin_usage(FILE *out)
 {
-	fputs("usage: bpfdiff plugin [--backend B] [--program HEX] [--cpu vN] [MEMORY_HEX]\n"
+	fputs("usage: bpfdiff plugin [--backend B] [--program HEX] [--cpu vN] [--isa P] [MEMORY_HEX]\n"
 	      "\n"
 	      "Runs one program on backend B (uvm by default; kernel, xdp, plugin:PATH) and speaks\n"
 	      "the bpf_conformance plugin contract:\n"
@@ -187,7 +188,7 @@ static char **expand_args(int argc, char **argv, int *nout, char **storage)
 int bd_cmd_plugin(int argc, char **argv)
 {
 	const char *backend = "uvm", *program_hex = NULL, *memory_hex = NULL;
-	int cpu = 4, rc = 2, nargs = 0;
+	int cpu = 4, isa = EBPF_ISA_LINUX, rc = 2, nargs = 0;
 	char *storage = NULL, *stdin_text = NULL;
 	uint8_t *prog = NULL, *mem = NULL;
 	size_t prog_len = 0, mem_len = 0;
@@ -229,6 +230,7 @@ int bd_cmd_plugin(int argc, char **argv)
 			nl = eq ? (size_t)(eq - a) : strlen(a);
 			if (!(nl == 9 && !strncmp(a, "--backend", nl)) &&
 			    !(nl == 9 && !strncmp(a, "--program", nl)) &&
+			    !(nl == 5 && !strncmp(a, "--isa", nl)) &&
 			    !(nl == 5 && !strncmp(a, "--cpu", nl)) &&
 			    !(nl == 13 && !strncmp(a, "--cpu_version", nl))) {
 				fprintf(stderr, "bpfdiff plugin: unknown option '%s' (see --help)\n", a);
@@ -246,6 +248,11 @@ int bd_cmd_plugin(int argc, char **argv)
 				backend = val;
 			} else if (a[2] == 'p') {
 				program_hex = val;
+			} else if (a[2] == 'i') {
+				if (!(isa = ebpf_isa_lookup(val))) {
+					fprintf(stderr, "bpfdiff plugin: --isa takes rfc9669 or linux, not '%s'\n", val);
+					goto out;
+				}
 			} else if ((cpu = parse_cpu(val)) < 0) {
 				fprintf(stderr, "bpfdiff plugin: invalid cpu version '%s' (v1..v4)\n", val);
 				goto out;
@@ -296,7 +303,7 @@ int bd_cmd_plugin(int argc, char **argv)
 	c.mem = mem ? mem : no_memory;
 	c.mem_len = mem_len;
 
-	struct bd_backend_config cfg = { .cpu = cpu, .arg = NULL, .verbose = false };
+	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .arg = NULL, .verbose = false };
 	int e = bd_session_open(&s, backend, &cfg, err, sizeof(err));
 	if (e < 0) {
 		fprintf(stderr, "bpfdiff plugin: %s\n", err[0] ? err : strerror(-e));

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include "isa.h"
 
 const struct ebpf_form_desc ebpf_forms[FORM_COUNT] = {
-#define EBPF_FORM_DESC(id_, m, op, fmt_, disc_, cpu_) \
-	[FORM_##id_] = { .id = #id_, .mnemonic = m, .opcode = op, .fmt = fmt_, .disc = disc_, .cpu = cpu_ },
+#define EBPF_FORM_DESC(id_, m, op, fmt_, disc_, cpu_, isa_) \
+	[FORM_##id_] = { .id = #id_, .mnemonic = m, .opcode = op, .fmt = fmt_, .disc = disc_, .cpu = cpu_, .isa = isa_ },
 	EBPF_FORMS(EBPF_FORM_DESC)
 #undef EBPF_FORM_DESC
 };
@@ -23,9 +24,12 @@ static int disc_field_of(int fmt)
 		return EBPF_DISC_OFF;
 	case EBPF_FMT_END:
 	case EBPF_FMT_ATOMIC:
+	case EBPF_FMT_LOAD_ACQ:
+	case EBPF_FMT_STORE_REL:
 		return EBPF_DISC_IMM;
 	case EBPF_FMT_LDDW:
 	case EBPF_FMT_CALL:
+	case EBPF_FMT_MAY_GOTO:
 		return EBPF_DISC_SRC;
 	default:
 		return EBPF_DISC_NONE;
@@ -63,6 +67,9 @@ unsigned ebpf_unused_fields(int form)
 	case EBPF_FMT_ST: return EBPF_F_SRC;
 	case EBPF_FMT_STX: return EBPF_F_IMM;
 	case EBPF_FMT_ATOMIC: return 0;
+	case EBPF_FMT_LOAD_ACQ: return 0;
+	case EBPF_FMT_STORE_REL: return 0;
+	case EBPF_FMT_MAY_GOTO: return EBPF_F_DST | EBPF_F_IMM;
 	case EBPF_FMT_JA: return EBPF_F_DST | EBPF_F_SRC | EBPF_F_IMM;
 	case EBPF_FMT_JA32: return EBPF_F_DST | EBPF_F_SRC | EBPF_F_OFF;
 	case EBPF_FMT_JCOND_K: return EBPF_F_SRC;
@@ -81,6 +88,8 @@ int ebpf_access_size(int form)
 	case EBPF_FMT_ST:
 	case EBPF_FMT_STX:
 	case EBPF_FMT_ATOMIC:
+	case EBPF_FMT_LOAD_ACQ:
+	case EBPF_FMT_STORE_REL:
 		switch (ebpf_forms[form].opcode & 0x18) {
 		case EBPF_SIZE_B: return 1;
 		case EBPF_SIZE_H: return 2;
@@ -92,16 +101,56 @@ int ebpf_access_size(int form)
 	}
 }
 
-/* Does the form write its dst register? (r10 is read-only.) */
-static int writes_dst(int fmt)
+int ebpf_writes_r10(const struct ebpf_insn *insn, int form)
 {
-	switch (fmt) {
+	switch (ebpf_forms[form].fmt) {
 	case EBPF_FMT_ALU_K: case EBPF_FMT_ALU_X: case EBPF_FMT_NEG: case EBPF_FMT_END:
-	case EBPF_FMT_LDDW: case EBPF_FMT_LDX:
-		return 1;
+	case EBPF_FMT_LDDW: case EBPF_FMT_LDX: case EBPF_FMT_LOAD_ACQ:
+		return insn->dst == 10;
+	case EBPF_FMT_ATOMIC:
+		/* fetch forms write the old value into src; cmpxchg writes r0 */
+		return insn->src == 10 && (insn->imm & EBPF_ATOMIC_FETCH) && insn->imm != EBPF_ATOMIC_CMPXCHG;
 	default:
 		return 0;
 	}
+}
+
+int ebpf_isa_lookup(const char *name)
+{
+	if (!name)
+		return 0;
+	if (!strcmp(name, "rfc9669"))
+		return EBPF_ISA_RFC9669;
+	if (!strcmp(name, "linux"))
+		return EBPF_ISA_LINUX;
+	return 0;
+}
+
+const char *ebpf_isa_name(int isa)
+{
+	return isa == EBPF_ISA_RFC9669 ? "rfc9669" : "linux";
+}
+
+void ebpf_isa_refusal(char *err, size_t errlen, int form, int isa)
+{
+	snprintf(err, errlen, "%s is a Linux extension, not in RFC 9669 (--isa %s)", ebpf_forms[form].mnemonic,
+		 ebpf_isa_name(isa));
+}
+
+int ebpf_isa_check(const struct ebpf_insn *insns, size_t n, int isa, char *err, size_t errlen)
+{
+	for (size_t pc = 0; pc < n; pc++) {
+		int f = ebpf_decode(&insns[pc]);
+		if (f >= 0 && !ebpf_form_in_isa(f, isa)) {
+			char why[96];
+			ebpf_isa_refusal(why, sizeof(why), f, isa);
+			snprintf(err, errlen, "pc %zu: %s", pc, why);
+			return -EINVAL;
+		}
+		if (ebpf_is_lddw(&insns[pc]))
+			pc++;
+	}
+	return 0;
 }
 
 int ebpf_check_insn(const struct ebpf_insn *insn, char *err, size_t errlen)
@@ -118,11 +167,11 @@ int ebpf_check_insn(const struct ebpf_insn *insn, char *err, size_t errlen)
 				snprintf(err, errlen, "unknown opcode 0x%02x", insn->opcode);
 		} else {
 			const struct ebpf_form_desc *d = &ebpf_forms[ebpf_by_opcode[insn->opcode][0]];
-			const char *field = (d->fmt == EBPF_FMT_END || d->fmt == EBPF_FMT_ATOMIC) ? "imm" :
-					    (d->fmt == EBPF_FMT_LDDW || d->fmt == EBPF_FMT_CALL) ? "src" : "off";
+			const char *field = disc_field_of(d->fmt) == EBPF_DISC_IMM ? "imm" :
+					    disc_field_of(d->fmt) == EBPF_DISC_SRC ? "src" : "off";
 			long long v = field[0] == 'i' ? insn->imm : field[0] == 's' ? insn->src : insn->off;
 			/* One form for this opcode: the field is simply unused and must be 0. */
-			if (ebpf_by_opcode[insn->opcode][1] < 0 && d->disc == 0)
+			if (ebpf_by_opcode[insn->opcode][1] < 0 && d->disc == 0 && field[0] != 's')
 				snprintf(err, errlen, "%s: unused field %s is %lld", d->mnemonic, field, v);
 			else
 				snprintf(err, errlen, "opcode 0x%02x: invalid %s %lld", insn->opcode, field, v);
@@ -152,15 +201,6 @@ int ebpf_check_insn(const struct ebpf_insn *insn, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: invalid register r%d", mn, insn->dst > 10 ? insn->dst : insn->src);
 		return -EINVAL;
 	}
-	if (insn->dst == 10 && writes_dst(ebpf_forms[form].fmt)) {
-		snprintf(err, errlen, "%s: r10 is read-only", mn);
-		return -EINVAL;
-	}
-	if (ebpf_forms[form].fmt == EBPF_FMT_ATOMIC && insn->src == 10 &&
-	    (insn->imm & EBPF_ATOMIC_FETCH)) {
-		snprintf(err, errlen, "lock %s: r10 is read-only", mn);
-		return -EINVAL;
-	}
 	return form;
 }
 
@@ -187,6 +227,7 @@ int ebpf_branch_field(const struct ebpf_insn *insn)
 	case EBPF_FMT_JA:
 	case EBPF_FMT_JCOND_K:
 	case EBPF_FMT_JCOND_X:
+	case EBPF_FMT_MAY_GOTO:
 		return EBPF_BRANCH_OFF;
 	case EBPF_FMT_JA32:
 		return EBPF_BRANCH_IMM;

@@ -10,7 +10,7 @@ extern const struct ebpf_form_desc ebpf_forms[FORM_COUNT];
 
 /* The decoding index (built before main by a constructor in isa.c): per
  * opcode the forms that share it, and which field tells them apart. */
-#define EBPF_MAX_PER_OPCODE 12
+#define EBPF_MAX_PER_OPCODE 16
 enum { EBPF_DISC_NONE, EBPF_DISC_OFF, EBPF_DISC_IMM, EBPF_DISC_SRC };
 extern signed short ebpf_by_opcode[256][EBPF_MAX_PER_OPCODE];
 extern unsigned char ebpf_disc_field[256];
@@ -42,10 +42,30 @@ static inline int ebpf_decode(const struct ebpf_insn *insn)
 unsigned ebpf_unused_fields(int form);
 
 /* Full static check of one instruction against its form: unknown opcode,
- * non-zero unused field, register out of range, write to r10.
+ * non-zero unused field, register out of range: what makes it no
+ * instruction of RFC 9669 or Linux at all. (A write to r10 is not refused
+ * here: the kernel refuses it only on a path it explores, so the VMs fault
+ * when one executes, see ebpf_writes_r10.)
  * Returns the instruction's form (>= 0), or -EINVAL with a message in err
  * ("add: unused field src is 3"). */
 int ebpf_check_insn(const struct ebpf_insn *insn, char *err, size_t errlen);
+
+/* Does executing this instruction of this form write r10? */
+int ebpf_writes_r10(const struct ebpf_insn *insn, int form);
+
+/* ISA profiles (EBPF_ISA_*): "rfc9669" / "linux"; 0 for an unknown name. */
+int ebpf_isa_lookup(const char *name);
+const char *ebpf_isa_name(int isa);
+/* Is the form allowed in the profile? (0 = the default, Linux.) */
+static inline int ebpf_form_in_isa(int form, int isa)
+{
+	return ebpf_forms[form].isa <= (isa ? isa : EBPF_ISA_LINUX);
+}
+/* The first instruction outside the profile: -EINVAL and "pc N: ldacqw is a
+ * Linux extension, not in RFC 9669 (--isa rfc9669)" in err; 0 if none. Only
+ * decodable instructions are judged (malformed ones are for the validator). */
+int ebpf_isa_check(const struct ebpf_insn *insns, size_t n, int isa, char *err, size_t errlen);
+void ebpf_isa_refusal(char *err, size_t errlen, int form, int isa); /* the same, without the pc */
 
 /* Width in bytes of a load/store/atomic form, 0 for others. */
 int ebpf_access_size(int form);

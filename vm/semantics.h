@@ -97,6 +97,35 @@ SEM_INLINE int sem_jsge32(ebpf_u32 a, ebpf_u32 b) { return (ebpf_s32)a >= (ebpf_
 SEM_INLINE int sem_jslt32(ebpf_u32 a, ebpf_u32 b) { return (ebpf_s32)a < (ebpf_s32)b; }
 SEM_INLINE int sem_jsle32(ebpf_u32 a, ebpf_u32 b) { return (ebpf_s32)a <= (ebpf_s32)b; }
 
+/*
+ * may_goto (Linux, BPF_JMP | BPF_JCOND, src 0): "goto +off once this frame's
+ * loop budget is spent", otherwise fall through. As the kernel implements it
+ * (kernel/bpf/verifier.c, do_misc_fixups and its subprogram prologue): each
+ * frame of a function that contains may_goto gets a counter slot set to
+ * BPF_MAX_LOOPS (8,388,608) on every entry; each may_goto loads it, jumps if
+ * it is 0 (and leaves it 0), else decrements it and falls through. So all
+ * may_gotos of one frame share its budget, a callee starts with a fresh one,
+ * and once spent every later may_goto of that frame jumps at once.
+ * `may_goto +0` is removed before that rewrite (opt_remove_nops), so it costs
+ * no budget. JITs that implement bpf_jit_supports_timed_may_goto (x86-64,
+ * measured here) get another rewrite: a budget of 0xffff refreshed until
+ * 250 ms of wall time have passed (bpf_check_timed_may_goto, kernel/bpf/core.c),
+ * so there the count depends on speed; everything but the count is the same.
+ */
+#define EBPF_MAY_GOTO_BUDGET 8388608ULL /* BPF_MAX_LOOPS */
+SEM_INLINE int sem_may_goto(ebpf_u64 *budget, ebpf_s16 off)
+{
+	if (!off)
+		return 0;
+	if (!*budget)
+		return 1;
+	(*budget)--;
+	return 0;
+}
+
+/* load-acquire and store-release (Linux) are the plain load (zero-extended)
+ * and store of their size: a guest is one thread, so ordering is invisible. */
+
 /* Immediates are sign-extended to 64 bits for ALU64/JMP; ALU32/JMP32 use the
  * low 32 bits. lddw's immediate is two 32-bit halves. */
 SEM_INLINE ebpf_u64 sem_imm64(ebpf_s32 imm) { return (ebpf_u64)(ebpf_s64)imm; }

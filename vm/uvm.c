@@ -40,6 +40,9 @@ typedef ebpf_u8 u8;
 #define MAX_BUDGET (1ULL << 44)
 /* Slot of a label that is never executed: the second half of an lddw. */
 #define LABEL_LDDW_HI FORM_COUNT
+/* An instruction that writes r10: valid (the kernel loads it where its
+ * verifier does not go) and a fault when it runs. */
+#define LABEL_R10_WRITE (FORM_COUNT + 1)
 
 struct dinsn {
 	const void *op; /* handler label */
@@ -129,11 +132,12 @@ static uint32_t pc_of(const struct uvm *vm, uintptr_t slot)
 __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 mem_len,
 						   struct uvm_result *res, const void *const **labels_out)
 {
-	static const void *const labels[FORM_COUNT + 1] = {
-#define LABEL(id, m, op, fmt, disc, cpu) [FORM_##id] = &&L_##id,
+	static const void *const labels[FORM_COUNT + 2] = {
+#define LABEL(id, m, op, fmt, disc, cpu, isa) [FORM_##id] = &&L_##id,
 		EBPF_FORMS(LABEL)
 #undef LABEL
 		[LABEL_LDDW_HI] = &&L_LDDW_HI,
+		[LABEL_R10_WRITE] = &&L_R10_WRITE,
 	};
 	if (labels_out) {
 		*labels_out = labels;
@@ -164,7 +168,9 @@ __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 
 	struct {
 		const struct dinsn *ret;
 		u64 saved[4];
+		u64 may_goto;
 	} frames[EBPF_MAX_CALL_DEPTH];
+	u64 may_goto = EBPF_MAY_GOTO_BUDGET; /* this frame's may_goto budget (semantics.h) */
 	int depth = 0;
 	const u64 fsz = MUT(FRAME_256) ? 256 : EBPF_STACK_SIZE;
 	u64 fault_addr = 0, helper_id = 0;
@@ -358,6 +364,10 @@ L_LDDW:
 	LDX(LDXSB, 1, u8, SX8)
 	LDX(LDXSH, 2, ebpf_u16, SX16)
 	LDX(LDXSW, 4, u32, SX32)
+	LDX(LOAD_ACQ_B, 1, u8, ZX)
+	LDX(LOAD_ACQ_H, 2, ebpf_u16, ZX)
+	LDX(LOAD_ACQ_W, 4, u32, ZX)
+	LDX(LOAD_ACQ_DW, 8, u64, ZX)
 
 #define STORE(ID, S, T, VAL)                                  \
 	L_##ID: {                                             \
@@ -375,6 +385,10 @@ L_LDDW:
 	STORE(STXH, 2, ebpf_u16, SRC)
 	STORE(STXW, 4, u32, SRC)
 	STORE(STXDW, 8, u64, SRC)
+	STORE(STORE_REL_B, 1, u8, SRC)
+	STORE(STORE_REL_H, 2, ebpf_u16, SRC)
+	STORE(STORE_REL_W, 4, u32, SRC)
+	STORE(STORE_REL_DW, 8, u64, SRC)
 
 	/* Atomics: old = [dst+off]; [dst+off] = E(old, v); with FETCH, src = old. */
 #define FETCH64(old) (SRC = (old))
@@ -465,6 +479,10 @@ L_JA:
 	JUMP(OFF);
 L_JA32:
 	JUMP(IMM);
+L_MAY_GOTO:
+	if (sem_may_goto(&may_goto, OFF))
+		JUMP(OFF);
+	NEXT;
 
 L_CALL_LOCAL:
 	if (unlikely(depth + 1 >= EBPF_MAX_CALL_DEPTH))
@@ -475,6 +493,8 @@ L_CALL_LOCAL:
 	}
 	frames[depth].ret = p + 1;
 	memcpy(frames[depth].saved, &r[6], sizeof(frames[depth].saved));
+	frames[depth].may_goto = may_goto;
+	may_goto = EBPF_MAY_GOTO_BUDGET;
 	depth++;
 	/* Each frame its own 512 bytes, as the kernel: a callee's [r10-8] never
 	 * aliases its caller's. */
@@ -495,6 +515,7 @@ L_EXIT:
 	depth--;
 	if (!MUT(CALLEE_CLOBBER))
 		memcpy(&r[6], frames[depth].saved, sizeof(frames[depth].saved));
+	may_goto = frames[depth].may_goto;
 	r[10] += fsz;
 	stk_lo += fsz;
 	stk_len -= fsz;
@@ -519,6 +540,16 @@ L_CALL_HELPER:
 	CALL_HELPER((u32)IMM);
 L_CALLX:
 	CALL_HELPER(DST);
+
+L_R10_WRITE:
+	if ((uintptr_t)p > lim)
+		goto timeout_inseg;
+	res->status = UVM_FAULT;
+	res->fault = UVM_FAULT_R10;
+	res->pc = pc_of(vm, (uintptr_t)p);
+	snprintf(res->message, sizeof(res->message), "pc %u: write to r10, the read-only frame pointer",
+		 res->pc);
+	goto end;
 
 L_CALL_BTF:
 L_LDDW_MAP_FD:
@@ -645,6 +676,10 @@ static int apply_opts(struct uvm_opts *dst, const struct uvm_opts *src)
 	if (!o.cpu)
 		o.cpu = 4;
 	if (o.cpu < 1 || o.cpu > 4)
+		return -EINVAL;
+	if (!o.isa)
+		o.isa = EBPF_ISA_LINUX;
+	if (o.isa != EBPF_ISA_RFC9669 && o.isa != EBPF_ISA_LINUX)
 		return -EINVAL;
 #ifdef UVM_MUTANTS
 	if (o.mutant > NMUTANTS)
@@ -792,10 +827,14 @@ int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err,
 			continue;
 		}
 		const struct ebpf_form_desc *d = &ebpf_forms[f];
-		code[pc].op = labels[f];
-		if (d->cpu > vm->opts.cpu)
+		code[pc].op = labels[ebpf_writes_r10(in, f) ? LABEL_R10_WRITE : f];
+		if (!ebpf_form_in_isa(f, vm->opts.isa)) {
+			ebpf_isa_refusal(msg, sizeof(msg), f, vm->opts.isa);
+			load_fail(&le, -EINVAL, pc, "%s", msg);
+		} else if (d->cpu > vm->opts.cpu) {
 			load_fail(&le, -EINVAL, pc, "%s needs cpu v%d (loading for v%d)", d->mnemonic, d->cpu,
 				  vm->opts.cpu);
+		}
 		switch (d->fmt) {
 		case EBPF_FMT_LDDW:
 			if (pc + 1 >= n) {
@@ -815,6 +854,7 @@ int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err,
 		case EBPF_FMT_JA:
 		case EBPF_FMT_JCOND_K:
 		case EBPF_FMT_JCOND_X:
+		case EBPF_FMT_MAY_GOTO:
 			check_target(&le, second, n, pc, in->off, "jump");
 			break;
 		case EBPF_FMT_JA32:

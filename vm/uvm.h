@@ -31,6 +31,8 @@ struct uvm_opts {
 	uint64_t stack_seed;  /* nonzero: fill the stack with a pattern derived from this seed and
 				 each byte's position instead of stack_fill, so that two uninitialised
 				 slots never hold the same value (finds results that depend on them) */
+	int isa;              /* EBPF_ISA_RFC9669: refuse the Linux extensions (load-acquire,
+				 store-release, may_goto); 0 = EBPF_ISA_LINUX (accept them) */
 };
 
 enum uvm_status {
@@ -46,6 +48,7 @@ enum uvm_fault {
 	UVM_FAULT_WRITE, /* store / atomic out of bounds */
 	UVM_FAULT_DEPTH, /* call depth */
 	UVM_FAULT_OTHER, /* internal: an instruction uvm_load should have refused */
+	UVM_FAULT_R10,   /* an instruction that writes r10 (the read-only frame pointer) ran */
 };
 
 struct uvm_result {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "vm/uvm.h"
+#include "vm/semantics.h"
 
 typedef uint64_t u64;
 
@@ -83,6 +84,10 @@ static void check(int ok, const char *name, const char *fmt, ...)
 #define CALL_LOCAL(i) I(0x85, 0, 1, 0, i)
 #define CALLX(d) I(0x8d, d, 0, 0, 0)
 #define EXIT I(0x95, 0, 0, 0, 0)
+/* Linux: load-acquire / store-release (BPF_STX|BPF_ATOMIC|size, imm 0x100 / 0x110), may_goto (0xe5). */
+#define LDACQ(sz, d, s, o) I(0xc3 | (sz), d, s, o, 0x100)
+#define STREL(sz, d, s, o) I(0xc3 | (sz), d, s, o, 0x110)
+#define MAY_GOTO(o) I(0xe5, 0, 0, o, 0)
 
 #define P(...) ((const struct ebpf_insn[]){ __VA_ARGS__ }), \
 	(sizeof((const struct ebpf_insn[]){ __VA_ARGS__ }) / sizeof(struct ebpf_insn))
@@ -407,6 +412,70 @@ static void test_faults(void)
 	      "wrapping address", "%s", res.message);
 }
 
+/* Linux extensions: load-acquire, store-release, may_goto; writes to r10 at run time. */
+static void test_linux_forms(void)
+{
+	struct uvm_result res;
+	int rc;
+	EXPECT("load-acquire b zero-extends", 0x11, MOVK(0, -1), LDACQ(B, 0, 1, 1), EXIT);
+	EXPECT("load-acquire h", 0x1312, LDACQ(H, 0, 1, 2), EXIT);
+	EXPECT("load-acquire w", 0x17161514, LDACQ(W, 0, 1, 4), EXIT);
+	EXPECT("load-acquire dw", 0x1f1e1d1c1b1a1918ULL, LDACQ(DW, 0, 1, 8), EXIT);
+	EXPECT("store-release b", 0x1716151413ff1110ULL, MOVK(2, -1), STREL(B, 1, 2, 2), LDX(DW, 0, 1, 0), EXIT);
+	EXPECT("store-release h", 0x17161514ffff1110ULL, MOVK(2, -1), STREL(H, 1, 2, 2), LDX(DW, 0, 1, 0), EXIT);
+	EXPECT("store-release dw stack", 0x5a, MOVK(2, 0x5a), STREL(DW, 10, 2, -8), LDACQ(DW, 0, 10, -8), EXIT);
+	rc = run_opts(P(LDACQ(DW, 0, 1, 60), EXIT), NULL, mem, sizeof(mem), &res, NULL);
+	check(rc == 0 && res.status == UVM_FAULT && res.fault == UVM_FAULT_READ, "load-acquire oob", "%s",
+	      res.message);
+	rc = run_opts(P(MOVK(2, 1), STREL(W, 1, 2, 62), EXIT), NULL, mem, sizeof(mem), &res, NULL);
+	check(rc == 0 && res.status == UVM_FAULT && res.fault == UVM_FAULT_WRITE, "store-release oob", "%s",
+	      res.message);
+
+	/* The budget as the kernel counts it: 8,388,608 fall-throughs per frame, then a jump. */
+	EXPECT("may_goto count", EBPF_MAY_GOTO_BUDGET, MOVK(0, 0), MAY_GOTO(2), ALU64K(ADD, 0, 1), JA(-3), EXIT);
+	/* may_goto +0 costs no budget (the kernel removes it): the count is the same. */
+	EXPECT("may_goto +0 is free", EBPF_MAY_GOTO_BUDGET, MOVK(0, 0), MAY_GOTO(3), MAY_GOTO(0), ALU64K(ADD, 0, 1),
+	       JA(-4), EXIT);
+	/* Two may_gotos in one loop share the frame's budget. */
+	EXPECT("may_goto shared budget", EBPF_MAY_GOTO_BUDGET / 2, MOVK(0, 0), MAY_GOTO(3), MAY_GOTO(2),
+	       ALU64K(ADD, 0, 1), JA(-4), EXIT);
+	/* Spent in the caller, fresh in the callee (0x17, not 0x99), still spent after the return (+0x100). */
+	EXPECT("may_goto per frame", 0x117, MAY_GOTO(1), JA(-2), CALL_LOCAL(4), MAY_GOTO(1), EXIT,
+	       ALU64K(ADD, 0, 0x100), EXIT, MOVK(0, 0x17), MAY_GOTO(1), EXIT, MOVK(0, 0x99), EXIT);
+
+	const char *want = "pc 1: write to r10, the read-only frame pointer";
+	rc = run_opts(P(MOVK(0, 0), MOVK(10, 0), EXIT), NULL, mem, sizeof(mem), &res, NULL);
+	check(rc == 0 && res.status == UVM_FAULT && res.fault == UVM_FAULT_R10 && res.pc == 1 &&
+		      !strcmp(res.message, want) && res.insns == 2,
+	      "r10 write faults when it runs", "status %d pc %u insns %llu: %s", res.status, res.pc,
+	      (unsigned long long)res.insns, res.message);
+	rc = run_opts(P(MOVK(0, 0), LDACQ(DW, 10, 10, -8), EXIT), NULL, mem, sizeof(mem), &res, NULL);
+	check(rc == 0 && res.status == UVM_FAULT && res.fault == UVM_FAULT_R10, "load-acquire into r10", "%s",
+	      res.message);
+	rc = run_opts(P(MOVK(0, 0), ATOMIC64(10, 10, -8, 0xe1), EXIT), NULL, mem, sizeof(mem), &res, NULL);
+	check(rc == 0 && res.status == UVM_FAULT && res.fault == UVM_FAULT_R10, "xchg into r10", "%s", res.message);
+	EXPECT("cmpxchg with src r10 writes r0 only", 1, MOVK(0, 0), ST(DW, 10, -8, 0), ATOMIC64(10, 10, -8, 0xf1),
+	       LDX(DW, 1, 10, -8), JK(JEQ, 1, 0, 1), MOVK(0, 1), EXIT);
+	EXPECT("dead r10 write never faults", 3, MOVK(0, 3), JA(1), MOVK(10, 0), EXIT);
+
+	/* --isa rfc9669: the Linux forms are refused by the validator, with the reason. */
+	struct uvm_opts rfc = { .sz = sizeof(rfc), .isa = EBPF_ISA_RFC9669 };
+	char err[256];
+	rc = run_opts(P(MOVK(0, 0), LDACQ(W, 0, 1, 0), EXIT), &rfc, mem, sizeof(mem), &res, err);
+	check(rc == -EINVAL && !strcmp(err, "pc 1: ldacqw is a Linux extension, not in RFC 9669 (--isa rfc9669)"),
+	      "rfc9669 refuses load-acquire", "rc %d: %s", rc, err);
+	rc = run_opts(P(MAY_GOTO(0), EXIT), &rfc, mem, sizeof(mem), &res, err);
+	check(rc == -EINVAL && strstr(err, "may_goto is a Linux extension"), "rfc9669 refuses may_goto", "rc %d: %s",
+	      rc, err);
+	rc = run_opts(P(MOVK(2, 1), STREL(DW, 10, 2, -8), EXIT), &rfc, mem, sizeof(mem), &res, err);
+	check(rc == -EINVAL && strstr(err, "streldw is a Linux extension"), "rfc9669 refuses store-release",
+	      "rc %d: %s", rc, err);
+	rc = run_opts(P(MOVK(0, 2), ATOMIC64(10, 0, -8, 0x00), EXIT), &rfc, mem, sizeof(mem), &res, err);
+	check(rc == 0 && res.status == UVM_OK, "rfc9669 keeps the RFC atomics", "rc %d: %s", rc, err);
+	struct uvm_opts bad = { .sz = sizeof(bad), .isa = 3 };
+	check(!uvm_create(&bad), "isa 3 refused", "uvm_create accepted isa 3");
+}
+
 static void test_budget(void)
 {
 	struct uvm_result res;
@@ -552,9 +621,17 @@ static void test_validator(void)
 	LOAD("unused off exit", -EINVAL, "pc 0: exit: unused field off", I(0x95, 0, 0, 1, 0));
 	LOAD("bad sdiv off", -EINVAL, "pc 0: opcode 0x3f: invalid off 2", I(0x3f, 0, 1, 2, 0), EXIT);
 	LOAD("bad register", -EINVAL, "pc 0: mov: invalid register r11", I(0xbf, 0, 11, 0, 0), EXIT);
-	LOAD("write r10", -EINVAL, "pc 0: mov: r10 is read-only", MOVK(10, 0), EXIT);
-	LOAD("ldx into r10", -EINVAL, "pc 0: ", LDX(DW, 10, 1, 0), EXIT);
-	LOAD("fetch into r10", -EINVAL, "pc 0: ", ATOMIC64(1, 10, 0, 0x01), EXIT);
+	/* Writes to r10 load (the kernel refuses them only on paths it explores) and fault when run. */
+	LOAD("write r10 loads", 0, "", MOVK(10, 0), EXIT);
+	LOAD("ldx into r10 loads", 0, "", LDX(DW, 10, 1, 0), EXIT);
+	LOAD("fetch into r10 loads", 0, "", ATOMIC64(1, 10, 0, 0x01), EXIT);
+	LOAD("load-acquire bad imm", -EINVAL, "pc 0: opcode 0xd3: invalid imm 257", I(0xd3, 0, 1, 0, 0x101), EXIT);
+	LOAD("store-release unused src? no: src is the value", 0, "", STREL(B, 1, 2, 0), EXIT);
+	LOAD("may_goto src 1", -EINVAL, "pc 0: opcode 0xe5: invalid src 1", I(0xe5, 0, 1, 0, 0), EXIT);
+	LOAD("may_goto imm", -EINVAL, "pc 0: may_goto: unused field imm is 1", I(0xe5, 0, 0, 0, 1), EXIT);
+	LOAD("may_goto dst", -EINVAL, "pc 0: may_goto: unused field dst is 1", I(0xe5, 1, 0, 0, 0), EXIT);
+	LOAD("may_goto out of range", -EINVAL, "pc 0: jump target 3 out of range", MAY_GOTO(2), EXIT);
+	LOAD("jmp32 jcond unknown", -EINVAL, "pc 0: unknown opcode 0xe6", I(0xe6, 0, 0, 0, 0), EXIT);
 	LOADCPU("jmp32 on cpu v1", 1, -EINVAL, "pc 1: jeq32 needs cpu v3", MOVK(0, 0), J32K(JEQ, 0, 0, 0), EXIT);
 	LOADCPU("jlt on cpu v1", 1, -EINVAL, "pc 0: jlt needs cpu v2", JK(JLT, 0, 0, 0), EXIT);
 	LOADCPU("jlt on cpu v2", 2, 0, "", MOVK(0, 0), JK(JLT, 0, 0, 0), EXIT);
@@ -656,6 +733,7 @@ int main(void)
 	test_jumps();
 	test_calls();
 	test_faults();
+	test_linux_forms();
 	test_budget();
 	test_opts();
 	test_validator();

@@ -287,6 +287,28 @@ static void test_calls(void)
 	case_cpu = 0;
 }
 
+/* Linux forms and run-time r10 faults (each result must also agree with the uvm). */
+static void test_linux_forms(void)
+{
+	EXPECT_R0("load-acquire b zero-extends", 0xf2, MOV64K(0, -1), MOV64K(2, 0xf2), I(0x73, 10, 2, -1, 0),
+		  I(0xd3, 0, 10, -1, 0x100), EXIT);
+	EXPECT_R0("store-release h then load-acquire dw", 0xfffe, MOV64K(2, 0), I(0x7b, 10, 2, -8, 0),
+		  MOV64K(2, -2), I(0xcb, 10, 2, -8, 0x110), I(0xdb, 0, 10, -8, 0x100), EXIT);
+	EXPECT_R0("store-release w", 0x89abcdef, LDDW(2, 0x0123456789abcdefull), I(0xc3, 10, 2, -4, 0x110),
+		  I(0x61, 0, 10, -4, 0), EXIT);
+	EXPECT_STATUS("load-acquire oob", BD_FAULT, "pc 0: read of 8 bytes", I(0xdb, 0, 1, 12, 0x100), EXIT);
+	/* may_goto: 8,388,608 per frame, shared by the frame's may_gotos, fresh in a callee. */
+	EXPECT_R0("may_goto count", 8388608, MOV64K(0, 0), I(0xe5, 0, 0, 2, 0), I(0x07, 0, 0, 0, 1),
+		  I(0x05, 0, 0, -3, 0), EXIT);
+	EXPECT_R0("may_goto per frame", 0x117, I(0xe5, 0, 0, 1, 0), I(0x05, 0, 0, -2, 0), I(0x85, 0, 1, 0, 4),
+		  I(0xe5, 0, 0, 1, 0), EXIT, I(0x07, 0, 0, 0, 0x100), EXIT, MOV64K(0, 0x17), I(0xe5, 0, 0, 1, 0),
+		  EXIT, MOV64K(0, 0x99), EXIT);
+	EXPECT_STATUS("r10 write faults", BD_FAULT, "pc 1: write to r10", MOV64K(0, 0), MOV64K(10, 1), EXIT);
+	EXPECT_STATUS("xchg into r10 faults", BD_FAULT, "pc 1: write to r10", MOV64K(0, 0),
+		      I(0xdb, 10, 10, -8, 0xe1), EXIT);
+	EXPECT_R0("dead r10 write", 3, MOV64K(0, 3), I(0x05, 0, 0, 1, 0), MOV64K(10, 1), EXIT);
+}
+
 static void test_budget(void)
 {
 	struct bd_result r = { 0 };
@@ -361,6 +383,7 @@ int main(void)
 	test_jmp();
 	test_mem();
 	test_calls();
+	test_linux_forms();
 	test_budget();
 	test_many();
 	if (getenv("TEST_XDP_INFO"))

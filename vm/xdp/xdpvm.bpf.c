@@ -60,10 +60,11 @@
 #define XVM_INNER_STEPS (1u << 23)                               /* BPF_MAX_LOOPS */
 #define XVM_OUTER_STEPS 4
 #define XVM_OP_END 255 /* slot after the last instruction */
-#define XVM_FRAME_WORDS 8 /* return pc, r6..r9, r10 */
+#define XVM_OP_R10 254 /* an instruction that writes r10: a fault when it runs */
+#define XVM_FRAME_WORDS 8 /* return pc, r6..r9, r10, may_goto budget */
 
 enum { XVM_RUNNING, XVM_OK, XVM_FAULT, XVM_UNSUPPORTED, XVM_INTERNAL };
-enum { XVM_F_READ = 1, XVM_F_WRITE, XVM_F_DEPTH, XVM_F_END, XVM_F_OP, XVM_F_CALLX };
+enum { XVM_F_READ = 1, XVM_F_WRITE, XVM_F_DEPTH, XVM_F_END, XVM_F_R10, XVM_F_OP, XVM_F_CALLX };
 
 u64 xvm_prog[2 * XVM_MAX_INSNS + 2];
 u64 xvm_regs[16];
@@ -75,6 +76,7 @@ u64 xvm_stack_lo;   /* lowest arena index the current frame may touch */
 u64 xvm_steps_left; /* budget left for this case */
 u64 xvm_executed;   /* guest instructions executed */
 u64 xvm_fault_addr;
+u64 xvm_may_goto;   /* the current frame's may_goto budget (vm/semantics.h) */
 u32 xvm_pc, xvm_depth, xvm_status, xvm_fault_kind, xvm_fault_size;
 
 #define R(i) xvm_regs[(i) & 15]
@@ -246,6 +248,10 @@ static long step(u32 i, void *ctx)
 	LOAD(LDXSB, unsigned char, 1, sem_sext8)
 	LOAD(LDXSH, unsigned short, 2, sem_sext16)
 	LOAD(LDXSW, u32, 4, sem_sext32)
+	LOAD(LOAD_ACQ_B, unsigned char, 1, (u64))
+	LOAD(LOAD_ACQ_H, unsigned short, 2, (u64))
+	LOAD(LOAD_ACQ_W, u32, 4, (u64))
+	LOAD(LOAD_ACQ_DW, u64, 8, (u64))
 	STORE(STB, unsigned char, 1, imm)
 	STORE(STH, unsigned short, 2, imm)
 	STORE(STW, u32, 4, imm)
@@ -254,12 +260,24 @@ static long step(u32 i, void *ctx)
 	STORE(STXH, unsigned short, 2, b)
 	STORE(STXW, u32, 4, b)
 	STORE(STXDW, u64, 8, b)
+	STORE(STORE_REL_B, unsigned char, 1, b)
+	STORE(STORE_REL_H, unsigned short, 2, b)
+	STORE(STORE_REL_W, u32, 4, b)
+	STORE(STORE_REL_DW, u64, 8, b)
 	ATOMICS(64, u64, 8)
 	ATOMICS(32, u32, 4)
 
 	case FORM_JA:
 	case FORM_JA32:
 		goto jump;
+	case FORM_MAY_GOTO: {
+		u64 left = xvm_may_goto;
+		int taken = sem_may_goto(&left, (ebpf_s16)(arg - (s32)pc - 1));
+		xvm_may_goto = left;
+		if (taken)
+			goto jump;
+		break;
+	}
 	JCC(JEQ, a == b, a32 == b32)
 	JCC(JGT, a > b, a32 > b32)
 	JCC(JGE, a >= b, a32 >= b32)
@@ -283,6 +301,8 @@ static long step(u32 i, void *ctx)
 		f[3] = xvm_regs[8];
 		f[4] = xvm_regs[9];
 		f[5] = xvm_regs[10];
+		f[6] = xvm_may_goto;
+		xvm_may_goto = EBPF_MAY_GOTO_BUDGET;
 		xvm_regs[10] -= EBPF_STACK_SIZE;
 		xvm_depth = d + 1;
 		xvm_stack_lo = XVM_STACK_REGION - (u64)(d + 2) * EBPF_STACK_SIZE;
@@ -302,6 +322,7 @@ static long step(u32 i, void *ctx)
 		xvm_regs[8] = f[3];
 		xvm_regs[9] = f[4];
 		xvm_regs[10] = f[5];
+		xvm_may_goto = f[6];
 		xvm_depth = d;
 		xvm_stack_lo = XVM_STACK_REGION - (u64)(d + 1) * EBPF_STACK_SIZE;
 		xvm_pc = f[0];
@@ -311,6 +332,8 @@ static long step(u32 i, void *ctx)
 		return fault(pc, XVM_F_CALLX, a, 0);
 	case XVM_OP_END:
 		return fault(pc, XVM_F_END, 0, 0);
+	case XVM_OP_R10:
+		return fault(pc, XVM_F_R10, 0, 0);
 	default: /* helper/kfunc calls, pseudo lddw: the harness refuses them first */
 		return fault(pc, XVM_F_OP, w & 0xff, 0);
 	}
