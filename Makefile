@@ -40,6 +40,7 @@ $(DEPS_STAMP): ci/install-deps.sh
 -include tests/unit/kernel.mk
 -include tests/unit/diff.mk
 -include tests/plugin/plugin.mk
+-include tests/survey/survey.mk
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -82,7 +83,7 @@ run: all
 	$(BUILD)/bpfdiff run $(if $(REPORTS),--json $(REPORTS)/bpfdiff.json --junit $(REPORTS)/bpfdiff.xml \
 		--markdown $(REPORTS)/bpfdiff.md) $(RUN_PATHS)
 
-test: all san $(BUILD)/bpfdiff-mutants $(UNIT_TESTS) $(FUZZ_TEST_DEPS) $(TEST_PLUGINS)
+test: all san $(BUILD)/bpfdiff-mutants $(UNIT_TESTS) $(FUZZ_TEST_DEPS) $(TEST_PLUGINS) $(ISA_SURVEY)
 	$(PYTHON) -m pytest -q tests
 
 # Each tests/bench/*.sh prints its own figures; ratios are measured side by side in one run.

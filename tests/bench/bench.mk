@@ -10,7 +10,7 @@ $(BUILD)/bench/uvm_loop: $(BUILD)/obj/tests/bench/uvm_loop.o $(BUILD)/obj/vm/uvm
 # Kernel backend vs a raw-syscall loop (tests/bench/kernel.sh).
 BENCH_DEPS += $(BUILD)/bench/kernel_bench
 $(BUILD)/bench/kernel_bench: $(BUILD)/obj/tests/bench/kernel_bench.o $(BUILD)/obj/harness/backend_kernel.o $(BUILD)/obj/harness/kexec.o \
-		$(BUILD)/obj/harness/backend.o $(BUILD)/obj/harness/env.o
+		$(BUILD)/obj/harness/backend.o $(BUILD)/obj/harness/env.o $(BUILD)/obj/vm/isa.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
