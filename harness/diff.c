@@ -867,6 +867,103 @@ static void hexdump_around(FILE *out, const char *name, const uint8_t *mem, size
 	fputc('\n', out);
 }
 
+/*
+ * The program in a report: whole when it is short, else windows of
+ * REPORT_RADIUS instructions around the pcs that matter -- each backend's
+ * fault or timeout pc and the pcs its message names ("pc 7:", "insn 7"),
+ * plus the first and the last instruction -- and how many were left out
+ * between them, so a 65,535-instruction case gives a screenful, not 65,548
+ * lines. A line a backend points at is marked '>'.
+ */
+#define REPORT_WHOLE 64
+#define REPORT_RADIUS 6
+#define REPORT_MAX_MARKS 32
+
+static void add_mark(size_t *marks, int *nmarks, unsigned long long pc, size_t n)
+{
+	if (pc >= n || *nmarks >= REPORT_MAX_MARKS)
+		return;
+	for (int i = 0; i < *nmarks; i++)
+		if (marks[i] == pc)
+			return;
+	marks[(*nmarks)++] = (size_t)pc;
+}
+
+/* pcs a message names: "pc N:" (uvm, xdp) and "insn N" (the kernel, in case numbering). */
+static void marks_from_message(const char *msg, size_t *marks, int *nmarks, size_t n)
+{
+	for (const char *p = msg; (p = strpbrk(p, "pi")); p++) {
+		const char *num = !strncmp(p, "pc ", 3) ? p + 3 : !strncmp(p, "insn ", 5) ? p + 5 : NULL;
+		if (!num || !isdigit((unsigned char)*num) || (p > msg && isalnum((unsigned char)p[-1])))
+			continue;
+		add_mark(marks, nmarks, strtoull(num, NULL, 10), n);
+	}
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void report_program(FILE *out, const struct bd_session *s, const struct bd_case *c,
+			   const struct bd_outcome *o)
+{
+	size_t n = c->ninsns, marks[REPORT_MAX_MARKS + 2];
+	int nmarks = 0, npointed;
+	for (int i = 0; i < s->n; i++) {
+		if (o->res[i].has_pc)
+			add_mark(marks, &nmarks, o->res[i].pc, n);
+		marks_from_message(o->res[i].message, marks, &nmarks, n);
+	}
+	npointed = nmarks;
+	size_t pointed[REPORT_MAX_MARKS];
+	memcpy(pointed, marks, (size_t)npointed * sizeof(marks[0]));
+	bool whole = n <= REPORT_WHOLE;
+	if (!whole) {
+		nmarks = npointed;
+		marks[nmarks++] = 0;
+		marks[nmarks++] = n - 1;
+		qsort(marks, (size_t)nmarks, sizeof(marks[0]), cmp_size);
+	}
+	if (whole)
+		fprintf(out, "  program:\n");
+	else
+		fprintf(out, "  program: %zu instructions; shown: %d either side of each pc a backend names (>), "
+			"the first and the last\n", n, REPORT_RADIUS);
+	char line[128];
+	size_t elided = 0, pc = 0, k = 0;
+	while (pc < n) {
+		/* Skip to the next window start (on an instruction boundary: lddw takes two slots). */
+		if (!whole) {
+			while (k < (size_t)nmarks && marks[k] + REPORT_RADIUS < pc)
+				k++;
+			size_t from = k < (size_t)nmarks ? (marks[k] > REPORT_RADIUS ? marks[k] - REPORT_RADIUS : 0) : n;
+			if (from > pc) {
+				size_t next = pc;
+				while (next < from) { /* walk units so we never land in an lddw's second half */
+					int slots = 1;
+					bd_disasm_insn(c->insns, n, next, line, sizeof(line), &slots);
+					next += slots > 0 ? (size_t)slots : 1;
+				}
+				elided += next - pc;
+				fprintf(out, "    ...   (%zu instructions)\n", next - pc);
+				pc = next;
+				continue;
+			}
+		}
+		int slots = 1;
+		bd_disasm_insn(c->insns, n, pc, line, sizeof(line), &slots);
+		bool at = false;
+		for (int i = 0; i < npointed; i++)
+			at |= pointed[i] == pc;
+		fprintf(out, "  %c %4zu: %s\n", at ? '>' : ' ', pc, line);
+		pc += slots > 0 ? (size_t)slots : 1;
+	}
+	if (elided)
+		fprintf(out, "  (%zu of %zu instructions not shown)\n", elided, n);
+}
+
 void bd_outcome_report(FILE *out, const struct bd_session *s, const struct bd_case *c,
 		       const struct bd_outcome *o)
 {
@@ -876,14 +973,7 @@ void bd_outcome_report(FILE *out, const struct bd_session *s, const struct bd_ca
 		fprintf(out, "  reason: %s\n", o->reason);
 	if (o->signature[0])
 		fprintf(out, "  signature: %s\n", o->signature);
-	fprintf(out, "  program:\n");
-	char line[128];
-	for (size_t pc = 0; pc < c->ninsns;) {
-		int slots = 1;
-		bd_disasm_insn(c->insns, c->ninsns, pc, line, sizeof(line), &slots);
-		fprintf(out, "    %4zu: %s\n", pc, line);
-		pc += slots > 0 ? (size_t)slots : 1;
-	}
+	report_program(out, s, c, o);
 	if (c->has_result)
 		fprintf(out, "  expected: r0 = 0x%llx\n", (unsigned long long)c->result);
 	else if (c->has_error)
