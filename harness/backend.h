@@ -94,6 +94,7 @@ struct bd_backend_config {
 	 * gives helper numbers their meaning (NULL: not declared). */
 	bool verifier;
 	const char *platform;
+	bool share;          /* a short-lived process: share loaded VMs across processes (xdp: a pinned VM) */
 };
 
 struct bd_backend; /* opaque, one per backend type */

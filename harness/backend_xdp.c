@@ -6,6 +6,18 @@
  * through the skeleton's mmap, and run with BPF_PROG_TEST_RUN: one syscall
  * per case, no reload.
  *
+ * Across processes (`bpfdiff plugin`, one case per process; BPFDIFF_XDP_PIN=1
+ * elsewhere) loading costs ~100 ms of verification, so the loaded VM is
+ * pinned in bpffs, /sys/fs/bpf/bpfdiff/xdpvm-<build id>/{prog,bss}, and the
+ * next process of the same build takes the program and maps the .bss instead
+ * of loading (the build id hashes the BPF object; the VM records it in
+ * xvm_build_id, so a foreign or half-made pin at that path is replaced; pins
+ * of other builds older than an hour are removed). The guest state is global
+ * data: one pinned VM has one guest. Two processes sharing it must not write
+ * cases into it at the same time, so a pinned VM is used under an exclusive
+ * flock (/run/bpfdiff-xdpvm-<build id>.lock) from writing a case to reading its
+ * result, and pinning itself happens under the same lock.
+ *
  * Load-time outcomes come from uvm_load itself (the uvm's validator, run on
  * every case: same rules, same messages, same statuses as backend_uvm.c):
  * malformed -> `rejected`, valid but unmodelled (helper/kfunc call, pseudo
@@ -27,13 +39,22 @@
  * and memory are exactly those after B instructions (the uvm may have run
  * a little further: its docs allow one straight-line run past the budget).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -60,8 +81,20 @@ _Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_prog) == (2 * XDP_MAX_INSNS 
 _Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_arena) == XDP_ARENA_SPAN + 8, "xvm_arena");
 _Static_assert(FORM_COUNT < XDP_OP_R10, "form index must fit below XDP_OP_R10");
 
+#define XDP_PIN_ROOT "/sys/fs/bpf"
+#define XDP_PIN_PARENT XDP_PIN_ROOT "/bpfdiff"
+#define XDP_PIN_STALE_S 3600 /* pins of other builds older than this are removed */
+
 struct bd_backend {
-	struct xdpvm *skel;
+	struct xdpvm *skel;     /* NULL when the VM came from a pin */
+	struct xdpvm__bss *bss; /* the VM's global data: the skeleton's mmap or ours of the pinned map */
+	size_t bss_maplen;      /* our mmap's length, 0 when it is the skeleton's */
+	int bss_fd;             /* the pinned .bss map, -1 when not from a pin */
+	unsigned long long build_id;
+	bool pin_wanted, pinned, reused;
+	char pin_dir[96];
+	char pin_note[160];     /* why the VM is not pinned, for `bpfdiff info` */
+	int lock_fd;            /* held around every case when the VM is shared, -1 otherwise */
 	int prog_fd;
 	int cpu, isa;
 	double load_ms;
@@ -79,24 +112,135 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int xdp_open(struct bd_backend **out, const struct bd_backend_config *cfg, char *why,
-		    size_t whylen)
+/* FNV-1a over the BPF object and the layout of its global data. */
+static unsigned long long xdp_build_id(void)
 {
-	struct bd_backend *b = calloc(1, sizeof(*b));
-	int err;
+	size_t n;
+	const unsigned char *p = xdpvm__elf_bytes(&n);
+	unsigned long long h = 0xcbf29ce484222325ULL ^ sizeof(struct xdpvm__bss);
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
 
-	if (!b) {
-		snprintf(why, whylen, "out of memory");
-		return -ENOMEM;
+static void xdp_lock(struct bd_backend *b, int op)
+{
+	if (b->lock_fd >= 0)
+		while (flock(b->lock_fd, op) < 0 && errno == EINTR)
+			;
+}
+
+/* bpffs at /sys/fs/bpf, mounted there if nothing is (as bpftool does for its pins). */
+static bool bpffs_ready(char *note, size_t notelen)
+{
+	struct statfs st;
+	if (!statfs(XDP_PIN_ROOT, &st) && st.f_type == BPF_FS_MAGIC)
+		return true;
+	if (mount("bpf", XDP_PIN_ROOT, "bpf", 0, NULL) == 0)
+		return true;
+	snprintf(note, notelen, "not pinned: no bpffs at " XDP_PIN_ROOT " and mounting one failed: %s",
+		 strerror(errno));
+	return false;
+}
+
+/* Remove one pin directory (its two objects, then itself). */
+static void unpin_dir(const char *dir)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "%s/prog", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/bss", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Pins of other builds, created more than XDP_PIN_STALE_S ago: left by an older bpfdiff. */
+static void prune_stale_pins(const struct bd_backend *b)
+{
+	DIR *d = opendir(XDP_PIN_PARENT);
+	if (!d)
+		return;
+	const char *mine = strrchr(b->pin_dir, '/') + 1;
+	struct dirent *e;
+	time_t now = time(NULL);
+	while ((e = readdir(d))) {
+		char path[160];
+		struct stat st;
+		if (strncmp(e->d_name, "xdpvm-", 6) || !strcmp(e->d_name, mine))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", XDP_PIN_PARENT, e->d_name);
+		if (!stat(path, &st) && now - st.st_mtime > XDP_PIN_STALE_S)
+			unpin_dir(path);
 	}
-	b->cpu = cfg && cfg->cpu >= 1 && cfg->cpu <= 4 ? cfg->cpu : 4;
-	b->isa = cfg ? cfg->isa : 0;
-	b->validator = uvm_create(NULL);
+	closedir(d);
+}
+
+/* The pinned VM of this build, if there is a sound one: 1 taken, 0 none. */
+static int take_pinned(struct bd_backend *b)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "%s/prog", b->pin_dir);
+	int pfd = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/bss", b->pin_dir);
+	int mfd = bpf_obj_get(path);
+	struct bpf_prog_info pi = { 0 };
+	struct bpf_map_info mi = { 0 };
+	__u32 plen = sizeof(pi), mlen = sizeof(mi);
+	void *m = MAP_FAILED;
+	size_t maplen = (sizeof(struct xdpvm__bss) + 4095) & ~(size_t)4095;
+	if (pfd < 0 || mfd < 0 || bpf_obj_get_info_by_fd(pfd, &pi, &plen) ||
+	    bpf_obj_get_info_by_fd(mfd, &mi, &mlen) || pi.type != BPF_PROG_TYPE_XDP || strcmp(pi.name, "xdpvm") ||
+	    mi.type != BPF_MAP_TYPE_ARRAY || mi.value_size != sizeof(struct xdpvm__bss) || mi.max_entries != 1 ||
+	    (m = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0)) == MAP_FAILED ||
+	    ((struct xdpvm__bss *)m)->xvm_build_id != b->build_id) {
+		if (m != MAP_FAILED)
+			munmap(m, maplen);
+		if (pfd >= 0)
+			close(pfd);
+		if (mfd >= 0)
+			close(mfd);
+		return 0;
+	}
+	b->prog_fd = pfd;
+	b->bss_fd = mfd;
+	b->bss = m;
+	b->bss_maplen = maplen;
+	b->info = pi;
+	return 1;
+}
+
+/* Pin the VM this process loaded. A failure leaves it working, unpinned. */
+static void pin_loaded(struct bd_backend *b)
+{
+	char path[160];
+	b->bss->xvm_build_id = b->build_id;
+	unpin_dir(b->pin_dir); /* a foreign or half-made pin of this name */
+	if ((mkdir(XDP_PIN_PARENT, 0700) && errno != EEXIST) || (mkdir(b->pin_dir, 0700) && errno != EEXIST)) {
+		snprintf(b->pin_note, sizeof(b->pin_note), "not pinned: mkdir %s: %s", b->pin_dir, strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/prog", b->pin_dir);
+	int err = bpf_obj_pin(b->prog_fd, path);
+	snprintf(path, sizeof(path), "%s/bss", b->pin_dir);
+	if (!err)
+		err = bpf_obj_pin(bpf_map__fd(b->skel->maps.bss), path);
+	if (err) {
+		snprintf(b->pin_note, sizeof(b->pin_note), "not pinned: %s: %s", path, strerror(errno));
+		unpin_dir(b->pin_dir);
+		return;
+	}
+	b->pinned = true;
+	prune_stale_pins(b);
+}
+
+static int load_vm(struct bd_backend *b, char *why, size_t whylen)
+{
+	int err;
 	b->skel = xdpvm__open();
-	if (!b->skel || !b->validator) {
+	if (!b->skel) {
 		err = errno ? -errno : -ENOMEM;
 		snprintf(why, whylen, "cannot open the xdp VM object: %s", strerror(-err));
-		goto fail;
+		return err;
 	}
 	/* Level 4 (BPF_LOG_STATS) only: the full log would triple the load time. */
 	bpf_program__set_log_level(b->skel->progs.xdpvm, 4);
@@ -107,27 +251,92 @@ static int xdp_open(struct bd_backend **out, const struct bd_backend_config *cfg
 	if (err) {
 		snprintf(why, whylen, "cannot load the xdp VM (%s%s): %.200s", strerror(-err),
 			 err == -EPERM ? ", needs root or CAP_BPF+CAP_NET_ADMIN" : "", b->vlog);
-		goto fail;
+		return err;
 	}
 	b->prog_fd = bpf_program__fd(b->skel->progs.xdpvm);
+	b->bss = b->skel->bss;
 	__u32 len = sizeof(b->info);
 	bpf_obj_get_info_by_fd(b->prog_fd, &b->info, &len);
-	*out = b;
 	return 0;
-fail:
-	xdpvm__destroy(b->skel);
-	uvm_destroy(b->validator);
-	free(b);
-	return err ? err : -EINVAL;
 }
 
 static void xdp_close(struct bd_backend *b)
 {
 	if (!b)
 		return;
+	if (b->bss_maplen)
+		munmap(b->bss, b->bss_maplen);
+	if (b->bss_fd >= 0)
+		close(b->bss_fd);
+	if (!b->skel && b->prog_fd >= 0)
+		close(b->prog_fd);
+	if (b->lock_fd >= 0)
+		close(b->lock_fd);
 	xdpvm__destroy(b->skel);
 	uvm_destroy(b->validator);
 	free(b);
+}
+
+/* Whether to share a pinned VM: BPFDIFF_XDP_PIN=0/1, else what the command asks (plugin: yes). */
+static bool pin_wanted(const struct bd_backend_config *cfg)
+{
+	const char *e = getenv("BPFDIFF_XDP_PIN");
+	if (e && *e)
+		return strcmp(e, "0") != 0;
+	return cfg && cfg->share;
+}
+
+static int xdp_open(struct bd_backend **out, const struct bd_backend_config *cfg, char *why,
+		    size_t whylen)
+{
+	struct bd_backend *b = calloc(1, sizeof(*b));
+	int err = 0;
+
+	if (!b) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	b->bss_fd = b->lock_fd = b->prog_fd = -1;
+	b->cpu = cfg && cfg->cpu >= 1 && cfg->cpu <= 4 ? cfg->cpu : 4;
+	b->isa = cfg ? cfg->isa : 0;
+	b->validator = uvm_create(NULL);
+	if (!b->validator) {
+		snprintf(why, whylen, "out of memory");
+		free(b);
+		return -ENOMEM;
+	}
+	b->pin_wanted = pin_wanted(cfg);
+	b->build_id = xdp_build_id();
+	snprintf(b->pin_dir, sizeof(b->pin_dir), XDP_PIN_PARENT "/xdpvm-%016llx", b->build_id);
+	if (b->pin_wanted && bpffs_ready(b->pin_note, sizeof(b->pin_note))) {
+		char lock[96];
+		snprintf(lock, sizeof(lock), "/run/bpfdiff-xdpvm-%016llx.lock", b->build_id);
+		b->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (b->lock_fd < 0) {
+			snprintf(b->pin_note, sizeof(b->pin_note), "not pinned: %s: %s", lock, strerror(errno));
+		} else {
+			xdp_lock(b, LOCK_EX);
+			b->reused = take_pinned(b);
+			if (!b->reused && !(err = load_vm(b, why, whylen)))
+				pin_loaded(b);
+			xdp_lock(b, LOCK_UN);
+			if (!b->reused && !b->pinned) { /* a private VM needs no lock */
+				close(b->lock_fd);
+				b->lock_fd = -1;
+			}
+			if (!b->reused && err)
+				goto fail;
+			*out = b;
+			return 0;
+		}
+	}
+	if ((err = load_vm(b, why, whylen)))
+		goto fail;
+	*out = b;
+	return 0;
+fail:
+	xdp_close(b);
+	return err ? err : -EINVAL;
 }
 
 static int verdict(struct bd_result *res, enum bd_status st, const char *fmt, ...)
@@ -146,7 +355,7 @@ static int verdict(struct bd_result *res, enum bd_status st, const char *fmt, ..
  * every form here is one the VM models and every target is in range. */
 static void decode(struct bd_backend *b, const struct bd_case *c)
 {
-	__u64 *prog = b->skel->bss->xvm_prog;
+	__u64 *prog = b->bss->xvm_prog;
 	size_t n = c->ninsns;
 
 	for (size_t pc = 0; pc < n; pc++) {
@@ -189,7 +398,7 @@ static void decode(struct bd_backend *b, const struct bd_case *c)
 static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct bd_run_opts *o,
 		   struct bd_result *res)
 {
-	struct xdpvm__bss *s = b->skel->bss;
+	struct xdpvm__bss *s = b->bss;
 	struct bd_run_opts def;
 	char err[256];
 	int rc;
@@ -218,6 +427,8 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 	if (c->mem_len > XDP_MEM_MAX)
 		return verdict(res, BD_UNSUPPORTED, "memory of %zu bytes exceeds the xdp VM's %u",
 			       c->mem_len, XDP_MEM_MAX);
+	/* A shared (pinned) VM holds one guest: ours from here until its result is read. */
+	xdp_lock(b, LOCK_EX);
 	decode(b, c);
 
 	for (int i = 0; i < EBPF_NREGS; i++)
@@ -249,45 +460,55 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 			    .repeat = 1);
 		rc = bpf_prog_test_run_opts(b->prog_fd, &t);
 		b->test_runs++;
-		if (rc)
-			return verdict(res, BD_ERROR, "xdp: BPF_PROG_TEST_RUN failed: %s", strerror(errno));
+		if (rc) {
+			int e = errno;
+			xdp_lock(b, LOCK_UN);
+			return verdict(res, BD_ERROR, "xdp: BPF_PROG_TEST_RUN failed: %s", strerror(e));
+		}
 		res->duration_ns += t.duration;
 	} while (s->xvm_status == XVM_RUNNING && s->xvm_steps_left);
 
+	/* Everything the verdict needs, read before another process may run a case. */
+	const struct {
+		unsigned status, fault_kind, fault_size, pc;
+		unsigned long long fault_addr;
+	} v = { s->xvm_status, s->xvm_fault_kind, s->xvm_fault_size, s->xvm_pc, s->xvm_fault_addr };
 	res->r0 = s->xvm_regs[0];
 	res->has_insns = true;
 	res->insns = s->xvm_executed;
 	res->mem = malloc(c->mem_len ? c->mem_len : 1);
+	if (res->mem)
+		memcpy(res->mem, s->xvm_arena + XDP_STACK_REGION, c->mem_len);
+	xdp_lock(b, LOCK_UN);
 	if (!res->mem)
 		return -ENOMEM;
-	memcpy(res->mem, s->xvm_arena + XDP_STACK_REGION, c->mem_len);
 	res->mem_len = c->mem_len;
 
-	unsigned pc = s->xvm_pc;
-	if (s->xvm_status == XVM_RUNNING || s->xvm_status == XVM_FAULT) {
+	unsigned pc = v.pc;
+	if (v.status == XVM_RUNNING || v.status == XVM_FAULT) {
 		res->has_pc = true;
 		res->pc = pc;
-		res->fault_kind = s->xvm_status == XVM_RUNNING   ? BD_FAULT_UNKNOWN
-				  : s->xvm_fault_kind == XVM_F_READ  ? BD_FAULT_READ
-				  : s->xvm_fault_kind == XVM_F_WRITE ? BD_FAULT_WRITE
-				  : s->xvm_fault_kind == XVM_F_DEPTH ? BD_FAULT_DEPTH
-				  : s->xvm_fault_kind == XVM_F_END   ? BD_FAULT_END
-				  : s->xvm_fault_kind == XVM_F_R10   ? BD_FAULT_R10
+		res->fault_kind = v.status == XVM_RUNNING   ? BD_FAULT_UNKNOWN
+				  : v.fault_kind == XVM_F_READ  ? BD_FAULT_READ
+				  : v.fault_kind == XVM_F_WRITE ? BD_FAULT_WRITE
+				  : v.fault_kind == XVM_F_DEPTH ? BD_FAULT_DEPTH
+				  : v.fault_kind == XVM_F_END   ? BD_FAULT_END
+				  : v.fault_kind == XVM_F_R10   ? BD_FAULT_R10
 								     : BD_FAULT_UNKNOWN;
 	}
-	switch (s->xvm_status) {
+	switch (v.status) {
 	case XVM_OK:
 		return verdict(res, BD_OK, "ok");
 	case XVM_RUNNING:
 		return verdict(res, BD_TIMEOUT, "pc %u: instruction budget of %llu exhausted", pc,
 			       (unsigned long long)budget);
 	case XVM_FAULT:
-		switch (s->xvm_fault_kind) {
+		switch (v.fault_kind) {
 		case XVM_F_READ:
 		case XVM_F_WRITE:
 			return verdict(res, BD_FAULT, "pc %u: %s of %u bytes at 0x%llx out of bounds", pc,
-				       s->xvm_fault_kind == XVM_F_READ ? "read" : "write",
-				       s->xvm_fault_size, (unsigned long long)s->xvm_fault_addr);
+				       v.fault_kind == XVM_F_READ ? "read" : "write",
+				       v.fault_size, (unsigned long long)v.fault_addr);
 		case XVM_F_DEPTH:
 			return verdict(res, BD_FAULT, "pc %u: call depth exceeds %d", pc, EBPF_MAX_CALL_DEPTH);
 		case XVM_F_END:
@@ -297,15 +518,15 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 		}
 		break;
 	case XVM_UNSUPPORTED:
-		if (s->xvm_fault_kind == XVM_F_CALLX && pc < c->ninsns)
+		if (v.fault_kind == XVM_F_CALLX && pc < c->ninsns)
 			return verdict(res, BD_UNSUPPORTED,
 				       "pc %u: helper call through r%d (helper %llu) is not modelled", pc,
-				       c->insns[pc].dst, (unsigned long long)s->xvm_fault_addr);
+				       c->insns[pc].dst, (unsigned long long)v.fault_addr);
 		return verdict(res, BD_UNSUPPORTED, "pc %u: form %llu is not modelled", pc,
-			       (unsigned long long)s->xvm_fault_addr);
+			       (unsigned long long)v.fault_addr);
 	}
-	return verdict(res, BD_ERROR, "pc %u: xdp VM internal status %u/%u", pc, s->xvm_status,
-		       s->xvm_fault_kind);
+	return verdict(res, BD_ERROR, "pc %u: xdp VM internal status %u/%u", pc, v.status,
+		       v.fault_kind);
 }
 
 /* "processed 123 insns (limit 1000000) max_states_per_insn 4 total_states ..." */
@@ -320,12 +541,25 @@ static void print_log_line(FILE *out, const char *log, const char *key)
 
 static void xdp_info(struct bd_backend *b, FILE *out)
 {
-	fprintf(out, "xdp: eBPF-on-eBPF VM vm/xdp/xdpvm.bpf.c, XDP prog id %u \"%s\", loaded once in %.2f ms\n",
-		b->info.id, b->info.name, b->load_ms);
-	fprintf(out, "xdp: verifier stats (log_level BPF_LOG_STATS):\n");
-	print_log_line(out, b->vlog, "processed ");
-	print_log_line(out, b->vlog, "verification time");
-	print_log_line(out, b->vlog, "stack depth");
+	if (b->reused)
+		fprintf(out, "xdp: eBPF-on-eBPF VM vm/xdp/xdpvm.bpf.c, XDP prog id %u \"%s\", taken from its pin "
+			"(loaded by an earlier process, build %016llx)\n", b->info.id, b->info.name, b->build_id);
+	else
+		fprintf(out, "xdp: eBPF-on-eBPF VM vm/xdp/xdpvm.bpf.c, XDP prog id %u \"%s\", loaded once in %.2f ms\n",
+			b->info.id, b->info.name, b->load_ms);
+	if (b->pinned || b->reused)
+		fprintf(out, "xdp: pinned at %s (shared with later processes under a lock; `rm -r %s` clears it)\n",
+			b->pin_dir, XDP_PIN_PARENT);
+	else if (b->pin_wanted)
+		fprintf(out, "xdp: %s\n", b->pin_note);
+	else
+		fprintf(out, "xdp: not pinned (this process loads its own; BPFDIFF_XDP_PIN=1 shares a pinned one)\n");
+	if (!b->reused) {
+		fprintf(out, "xdp: verifier stats (log_level BPF_LOG_STATS):\n");
+		print_log_line(out, b->vlog, "processed ");
+		print_log_line(out, b->vlog, "verification time");
+		print_log_line(out, b->vlog, "stack depth");
+	}
 	fprintf(out, "xdp:   verified_insns %u, xlated %u bytes, jited %u bytes\n", b->info.verified_insns,
 		b->info.xlated_prog_len, b->info.jited_prog_len);
 	/* Inlined bpf_loop leaves only bpf-to-bpf calls; a helper call left means

@@ -604,6 +604,13 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);
+	/* bpf_conformance's runner puts the memory before its plugin options:
+	 * `bpfdiff MEMORY_HEX plugin --backend B` (--plugin_path bpfdiff
+	 * --plugin_options "plugin --backend B"). plugin.c skips the word. */
+	if (argv[1][0] != '-')
+		for (int i = 2; i < argc; i++)
+			if (!strcmp(argv[i], "plugin"))
+				return bd_cmd_plugin(argc, argv);
 	fprintf(stderr, "bpfdiff: unknown command '%s'\n\n%s", argv[1], usage_text);
 	return 2;
 }

@@ -20,10 +20,10 @@
  * bpfdiff can drive another. Exit codes: 0 ok, 1 the VM did not return a
  * result, 2 usage or input error.
  *
- * Because the runner puts the memory *before* the plugin options, the
- * `--plugin_path` to give it is a one-line wrapper (`exec bpfdiff plugin "$@"`),
- * or bpfdiff itself when main.c routes that argv shape here; for that we skip
- * argv[0] and a positional "plugin" word wherever it stands.
+ * The runner puts the memory *before* the plugin options, so it runs
+ * `bpfdiff MEMORY_HEX plugin --backend B` when given --plugin_path bpfdiff
+ * --plugin_options "plugin --backend B": main.c routes that argv shape here
+ * and we skip a positional "plugin" word wherever it stands. No wrapper.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -53,8 +53,10 @@ static void plugin_usage(FILE *out)
 	      "  stderr      \"STATUS: message\" when the VM returns no result (fault, rejected, crash, ...)\n"
 	      "  exit        0 ok, 1 no result from the VM, 2 usage or input error\n"
 	      "\n"
-	      "For bpf_conformance's runner, which passes the memory before the plugin options, use a\n"
-	      "wrapper script `exec bpfdiff plugin --backend kernel \"$@\"` as --plugin_path.\n",
+	      "bpf_conformance's runner drives it directly (it passes the memory first):\n"
+	      "  bpf_conformance_runner --plugin_path bpfdiff --plugin_options \"plugin --backend xdp\" ...\n"
+	      "With --backend xdp the loaded VM is pinned in bpffs and shared by later processes\n"
+	      "(BPFDIFF_XDP_PIN=0: load a private one).\n",
 	      out);
 }
 
@@ -303,7 +305,8 @@ int bd_cmd_plugin(int argc, char **argv)
 	c.mem = mem ? mem : no_memory;
 	c.mem_len = mem_len;
 
-	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .arg = NULL, .verbose = false };
+	/* One case per process: the xdp VM is shared through its pin, not loaded each time. */
+	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .arg = NULL, .verbose = false, .share = true };
 	int e = bd_session_open(&s, backend, &cfg, err, sizeof(err));
 	if (e < 0) {
 		fprintf(stderr, "bpfdiff plugin: %s\n", err[0] ? err : strerror(-e));

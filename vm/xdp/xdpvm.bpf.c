@@ -77,6 +77,7 @@ u64 xvm_steps_left; /* budget left for this case */
 u64 xvm_executed;   /* guest instructions executed */
 u64 xvm_fault_addr;
 u64 xvm_may_goto;   /* the current frame's may_goto budget (vm/semantics.h) */
+u64 xvm_build_id;   /* set by the process that loaded and pinned this VM: which build it is */
 u32 xvm_pc, xvm_depth, xvm_status, xvm_fault_kind, xvm_fault_size;
 
 #define R(i) xvm_regs[(i) & 15]
