@@ -37,7 +37,9 @@
 #include <unistd.h>
 #include "input.h"
 #include "target.h"
+#include "../harness/asm.h"
 #include "../harness/minimize.h"
+#include "../harness/outfile.h"
 #include "../vm/isa.h"
 #include "../vm/uvm.h"
 
@@ -53,6 +55,7 @@ static struct {
 	const char *stats_dir;
 	double t0, last_stats;
 	unsigned long long execs, kernel_runs, kernel_accepted, finds_new, finds_known, nondet, errors, skipped;
+	unsigned long long finds_unwritten; /* finds (or variants) a full disk or an error kept from being saved */
 	unsigned char forms_run[FORM_COUNT], forms_accepted[FORM_COUNT];
 	char **sigs; /* known minimized signatures */
 	size_t nsigs, capsigs;
@@ -61,6 +64,23 @@ static struct {
 	struct bd_outcome *o;
 	unsigned long long variants_saved;
 } G;
+
+/* A numeric environment variable; a malformed one stops the fuzzer (a typo
+ * must not silently fall back to the default). */
+static unsigned long long env_count(const char *name, unsigned long long dflt, unsigned long long min,
+				    unsigned long long max)
+{
+	const char *v = getenv(name);
+	uint64_t n;
+	char err[256];
+	if (!v || !*v)
+		return dflt;
+	if (bd_parse_count(name, v, min, max, &n, err, sizeof(err))) {
+		fprintf(stderr, "bpf_diff: %s\n", err);
+		exit(2);
+	}
+	return n;
+}
 
 static double now(void)
 {
@@ -178,6 +198,11 @@ static int open_session(void)
 		fprintf(stderr, "bpf_diff: no backend available\n");
 		return -1;
 	}
+	if (bd_ci_strict() && avail < G.s.n) {
+		bd_session_unavailable(&G.s, stderr, "bpf_diff");
+		fprintf(stderr, "bpf_diff: %d backend(s) unavailable under CI=true\n", G.s.n - avail);
+		return -1;
+	}
 	return 0;
 }
 
@@ -202,7 +227,7 @@ static void init(void)
 	G.verbose = (e = getenv("BPFDIFF_VERBOSE")) && *e == '1';
 	G.minimize = !((e = getenv("BPFDIFF_MINIMIZE")) && *e == '0');
 	G.stop_on_find = (e = getenv("BPFDIFF_STOP_ON_FIND")) && *e == '1';
-	G.min_runs = (e = getenv("BPFDIFF_MIN_RUNS")) ? atoi(e) : 4000;
+	G.min_runs = (int)env_count("BPFDIFF_MIN_RUNS", 4000, 1, 1000000000);
 	G.finds_dir = getenv("BPFDIFF_FINDS");
 	if (!G.finds_dir && !bdf_replay_mode)
 		G.finds_dir = "corpus";
@@ -218,6 +243,8 @@ static void init(void)
 	G.o = calloc(1, sizeof(*G.o));
 	if (!G.o || open_session() < 0) {
 		G.failed = true;
+		if (bdf_replay_mode)
+			exit(2);
 		abort(); /* a fuzzer must not go on with no oracle */
 	}
 	bd_outcome_reset(G.o);
@@ -253,6 +280,7 @@ static void write_stats(void)
 	FILE *f = fopen(tmp, "w");
 	if (!f)
 		return;
+	fprintf(f, "finds_unwritten=%llu\n", G.finds_unwritten);
 	fprintf(f, "execs=%llu\nseconds=%.3f\nkernel_runs=%llu\nkernel_accepted=%llu\nfinds_new=%llu\n"
 		   "finds_known=%llu\nnondeterministic=%llu\nerrors=%llu\nskipped=%llu\n",
 		G.execs, now() - G.t0, G.kernel_runs, G.kernel_accepted, G.finds_new, G.finds_known, G.nondet,
@@ -286,6 +314,8 @@ void bdf_print_summary(FILE *out)
 			G.kernel_accepted, G.kernel_runs);
 	fprintf(out, ", discrepancies %llu new %llu known, %llu nondeterministic, %llu errors", G.finds_new,
 		G.finds_known, G.nondet, G.errors);
+	if (G.finds_unwritten)
+		fprintf(out, ", %llu FINDS NOT WRITTEN", G.finds_unwritten);
 	fprintf(out, ", forms run %d/%d", count(G.forms_run), FORM_COUNT);
 	if (G.kernel_slot >= 0)
 		fprintf(out, " (kernel-accepted %d/%d)", count(G.forms_accepted), FORM_COUNT);
@@ -319,27 +349,40 @@ static size_t key_count(const char *signature)
 
 static size_t max_finds_per_key(void)
 {
-	const char *v = getenv("BPFDIFF_MAX_FINDS_PER_KEY");
-	long n = v && *v ? strtol(v, NULL, 10) : 8;
-	return n > 0 ? (size_t)n : 8;
+	static size_t n;
+	if (!n)
+		n = (size_t)env_count("BPFDIFF_MAX_FINDS_PER_KEY", 8, 1, 1000000);
+	return n;
 }
 
-/* Keep a variant's input as the fuzzer had it, atomically, in FINDS/variants/. */
+/* A find that could not be saved is a loss the campaign must hear about at
+ * once (campaign.sh stops on it): counted, said, and in the stats now. */
+static void find_not_written(const char *why)
+{
+	G.finds_unwritten++;
+	if (G.finds_unwritten <= 10)
+		fprintf(stderr, "bpf_diff: FIND NOT WRITTEN: %s\n", why);
+	write_stats();
+}
+
+/* Keep a variant's input as the fuzzer had it, atomically, in FINDS/variants/
+ * (nothing when finds are not kept: replay, BPFDIFF_FINDS=""). */
 static void save_variant(const uint8_t *data, size_t size, const char *signature)
 {
-	const char *dir = getenv("BPFDIFF_FINDS");
-	char vdir[4096], tmp[4200], path[4200];
-	snprintf(vdir, sizeof(vdir), "%s/variants", dir && *dir ? dir : "corpus");
-	mkdir(vdir, 0755);
-	unsigned long long h = fnv1a(signature) & 0xffffffffffffULL;
-	snprintf(path, sizeof(path), "%s/variant-%012llx.bin", vdir, h);
-	snprintf(tmp, sizeof(tmp), "%s/.variant-%012llx.%d.tmp", vdir, h, (int)getpid());
-	FILE *f = fopen(tmp, "wb");
-	if (!f)
+	if (!G.finds_dir)
 		return;
-	bool ok = fwrite(data, 1, size, f) == size;
-	if (fclose(f) || !ok || rename(tmp, path))
-		unlink(tmp);
+	char vdir[4096], path[4200], err[512];
+	snprintf(vdir, sizeof(vdir), "%s/variants", G.finds_dir);
+	mkdir(vdir, 0755);
+	snprintf(path, sizeof(path), "%s/variant-%012llx.bin", vdir, fnv1a(signature) & 0xffffffffffffULL);
+	struct bd_outfile of;
+	if (bd_outfile_open(&of, path, err, sizeof(err)) < 0) {
+		find_not_written(err);
+		return;
+	}
+	fwrite(data, 1, size, of.f);
+	if (bd_outfile_commit(&of, err, sizeof(err)) < 0)
+		find_not_written(err);
 }
 
 /* A discrepancy: minimize, dedupe, write. */
@@ -363,10 +406,14 @@ static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *m
 	if (rawdir) { /* the input as the fuzzer had it, for reproducing the find exactly */
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/raw-%012llx.bin", rawdir, fnv1a(G.o->signature) & 0xffffffffffffULL);
-		FILE *f = fopen(path, "wb");
-		if (f) {
-			fwrite(data, 1, size, f);
-			fclose(f);
+		struct bd_outfile of;
+		char err[512];
+		if (bd_outfile_open(&of, path, err, sizeof(err)) < 0) {
+			find_not_written(err);
+		} else {
+			fwrite(data, 1, size, of.f);
+			if (bd_outfile_commit(&of, err, sizeof(err)) < 0)
+				find_not_written(err);
 		}
 	}
 	struct bd_case c;
@@ -434,8 +481,11 @@ static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *m
 		char *text = bd_case_format_data(&c);
 		int rc = text ? bd_write_file_atomic(file, text) : -ENOMEM;
 		free(text);
-		if (rc < 0)
-			fprintf(stderr, "bpf_diff: cannot write %s: %s\n", file, strerror(-rc));
+		if (rc < 0) {
+			char why[4400];
+			snprintf(why, sizeof(why), "%s: %s", file, strerror(-rc));
+			find_not_written(why);
+		}
 	}
 	if (!G.quiet) {
 		fprintf(stderr, "\nbpf_diff: NEW %s after %.2f s (exec %llu): %s\n", bd_verdict_name(st.verdict),

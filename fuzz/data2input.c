@@ -2,18 +2,23 @@
 /*
  * data2input OUTDIR FILE.data|DIR...: convert .data cases into fuzz inputs
  * (input.h: body = the case's program, memory = its `-- mem`), one file per
- * case named after it, for seeding libFuzzer and AFL++. Cases that do not
- * parse are skipped with a message; exit 0 when at least one was written.
+ * case named after it, for seeding libFuzzer and AFL++. Directories are
+ * walked as `bpfdiff run` walks them (harness/discover.h), without the
+ * malformed-on-purpose `negative/` suites. Cases that do not parse are skipped
+ * with a message. Each input is written atomically (harness/outfile.h).
+ * Exit 0 when at least one input was written and none failed to be written.
  */
-#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "input.h"
 #include "../harness/case.h"
+#include "../harness/discover.h"
+#include "../harness/outfile.h"
 
-static int written, skipped;
+static int written, skipped, failed;
 
 static void convert(const char *outdir, const char *path)
 {
@@ -45,43 +50,48 @@ static void convert(const char *outdir, const char *path)
 	char out[4096];
 	snprintf(out, sizeof(out), "%s/%.*s%s%.*s.bin", outdir, (int)dlen, dir, dlen ? "-" : "",
 		 (int)(strlen(base) - 5), base);
-	FILE *f = len ? fopen(out, "wb") : NULL;
-	if (f && fwrite(buf, 1, len, f) == len && fclose(f) == 0) {
-		written++;
+	struct bd_outfile of;
+	if (!len) {
+		fprintf(stderr, "data2input: %s: out of memory\n", path);
+		failed++;
+	} else if (bd_outfile_open(&of, out, err, sizeof(err)) < 0) {
+		fprintf(stderr, "data2input: cannot write %s\n", err);
+		failed++;
 	} else {
-		if (f)
-			fclose(f);
-		fprintf(stderr, "data2input: cannot write %s\n", out);
-		skipped++;
+		fwrite(buf, 1, len, of.f);
+		if (bd_outfile_commit(&of, err, sizeof(err)) < 0) {
+			fprintf(stderr, "data2input: cannot write %s\n", err);
+			failed++;
+		} else {
+			written++;
+		}
 	}
 	free(buf);
 	bd_case_free(&c);
 }
 
-static void walk(const char *outdir, const char *path)
+static bool is_data(const char *name)
 {
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		size_t l = strlen(path);
-		if (l > 5 && !strcmp(path + l - 5, ".data"))
-			convert(outdir, path);
-		return;
+	size_t l = strlen(name);
+	return l > 5 && !strcmp(name + l - 5, ".data");
+}
+
+static bool is_negative(const char *name)
+{
+	return !strcmp(name, "negative"); /* malformed on purpose: parser seeds, not programs */
+}
+
+static int found(void *arg, enum bd_found kind, const char *path, const char *msg)
+{
+	if (kind == BD_FOUND_FILE) {
+		if (is_data(path))
+			convert(arg, path);
+		return 0;
 	}
-	DIR *d = opendir(path);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char sub[4096];
-		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-		if (strcmp(e->d_name, "negative")) /* malformed on purpose: parser seeds, not programs */
-			walk(outdir, sub);
-	}
-	closedir(d);
+	fprintf(stderr, "data2input: %s\n", msg);
+	if (kind == BD_FOUND_ERROR)
+		failed++;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -90,9 +100,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s OUTDIR FILE.data|DIR...\n", argv[0]);
 		return 2;
 	}
-	mkdir(argv[1], 0755);
+	if (mkdir(argv[1], 0755) && errno != EEXIST) {
+		fprintf(stderr, "data2input: %s: %s\n", argv[1], strerror(errno));
+		return 2;
+	}
+	struct bd_discover d = { .wanted = is_data, .skip_dir = is_negative, .found = found, .arg = argv[1] };
 	for (int i = 2; i < argc; i++)
-		walk(argv[1], argv[i]);
-	fprintf(stderr, "data2input: %d inputs written to %s, %d skipped\n", written, argv[1], skipped);
-	return written ? 0 : 1;
+		if (bd_discover(&d, argv[i]) == -ENOMEM)
+			break;
+	bd_discover_end(&d);
+	fprintf(stderr, "data2input: %d inputs written to %s, %d skipped, %d not written\n", written, argv[1], skipped,
+		failed);
+	return written && !failed ? 0 : 1;
 }

@@ -12,7 +12,7 @@ FUZZ_VM_SRCS := vm/isa.c vm/uvm.c
 FUZZ_COMMON_SRCS := fuzz/input.c
 FUZZ_HARNESS_SRCS := harness/session.c harness/diff.c harness/env.c harness/backend.c harness/backend_uvm.c harness/case.c \
 	harness/asm.c harness/disasm.c harness/minimize.c harness/backend_kernel.c harness/kexec.c harness/backend_xdp.c \
-	harness/backend_plugin.c
+	harness/backend_plugin.c harness/outfile.c harness/discover.c harness/escape.c
 FUZZ_HARNESS_OBJS := $(FUZZ_HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
 
 # -- libFuzzer (clang, -fsanitize=fuzzer) -----------------------------------
@@ -67,7 +67,7 @@ $(FUZZ_DIR)/bpf_diff_afl: $(FUZZ_DIR)/afl/fuzz/bpf_diff.o $(FUZZ_DIR)/afl/fuzz/i
 	AFL_QUIET=1 $(AFL_CC) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 # -- the parser/assembler/uvm target (issue 2), ASan + UBSan ----------------
-PARSE_FUZZ_SRCS := fuzz/parse_fuzz.c harness/case.c harness/asm.c harness/disasm.c vm/isa.c vm/uvm.c
+PARSE_FUZZ_SRCS := fuzz/parse_fuzz.c harness/case.c harness/asm.c harness/disasm.c harness/backend.c vm/isa.c vm/uvm.c
 $(FUZZ_DIR)/asan/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) -O1 -g -fno-omit-frame-pointer $(WARN) -Wno-unknown-warning-option -Wno-unknown-attributes -fsanitize=fuzzer-no-link,address,undefined \

@@ -2,26 +2,25 @@
 /*
  * Replay without a fuzzer: bpf_diff_replay [-q] DIR|FILE...
  * Raw fuzz inputs go through LLVMFuzzerTestOneInput once each; .data files
- * are run as cases, expectations and all, through the same session. Prints a
- * summary; exits 1 when a .data case fails or a raw input shows a discrepancy
- * that is not known (BPFDIFF_REPLAY_FAIL=none|new|any, default new), 0 otherwise.
+ * are run as cases, expectations and all, through the same session.
+ * Directories are walked as `bpfdiff run` walks them (harness/discover.h);
+ * an unreadable input counts as an error. Prints a summary; exits 1 when a
+ * .data case fails, a raw input shows a discrepancy that is not known
+ * (BPFDIFF_REPLAY_FAIL=none|new|any, default new) or an input could not be
+ * read, 0 otherwise.
  * Finds are written only when BPFDIFF_FINDS is set.
  */
-#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include "target.h"
+#include "../harness/discover.h"
 
 static unsigned long long n_raw, n_data, n_data_bad, n_data_pass, n_data_rejected, n_errors;
 static int quiet;
-
-static int cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static void run_data(const char *path)
 {
@@ -35,6 +34,8 @@ static void run_data(const char *path)
 	struct bd_session *s = bdf_session();
 	struct bd_outcome *o = calloc(1, sizeof(*o));
 	if (!o) {
+		fprintf(stderr, "replay: %s: out of memory\n", path);
+		n_errors++;
 		bd_case_free(&c);
 		return;
 	}
@@ -56,81 +57,45 @@ static void run_data(const char *path)
 
 static void run_raw(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		perror(path);
+	char *buf;
+	size_t len;
+	char err[512];
+	if (bd_read_input(path, &buf, &len, err, sizeof(err)) < 0) {
+		fprintf(stderr, "replay: %s\n", err);
 		n_errors++;
 		return;
 	}
-	uint8_t *buf = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 4096;
-			uint8_t *nb = realloc(buf, cap);
-			if (!nb)
-				break;
-			buf = nb;
-		}
-		size_t r = fread(buf + len, 1, cap - len, f);
-		if (!r)
-			break;
-		len += r;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, len);
+	LLVMFuzzerTestOneInput((const uint8_t *)buf, len);
 	free(buf);
 	n_raw++;
 }
 
-static void run_path(const char *path, int depth)
+static bool has_suffix(const char *s, const char *suf)
 {
-	struct stat st;
-	if (stat(path, &st) < 0) {
-		perror(path);
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+/* Under a directory every file is an input but notes (.md, .txt). */
+static bool wanted(const char *name)
+{
+	return !has_suffix(name, ".md") && !has_suffix(name, ".txt");
+}
+
+static int found(void *arg, enum bd_found kind, const char *path, const char *msg)
+{
+	(void)arg;
+	if (kind == BD_FOUND_NOTE) {
+		fprintf(stderr, "replay: %s\n", msg);
+	} else if (kind == BD_FOUND_ERROR) {
+		fprintf(stderr, "replay: %s\n", msg);
 		n_errors++;
-		return;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		if (depth > 4)
-			return;
-		DIR *d = opendir(path);
-		if (!d) {
-			perror(path);
-			n_errors++;
-			return;
-		}
-		char **names = NULL;
-		size_t n = 0, cap = 0;
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 256;
-				names = realloc(names, cap * sizeof(*names));
-				if (!names)
-					break;
-			}
-			names[n++] = strdup(e->d_name);
-		}
-		closedir(d);
-		if (names)
-			qsort(names, n, sizeof(*names), cmp);
-		for (size_t i = 0; i < n; i++) {
-			char sub[4096];
-			snprintf(sub, sizeof(sub), "%s/%s", path, names[i]);
-			run_path(sub, depth + 1);
-			free(names[i]);
-		}
-		free(names);
-		return;
-	}
-	size_t len = strlen(path);
-	if (len > 5 && !strcmp(path + len - 5, ".data"))
+	} else if (has_suffix(path, ".data")) {
 		run_data(path);
-	else if (depth == 0 || !(len > 3 && (!strcmp(path + len - 3, ".md") || !strcmp(path + len - 4, ".txt"))))
+	} else {
 		run_raw(path);
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -150,8 +115,11 @@ int main(int argc, char **argv)
 	bdf_replay_mode = 1;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct bd_discover d = { .wanted = wanted, .found = found };
 	for (int i = first; i < argc; i++)
-		run_path(argv[i], 0);
+		if (bd_discover(&d, argv[i]) == -ENOMEM)
+			break;
+	bd_discover_end(&d);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	const char *mode = getenv("BPFDIFF_REPLAY_FAIL");

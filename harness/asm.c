@@ -7,7 +7,8 @@
  * its line or followed by an instruction). Registers are %r0..%r10; %r11..%r15
  * also assemble (the field is 4 bits, as in ubpf's and bpf_conformance's
  * assemblers) so that a VM's refusal of them can be tested. Operands are
- * separated by commas and/or blanks. Mnemonics are those of EBPF_FORMS:
+ * separated by commas (`mov %r0 1` is an error); the words of a mnemonic
+ * (`lock fetch add`, `call local`) by blanks. Mnemonics are those of EBPF_FORMS:
  *
  *   add %r1, %r2        add %r1, 5         add32 ...   (add64/mov64/neg64... accepted as 64-bit aliases)
  *   neg %r1             be16 %r0           le32 %r0    bswap64 %r0   (swap16/32/64 = bswap16/32/64)
@@ -75,6 +76,7 @@ struct assembler {
 	int line;
 	char *err;
 	size_t errlen;
+	int commas[MAX_TOKENS + 1]; /* commas before each token of the line; [ntok] = trailing */
 };
 
 static int fail(struct assembler *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -153,6 +155,20 @@ int bd_parse_number(const char *s, int *neg, uint64_t *mag, int *hex)
 		v = v * (uint64_t)base + (uint64_t)d;
 	}
 	*mag = v;
+	return 0;
+}
+
+int bd_parse_count(const char *name, const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
+		   size_t errlen)
+{
+	int neg, hex;
+	uint64_t v;
+	if (bd_parse_number(s, &neg, &v, &hex) || (neg && v) || v < min || v > max) {
+		snprintf(err, errlen, "%s takes a whole number from %llu to %llu, not '%s'", name,
+			 (unsigned long long)min, (unsigned long long)max, s);
+		return -1;
+	}
+	*out = v;
 	return 0;
 }
 
@@ -363,9 +379,10 @@ static int tokenize(struct assembler *a, const char *s, char tok[][MAX_TOKLEN], 
 {
 	int n = 0;
 	*ntok = 0;
+	memset(a->commas, 0, sizeof(a->commas));
 	while (*s) {
 		while (*s == ' ' || *s == '\t' || *s == ',')
-			s++;
+			a->commas[n] += *s++ == ',';
 		if (!*s)
 			break;
 		if (n == MAX_TOKENS)
@@ -516,10 +533,40 @@ static int find_forms(const char *mn, int *forms, int max)
 	return n;
 }
 
+/* Mnemonic words are separated by blanks ("lock fetch add", "call local"),
+ * operands by exactly one comma each: "mov %r0 1" is a missing comma, not
+ * two operands. */
+static int check_commas(struct assembler *a, char tok[][MAX_TOKLEN], int ntok)
+{
+	int first = 1;
+	if (!strcmp(tok[0], "lock"))
+		first = ntok > 1 && !strcmp(tok[1], "fetch") ? 3 : 2;
+	else if (!strcmp(tok[0], "call") && ntok == 3)
+		first = 2; /* call helper|local|btf|runtime TARGET */
+	if (first > ntok)
+		first = ntok;
+	for (int i = 1; i < first; i++)
+		if (a->commas[i])
+			return fail(a, "unexpected ',' before '%s'", tok[i]);
+	if (first < ntok && a->commas[first])
+		return fail(a, "unexpected ',' before the first operand '%s'", tok[first]);
+	for (int i = first + 1; i < ntok; i++) {
+		if (!a->commas[i])
+			return fail(a, "missing ',' between operands '%s' and '%s'", tok[i - 1], tok[i]);
+		if (a->commas[i] > 1)
+			return fail(a, "empty operand before '%s'", tok[i]);
+	}
+	if (a->commas[ntok])
+		return fail(a, "trailing ',' after '%s'", tok[ntok - 1]);
+	return 0;
+}
+
 static int asm_insn(struct assembler *a, char tok[][MAX_TOKLEN], int ntok)
 {
 	const char *mn = tok[0];
 	int nops = ntok - 1;
+	if (check_commas(a, tok, ntok))
+		return -EINVAL;
 	if (!strcmp(mn, ".insn"))
 		return asm_raw(a, tok, nops);
 	if (!strcmp(mn, "lock"))

@@ -14,6 +14,10 @@ int bd_hex_digit(int ch);
 /* [+-](0x hex | decimal), the whole string: sign, magnitude and whether it
  * was hex (the assembler's 32-bit range rules differ). Returns 0 or -1. */
 int bd_parse_number(const char *s, int *neg, uint64_t *mag, int *hex);
+/* A count given as an option or environment variable: a whole number (decimal
+ * or 0x hex) in [min, max]. Returns 0, or -1 with "NAME takes ..." in err. */
+int bd_parse_count(const char *name, const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
+		   size_t errlen);
 
 /* Assemble text (labels, `#` comments, lddw takes two slots). On error returns
  * -EINVAL and writes "LINE: message" relative to first_line (the file line of

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "backend.h"
@@ -25,6 +28,77 @@ int bd_status_lookup(const char *name)
 		if (!strcmp(name, bd_status_name(s)))
 			return s;
 	return -1;
+}
+
+static bool has_glob(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '*' || s[i] == '?' || s[i] == '[')
+			return true;
+	return false;
+}
+
+/* Every character of s[0..n) in the set, and n > 0. */
+static bool all_of(const char *s, size_t n, const char *set)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(set, s[i]))
+			return false;
+	return n > 0;
+}
+
+int bd_backend_name_check(const char *name, char *why, size_t whylen)
+{
+	static const char *const kinds[] = { "uvm", "kernel", "xdp", "plugin", "guest" };
+	static const char known[] = "uvm, kernel, xdp, plugin, plugin:PATH, uvm:MUTANT, guest:ARCH[-interp], "
+				    "or a glob over them";
+	static const char ident[] = "abcdefghijklmnopqrstuvwxyz0123456789_-";
+	const char *colon = strchr(name, ':');
+	size_t klen = colon ? (size_t)(colon - name) : strlen(name);
+	const char *arg = colon ? colon + 1 : NULL;
+	char kind[32];
+	if (!klen || klen >= sizeof(kind))
+		goto bad;
+	memcpy(kind, name, klen);
+	kind[klen] = 0;
+	if (has_glob(kind, klen)) {
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			if (!fnmatch(kind, kinds[i], 0))
+				return 0;
+		goto bad;
+	}
+	if (arg && !*arg) {
+		snprintf(why, whylen, "backend '%s': nothing after ':'", name);
+		return -EINVAL;
+	}
+	bool glob_arg = arg && has_glob(arg, strlen(arg));
+	if (!strcmp(kind, "uvm")) {
+		if (!arg || glob_arg || all_of(arg, strlen(arg), ident))
+			return 0;
+		snprintf(why, whylen, "backend '%s': a uvm mutant name is letters, digits and '-'", name);
+		return -EINVAL;
+	}
+	if (!strcmp(kind, "kernel") || !strcmp(kind, "plugin")) /* kernel:TYPE, plugin:PATH */
+		return 0;
+	if (!strcmp(kind, "xdp")) {
+		if (!arg)
+			return 0;
+		snprintf(why, whylen, "backend '%s': xdp takes no argument", name);
+		return -EINVAL;
+	}
+	if (!strcmp(kind, "guest")) {
+		size_t alen = arg ? strlen(arg) : 0;
+		if (alen > 7 && !strcmp(arg + alen - 7, "-interp"))
+			alen -= 7;
+		if (arg && (glob_arg || all_of(arg, alen, "abcdefghijklmnopqrstuvwxyz0123456789_")))
+			return 0;
+		snprintf(why, whylen, "backend '%s': a guest is guest:ARCH or guest:ARCH-interp (e.g. guest:arm64)",
+			 name);
+		return -EINVAL;
+	}
+bad:
+	snprintf(why, whylen, "unknown backend '%s' (%s)", name, known);
+	return -EINVAL;
 }
 
 const char *bd_fault_kind_name(enum bd_fault_kind k)

@@ -27,6 +27,13 @@ enum bd_status {
 const char *bd_status_name(enum bd_status s); /* "ok", "fault", ... */
 int bd_status_lookup(const char *name);       /* enum value, or -1 */
 
+/* Is NAME a backend a case (`-- expect NAME`) or a known-differences entry may
+ * name: uvm, kernel[:TYPE], xdp, plugin, plugin:PATH, uvm:MUTANT,
+ * guest:ARCH[-interp], or a glob (* ? [..]) that matches such names
+ * (`guest:*`)? 0, or -EINVAL with the reason in why: a typo such as "kernal"
+ * must not silently turn an expectation off. */
+int bd_backend_name_check(const char *name, char *why, size_t whylen);
+
 /* What kind of fault, so that two faulting VMs agree only on the same one. */
 enum bd_fault_kind {
 	BD_FAULT_UNKNOWN,  /* the backend does not say (a plugin's message) */

@@ -44,6 +44,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "escape.h"
 #include "backend.h"
 
 #define PLUGIN_OUT_MAX 65536            /* bytes of stdout / stderr kept */
@@ -622,6 +623,8 @@ static int plugin_run(struct bd_backend *b, const struct bd_case *c, const struc
 			snprintf(res->message, sizeof(res->message), "plugin stderr: %.480s", line);
 	}
 out:
+	/* The plugin's words are printed and put in reports: no raw control characters. */
+	bd_escape_ctl_inplace(res->message, sizeof(res->message));
 	close_fd(&in[0]);
 	close_fd(&in[1]);
 	close_fd(&outp[0]);

@@ -249,8 +249,10 @@ static int load_vm(struct bd_backend *b, char *why, size_t whylen)
 	err = xdpvm__load(b->skel);
 	b->load_ms = now_ms() - t0;
 	if (err) {
-		snprintf(why, whylen, "cannot load the xdp VM (%s%s): %.200s", strerror(-err),
-			 err == -EPERM ? ", needs root or CAP_BPF+CAP_NET_ADMIN" : "", b->vlog);
+		/* The reason last: an EPERM is a missing privilege. */
+		snprintf(why, whylen, "cannot load the xdp VM: %s%s%.200s%s", strerror(-err),
+			 b->vlog[0] ? "; verifier: " : "", b->vlog,
+			 err == -EPERM ? " (needs root, or CAP_BPF+CAP_NET_ADMIN)" : "");
 		return err;
 	}
 	b->prog_fd = bpf_program__fd(b->skel->progs.xdpvm);
@@ -286,8 +288,7 @@ static bool pin_wanted(const struct bd_backend_config *cfg)
 	return cfg && cfg->share;
 }
 
-static int xdp_open(struct bd_backend **out, const struct bd_backend_config *cfg, char *why,
-		    size_t whylen)
+static int open_vm(struct bd_backend **out, const struct bd_backend_config *cfg, char *why, size_t whylen)
 {
 	struct bd_backend *b = calloc(1, sizeof(*b));
 	int err = 0;
@@ -337,6 +338,30 @@ static int xdp_open(struct bd_backend **out, const struct bd_backend_config *cfg
 fail:
 	xdp_close(b);
 	return err ? err : -EINVAL;
+}
+
+/* libbpf's own messages go through bpfdiff's: printed as "bpfdiff: xdp:
+ * libbpf: ..." with -v, otherwise left out (why an open failed is in `why`). */
+static bool libbpf_verbose;
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!libbpf_verbose || level == LIBBPF_DEBUG)
+		return 0;
+	char msg[1024];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = 0;
+	fprintf(stderr, "bpfdiff: xdp: %s\n", msg);
+	return 0;
+}
+
+static int xdp_open(struct bd_backend **out, const struct bd_backend_config *cfg, char *why,
+		    size_t whylen)
+{
+	libbpf_verbose = cfg && cfg->verbose;
+	libbpf_print_fn_t old_print = libbpf_set_print(libbpf_print);
+	int rc = open_vm(out, cfg, why, whylen);
+	libbpf_set_print(old_print);
+	return rc;
 }
 
 static int verdict(struct bd_result *res, enum bd_status st, const char *fmt, ...)

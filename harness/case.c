@@ -32,6 +32,7 @@
  * in an included file, its path and line, then the case line that includes it.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
@@ -43,6 +44,7 @@
 #include <unistd.h>
 
 #include "asm.h"
+#include "backend.h"
 #include "case.h"
 
 enum sect {
@@ -682,6 +684,8 @@ int bd_expect_parse_header(struct bd_expect *x, const char *text, char *err, siz
 		snprintf(err, errlen, "backend name longer than %d characters", BD_BACKEND_NAME_MAX - 1);
 		return -EINVAL;
 	}
+	if (bd_backend_name_check(tok, err, errlen))
+		return -EINVAL;
 	snprintf(x->backend, sizeof(x->backend), "%s", tok);
 	while ((tok = strtok_r(NULL, " \t", &save)))
 		if (bd_scope_parse_token(&x->scope, tok, err, errlen))
@@ -872,8 +876,6 @@ static int finish_section(struct parser *p)
 	return 0;
 }
 
-static int read_text(const char *path, char **out, size_t *outlen, char *err, size_t errlen);
-
 /* `-- NAME @ FILE` (ubpf's testdata.py): the section's text is FILE, a path
  * relative to the case's directory, read as it is (CR line ends dropped). */
 static int load_include(struct parser *p, const char *file, int lineno)
@@ -889,7 +891,7 @@ static int load_include(struct parser *p, const char *file, int lineno)
 	p->incl_path = full;
 	char *text, why[512];
 	size_t len;
-	int rc = read_text(full, &text, &len, why, sizeof(why));
+	int rc = bd_read_input(full, &text, &len, why, sizeof(why));
 	if (rc)
 		return rc == -ENOMEM ? rc : perr(p, lineno, "-- %s @ %s: %s", p->name, file, why);
 	if (memchr(text, 0, len)) {
@@ -1087,58 +1089,82 @@ int bd_case_parse_data(const char *path, const char *text, size_t len, struct bd
 	return rc;
 }
 
-/* The whole file as a NUL-terminated string; "PATH: reason" in err on failure. */
-static int read_text(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
+static int read_fail(char *err, size_t errlen, const char *path, int e, const char *what)
+{
+	snprintf(err, errlen, "%s: %s", path, what ? what : strerror(e));
+	return -e;
+}
+
+int bd_read_input(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -e;
-	}
+	*outlen = 0;
+	bool is_stdin = !strcmp(path, "-");
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return read_fail(err, errlen, path, errno, NULL);
 	struct stat st;
-	int serr = fstat(fd, &st) ? errno : 0;
-	if (serr || !S_ISREG(st.st_mode)) {
-		int e = serr ? serr : S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		close(fd);
-		return -e;
+	if (fstat(fd, &st)) {
+		int e = errno;
+		if (!is_stdin)
+			close(fd);
+		return read_fail(err, errlen, path, e, NULL);
 	}
-	size_t cap = (size_t)st.st_size + 1, len = 0;
+	if (S_ISDIR(st.st_mode)) {
+		if (!is_stdin)
+			close(fd);
+		return read_fail(err, errlen, path, EISDIR, "is a directory, not a file");
+	}
+	if (!is_stdin)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > BD_MAX_INPUT_BYTES) {
+		snprintf(err, errlen, "%s: %llu bytes, more than the input limit of %d MiB", path,
+			 (unsigned long long)st.st_size, BD_MAX_INPUT_BYTES >> 20);
+		if (!is_stdin)
+			close(fd);
+		return -EFBIG;
+	}
+	size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096, len = 0;
 	char *buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -ENOMEM;
-	}
-	for (;;) {
+	int e = buf ? 0 : ENOMEM;
+	while (!e) {
 		if (len + 1 >= cap) {
+			if (cap > BD_MAX_INPUT_BYTES) {
+				e = EFBIG;
+				break;
+			}
 			char *q = realloc(buf, cap * 2);
 			if (!q) {
-				free(buf);
-				close(fd);
-				snprintf(err, errlen, "%s: out of memory", path);
-				return -ENOMEM;
+				e = ENOMEM;
+				break;
 			}
 			buf = q;
 			cap *= 2;
 		}
-		ssize_t r = read(fd, buf + len, cap - 1 - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			free(buf);
-			close(fd);
-			snprintf(err, errlen, "%s: %s", path, strerror(e));
-			return -e;
-		}
-		if (!r)
+		size_t want = cap - 1 - len;
+		if (len + want > BD_MAX_INPUT_BYTES + 1)
+			want = BD_MAX_INPUT_BYTES + 1 - len;
+		ssize_t r = read(fd, buf + len, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			e = errno;
+		else if (!r)
 			break;
-		len += (size_t)r;
+		else if ((len += (size_t)r) > BD_MAX_INPUT_BYTES)
+			e = EFBIG;
 	}
-	close(fd);
+	if (!is_stdin)
+		close(fd);
+	if (e) {
+		free(buf);
+		if (e == EFBIG) {
+			snprintf(err, errlen, "%s: more than the input limit of %d MiB", path, BD_MAX_INPUT_BYTES >> 20);
+			return -EFBIG;
+		}
+		return read_fail(err, errlen, path, e, e == ENOMEM ? "out of memory" : NULL);
+	}
 	buf[len] = 0;
 	*out = buf;
 	*outlen = len;
@@ -1150,7 +1176,7 @@ int bd_case_load_data(const char *path, struct bd_case *c, char *err, size_t err
 	memset(c, 0, sizeof(*c));
 	char *buf;
 	size_t len;
-	int rc = read_text(path, &buf, &len, err, errlen);
+	int rc = bd_read_input(path, &buf, &len, err, errlen);
 	if (rc)
 		return rc;
 	rc = bd_case_parse_data(path, buf, len, c, err, errlen);

@@ -15,6 +15,10 @@
 #define BD_MAX_EXPECT 16
 #define BD_BACKEND_NAME_MAX 320 /* backend names and patterns, with their NUL */
 
+/* The largest input file read (a .data file, assembly, bytecode): 64 MiB holds
+ * far more than the kernel's 1M-instruction limit in any of those forms. */
+#define BD_MAX_INPUT_BYTES (64 << 20)
+
 /*
  * Where a declared deviation applies: the identity of what ran the case
  * (struct bd_env). Written after the backend on the section line:
@@ -80,6 +84,10 @@ struct bd_case {
 int bd_case_load_data(const char *path, struct bd_case *c, char *err, size_t errlen);
 int bd_case_parse_data(const char *path, const char *text, size_t len, struct bd_case *c, char *err,
 		       size_t errlen);
+/* Read a whole input file ("-" = stdin) into a NUL-terminated buffer: not a
+ * directory, at most BD_MAX_INPUT_BYTES (a device or pipe is read up to that).
+ * On error returns -errno and writes "PATH: reason" into err. */
+int bd_read_input(const char *path, char **buf, size_t *len, char *err, size_t errlen);
 /* Write a case as .data text (asm rendered by the disassembler when asm_text is NULL). */
 char *bd_case_format_data(const struct bd_case *c);
 void bd_case_free(struct bd_case *c);

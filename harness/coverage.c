@@ -55,7 +55,7 @@ int bd_cmd_coverage(int argc, char **argv)
 		return 2;
 	}
 	struct bd_run_log log = { 0 };
-	for (int i = optind; i < argc; i++)
+	for (int i = optind; i < argc && !log.out_of_memory; i++)
 		bd_run_log_load(&log, argv[i], NULL);
 
 	struct bd_session s = { 0 };
@@ -68,6 +68,8 @@ int bd_cmd_coverage(int argc, char **argv)
 			return 2;
 		}
 	}
+	s.require_all = bd_ci_strict();
+	int unavailable = backends ? bd_session_unavailable(&s, stderr, "bpfdiff coverage") : 0;
 	size_t cases[FORM_COUNT] = { 0 };
 	size_t (*passed)[BD_MAX_BACKENDS] = calloc(FORM_COUNT, sizeof(*passed));
 	int input_errors = 0;
@@ -136,5 +138,11 @@ int bd_cmd_coverage(int argc, char **argv)
 	if (backends)
 		bd_session_close(&s);
 	bd_run_log_free(&log);
-	return input_errors ? 2 : uncovered ? 1 : 0;
+	if (input_errors || log.out_of_memory)
+		return 2;
+	if (unavailable && s.require_all) {
+		fprintf(stderr, "bpfdiff coverage: %d backend(s) unavailable under CI=true\n", unavailable);
+		return 1;
+	}
+	return uncovered ? 1 : 0;
 }

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "escape.h"
 
 #include "elf.h"
 
@@ -19,9 +22,15 @@
 int bd_is_elf(const char *path)
 {
 	unsigned char m[4];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not block the look at its first bytes. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return 0;
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
 	ssize_t r = read(fd, m, sizeof(m));
 	close(fd);
 	return r == 4 && m[0] == 0x7f && m[1] == 'E' && m[2] == 'L' && m[3] == 'F';
@@ -69,6 +78,7 @@ static int relocate(Elf *elf, const char *path, const char *name, size_t idx, st
 			GElf_Sym sym;
 			memset(&sym, 0, sizeof(sym));
 			const char *sname = "?";
+			char sname_buf[256];
 			if (gelf_getsym(syms, (int)GELF_R_SYM(r.r_info), &sym)) {
 				const char *s = elf_strptr(elf, symsh.sh_link, sym.st_name);
 				if (GELF_ST_TYPE(sym.st_info) == STT_SECTION) {
@@ -79,6 +89,8 @@ static int relocate(Elf *elf, const char *path, const char *name, size_t idx, st
 				}
 				if (s && *s)
 					sname = s;
+				bd_escape_ctl(sname_buf, sizeof(sname_buf), sname);
+				sname = sname_buf;
 			}
 			size_t pc = r.r_offset / 8;
 			if (r.r_offset % 8 || pc >= n)
@@ -106,6 +118,31 @@ static int relocate(Elf *elf, const char *path, const char *name, size_t idx, st
 	return 0;
 }
 
+/* Does the file end before its section header table or a section's bytes?
+ * libelf reads such a file without complaint and just finds fewer sections. */
+static bool truncated(Elf *elf, const GElf_Ehdr *eh, unsigned long long size, char *err, size_t errlen,
+		      const char *path)
+{
+	unsigned long long end = eh->e_shoff + (unsigned long long)eh->e_shnum * eh->e_shentsize;
+	if (eh->e_shoff && end > size) {
+		eerr(err, errlen, 0, "%s: truncated ELF (%llu bytes; its section headers end at byte %llu)", path,
+		     size, end);
+		return true;
+	}
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		if (sh.sh_offset + sh.sh_size > size) {
+			eerr(err, errlen, 0, "%s: truncated ELF (%llu bytes; section %zu ends at byte %llu)", path, size,
+			     elf_ndxscn(scn), (unsigned long long)(sh.sh_offset + sh.sh_size));
+			return true;
+		}
+	}
+	return false;
+}
+
 int bd_case_load_elf(const char *path, const char *section, struct bd_case **cases, size_t *ncases, char *err,
 		     size_t errlen)
 {
@@ -124,8 +161,15 @@ int bd_case_load_elf(const char *path, const char *section, struct bd_case **cas
 	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
 	GElf_Ehdr eh;
 	size_t strndx;
+	struct stat st;
+	if (fstat(fd, &st))
+		st.st_size = 0;
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh)) {
-		rc = eerr(err, errlen, -EINVAL, "%s: not an ELF object", path);
+		if (bd_is_elf(path) && (size_t)st.st_size < sizeof(Elf64_Ehdr))
+			rc = eerr(err, errlen, -EINVAL, "%s: truncated ELF (%llu bytes, shorter than an ELF header)",
+				  path, (unsigned long long)st.st_size);
+		else
+			rc = eerr(err, errlen, -EINVAL, "%s: not an ELF object", path);
 		goto done;
 	}
 	if (eh.e_machine != EM_BPF) {
@@ -134,6 +178,10 @@ int bd_case_load_elf(const char *path, const char *section, struct bd_case **cas
 	}
 	if (eh.e_ident[EI_DATA] != ELFDATA2LSB) {
 		rc = eerr(err, errlen, -EINVAL, "%s: big-endian BPF objects are not supported", path);
+		goto done;
+	}
+	if (truncated(elf, &eh, (unsigned long long)st.st_size, err, errlen, path)) {
+		rc = -EINVAL;
 		goto done;
 	}
 	if (elf_getshdrstrndx(elf, &strndx)) {
@@ -146,11 +194,14 @@ int bd_case_load_elf(const char *path, const char *section, struct bd_case **cas
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR) ||
 		    !sh.sh_size)
 			continue;
-		const char *name = elf_strptr(elf, strndx, sh.sh_name);
-		if (!name)
-			name = "?";
-		if (section && strcmp(section, name))
+		const char *raw_name = elf_strptr(elf, strndx, sh.sh_name);
+		if (!raw_name)
+			raw_name = "?";
+		if (section && strcmp(section, raw_name))
 			continue;
+		/* Names are printed: control characters in them are escaped. */
+		char name[256];
+		bd_escape_ctl(name, sizeof(name), raw_name);
 		Elf_Data *d = elf_getdata(scn, NULL);
 		if (!d || !d->d_buf || d->d_size % 8) {
 			rc = eerr(err, errlen, -EINVAL, "%s: section %s: size %zu is not a multiple of 8", path, name,
@@ -183,9 +234,12 @@ int bd_case_load_elf(const char *path, const char *section, struct bd_case **cas
 		if (rc)
 			goto done;
 	}
-	if (!nout)
-		rc = section ? eerr(err, errlen, -EINVAL, "%s: no executable section '%s'", path, section)
+	if (!nout) {
+		char shown[256];
+		bd_escape_ctl(shown, sizeof(shown), section ? section : "");
+		rc = section ? eerr(err, errlen, -EINVAL, "%s: no executable section '%s'", path, shown)
 			     : eerr(err, errlen, -EINVAL, "%s: no executable sections", path);
+	}
 done:
 	if (elf)
 		elf_end(elf);

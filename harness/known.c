@@ -87,6 +87,12 @@ int bd_known_load(struct bd_known **out, const char *path, char *err, size_t err
 			rc = -EINVAL;
 			break;
 		}
+		char why[256];
+		if (bd_backend_name_check(backend, why, sizeof(why))) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+			rc = -EINVAL;
+			break;
+		}
 		if (!reason || !*reason) {
 			snprintf(err, errlen, "%s:%d: every known difference needs a '# reason'", path, lineno);
 			rc = -EINVAL;

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,9 @@
 #include "cli.h"
 #include "elf.h"
 #include "env.h"
+#include "escape.h"
 #include "known.h"
+#include "outfile.h"
 #include "report.h"
 #include "session.h"
 #include "vm/isa.h"
@@ -63,6 +66,8 @@ static const char *const run_help =
 	"                       kernel warning, an internal error), fail (also: a backend misses\n"
 	"                       the RFC result; replay: unexplained refusals; the default), any\n"
 	"                       (also: anything but a clean pass)\n"
+	"      --follow         follow symlinks to directories under a directory (each\n"
+	"                       real file runs once; a loop is reported once)\n"
 	"  -q, --quiet          print only cases that did not pass\n"
 	"  -v, --verbose        print the diff report for every case that did not pass\n"
 	"  -h, --help           this text\n"
@@ -101,12 +106,33 @@ static char *default_known_path(void)
 /* "kernel rejected: invalid shift", "kernel r0 0xffffffffffffffff" */
 static void describe_result(FILE *out, const char *name, const struct bd_result *r)
 {
-	if (r->status == BD_OK)
+	char shown[2048]; /* backends' messages: no raw control characters on a terminal */
+	if (r->status == BD_OK) {
 		fprintf(out, "%s r0 0x%llx", name, (unsigned long long)r->r0);
-	else
-		fprintf(out, "%s %s: %s", name, bd_status_name(r->status), r->message);
-	if (r->warning[0])
-		fprintf(out, ", kernel logged '%s'", r->warning);
+	} else {
+		bd_escape_ctl(shown, sizeof(shown), r->message);
+		fprintf(out, "%s %s: %s", name, bd_status_name(r->status), shown);
+	}
+	if (r->warning[0]) {
+		bd_escape_ctl(shown, sizeof(shown), r->warning);
+		fprintf(out, ", kernel logged '%s'", shown);
+	}
+}
+
+/* The diff report quotes the case and the backends: escaped for the terminal. */
+static void print_report(FILE *out, const struct bd_session *s, const struct bd_run_entry *e)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m) {
+		bd_outcome_report(out, s, &e->c, &e->o);
+		return;
+	}
+	bd_outcome_report(m, s, &e->c, &e->o);
+	if (fclose(m) == 0)
+		bd_fputs_escaped(out, buf);
+	free(buf);
 }
 
 static void print_line(FILE *out, const struct bd_session *s, const struct bd_run_log *log,
@@ -133,8 +159,11 @@ static void print_line(FILE *out, const struct bd_session *s, const struct bd_ru
 		fprintf(out, "  (possible verifier soundness bug)");
 	if (o->verdict == BD_V_UNCONFIRMED)
 		fprintf(out, "  unconfirmed find reproduces (review it):");
-	if (o->reason[0])
-		fprintf(out, o->verdict == BD_V_UNCONFIRMED ? " %s" : "  %s", o->reason);
+	if (o->reason[0]) {
+		char shown[2048]; /* a reason quotes the case's text and backends' messages */
+		bd_escape_ctl(shown, sizeof(shown), o->reason);
+		fprintf(out, o->verdict == BD_V_UNCONFIRMED ? " %s" : "  %s", shown);
+	}
 	/* Declared deviations: present (with the reason) or absent here. */
 	const char *sep = "  (";
 	for (int i = 0; i < s->n && o->verdict != BD_V_FAIL; i++) {
@@ -159,18 +188,18 @@ static void print_line(FILE *out, const struct bd_session *s, const struct bd_ru
 		fputc(')', out);
 	fputc('\n', out);
 	if (failed || (verbose && o->verdict != BD_V_PASS))
-		bd_outcome_report(out, s, &e->c, o);
+		print_report(out, s, e);
 }
 
 static int run_or_replay(int argc, char **argv, bool strict)
 {
-	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION, O_FAIL_ON, O_ISA };
+	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION, O_FAIL_ON, O_ISA, O_FOLLOW };
 	static const struct option opts[] = {
 		{ "backend", required_argument, 0, 'b' }, { "json", required_argument, 0, O_JSON },
 		{ "junit", required_argument, 0, O_JUNIT }, { "markdown", required_argument, 0, O_MD },
 		{ "cpu", required_argument, 0, O_CPU },     { "known", required_argument, 0, O_KNOWN },
 		{ "no-known", no_argument, 0, O_NO_KNOWN }, { "section", required_argument, 0, O_SECTION },
-		{ "fail-on", required_argument, 0, O_FAIL_ON },
+		{ "fail-on", required_argument, 0, O_FAIL_ON }, { "follow", no_argument, 0, O_FOLLOW },
 		{ "quiet", no_argument, 0, 'q' },           { "verbose", no_argument, 0, 'v' },
 		{ "isa", required_argument, 0, O_ISA },     { "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -178,7 +207,7 @@ static int run_or_replay(int argc, char **argv, bool strict)
 	const char *backends = NULL, *json = NULL, *junit = NULL, *md = NULL, *section = NULL;
 	const char *known_files[16];
 	int nknown = 0, cpu = 4, fail_on = BD_FAIL_ON_FAIL, isa = EBPF_ISA_LINUX;
-	bool quiet = false, verbose = false, no_known = false;
+	bool quiet = false, verbose = false, no_known = false, follow = false;
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "b:qvh", opts, NULL)) != -1) {
@@ -196,9 +225,13 @@ static int run_or_replay(int argc, char **argv, bool strict)
 			}
 			break;
 		case O_NO_KNOWN: no_known = true; break;
+		case O_FOLLOW: follow = true; break;
 		case O_KNOWN:
-			if (nknown < 16)
-				known_files[nknown++] = optarg;
+			if (nknown == 16) {
+				fprintf(stderr, "bpfdiff %s: at most 16 --known files\n", argv[0]);
+				return 2;
+			}
+			known_files[nknown++] = optarg;
 			break;
 		case O_CPU:
 			if (!(cpu = parse_cpu(optarg))) {
@@ -224,42 +257,60 @@ static int run_or_replay(int argc, char **argv, bool strict)
 		return 2;
 	}
 
-	struct bd_known *known = NULL;
+	/* Reports are opened (as temporary files) before anything runs: an
+	 * unwritable path is an error now, not after an hour of cases. */
+	struct report_out {
+		const char *opt, *path;
+		int (*write)(FILE *, const struct bd_session *, const struct bd_run_log *);
+		struct bd_outfile out;
+	} reports[] = {
+		{ "--json", json, bd_report_json, { 0 } },
+		{ "--junit", junit, bd_report_junit, { 0 } },
+		{ "--markdown", md, bd_report_markdown, { 0 } },
+	};
+	enum { NREPORTS = sizeof(reports) / sizeof(reports[0]) };
 	char err[1024];
-	char *def = no_known ? NULL : default_known_path();
-	if (def && bd_known_load(&known, def, err, sizeof(err)) < 0) {
-		fprintf(stderr, "bpfdiff: %s\n", err);
-		free(def);
-		return 2;
-	}
-	free(def);
-	for (int i = 0; i < nknown; i++)
-		if (bd_known_load(&known, known_files[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "bpfdiff: %s\n", err);
-			bd_known_free(known);
+	for (int r = 0; r < NREPORTS; r++) {
+		if (!reports[r].path)
+			continue;
+		if (bd_outfile_open(&reports[r].out, reports[r].path, err, sizeof(err)) < 0) {
+			fprintf(stderr, "bpfdiff %s: %s %s\n", argv[0], reports[r].opt, err);
+			for (int k = 0; k < r; k++)
+				bd_outfile_discard(&reports[k].out);
 			return 2;
 		}
+	}
+
+	struct bd_known *known = NULL;
+	char *def = no_known ? NULL : default_known_path();
+	int rc_known = def && bd_known_load(&known, def, err, sizeof(err)) < 0 ? -1 : 0;
+	free(def);
+	for (int i = 0; i < nknown && !rc_known; i++)
+		if (bd_known_load(&known, known_files[i], err, sizeof(err)) < 0)
+			rc_known = -1;
+	if (rc_known) {
+		fprintf(stderr, "bpfdiff: %s\n", err);
+		bd_known_free(known);
+		for (int r = 0; r < NREPORTS; r++)
+			bd_outfile_discard(&reports[r].out);
+		return 2;
+	}
 
 	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .verbose = verbose };
 	struct bd_session s;
 	if (bd_session_open(&s, backends, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bpfdiff %s: %s\n", argv[0], err);
 		bd_known_free(known);
+		for (int r = 0; r < NREPORTS; r++)
+			bd_outfile_discard(&reports[r].out);
 		return 2;
 	}
-	const char *ci = getenv("CI");
-	s.require_all = ci && !strcmp(ci, "true");
-	int unavailable = 0;
-	for (int i = 0; i < s.n; i++)
-		if (!s.slot[i].b) {
-			fprintf(stderr, "bpfdiff: backend %s unavailable: %s%s\n", s.slot[i].name, s.slot[i].why,
-				s.require_all ? " (an error under CI=true)" : "");
-			unavailable++;
-		}
+	s.require_all = bd_ci_strict();
+	int unavailable = bd_session_unavailable(&s, stderr, "bpfdiff");
 
-	struct bd_run_log log = { .strict = strict, .fail_on = fail_on };
+	struct bd_run_log log = { .strict = strict, .fail_on = fail_on, .follow = follow };
 	snprintf(log.backends, sizeof(log.backends), "%s", backends ? backends : "");
-	for (int i = optind; i < argc; i++)
+	for (int i = optind; i < argc && !log.out_of_memory; i++)
 		bd_run_log_load(&log, argv[i], section);
 
 	struct timespec t0, t1;
@@ -282,14 +333,18 @@ static int run_or_replay(int argc, char **argv, bool strict)
 		input_errors += log.e[k].input_error;
 	}
 	bd_report_summary(stdout, &s, &log);
-	int rc = 0;
-	if (json && (rc = bd_report_json(json, &s, &log)) < 0)
-		fprintf(stderr, "bpfdiff: %s: %s\n", json, strerror(-rc));
-	if (junit && (rc = bd_report_junit(junit, &s, &log)) < 0)
-		fprintf(stderr, "bpfdiff: %s: %s\n", junit, strerror(-rc));
-	if (md && (rc = bd_report_markdown(md, &s, &log)) < 0)
-		fprintf(stderr, "bpfdiff: %s: %s\n", md, strerror(-rc));
-	int exit_code = input_errors ? 2 : (failed || rc < 0) ? 1 : 0;
+	/* Each report on its own: one that cannot be written does not stop the others. */
+	bool report_failed = false;
+	for (int r = 0; r < NREPORTS; r++) {
+		if (!reports[r].path)
+			continue;
+		reports[r].write(reports[r].out.f, &s, &log);
+		if (bd_outfile_commit(&reports[r].out, err, sizeof(err)) < 0) {
+			fprintf(stderr, "bpfdiff %s: cannot write the %s report: %s\n", argv[0], reports[r].opt + 2, err);
+			report_failed = true;
+		}
+	}
+	int exit_code = input_errors || log.out_of_memory || report_failed ? 2 : failed ? 1 : 0;
 	if (unavailable && s.require_all && exit_code == 0) {
 		fprintf(stderr, "bpfdiff: %d backend(s) unavailable under CI=true\n", unavailable);
 		exit_code = 1;
@@ -306,41 +361,6 @@ static int run_or_replay(int argc, char **argv, bool strict)
 
 int bd_cmd_run(int argc, char **argv) { return run_or_replay(argc, argv, false); }
 int bd_cmd_replay(int argc, char **argv) { return run_or_replay(argc, argv, true); }
-
-/* Read a whole file (or stdin for "-"). */
-static int slurp(const char *path, char **buf, size_t *len)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	if (!f)
-		return -errno;
-	size_t cap = 4096, n = 0;
-	char *b = malloc(cap + 1);
-	size_t got;
-	while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap) {
-			char *nb = realloc(b, (cap *= 2) + 1);
-			if (!nb) {
-				free(b);
-				b = NULL;
-			}
-			b = nb;
-		}
-	}
-	int err = ferror(f) ? -EIO : 0;
-	if (f != stdin)
-		fclose(f);
-	if (!b)
-		return -ENOMEM;
-	if (err) {
-		free(b);
-		return err;
-	}
-	b[n] = 0;
-	*buf = b;
-	*len = n;
-	return 0;
-}
 
 static bool looks_like_data(const char *text)
 {
@@ -394,13 +414,13 @@ int bd_cmd_asm(int argc, char **argv)
 	const char *path = argv[optind];
 	char *text;
 	size_t len;
-	int rc = slurp(path, &text, &len);
+	char err[512];
+	int rc = bd_read_input(path, &text, &len, err, sizeof(err));
 	if (rc < 0) {
-		fprintf(stderr, "bpfdiff asm: %s: %s\n", path, strerror(-rc));
+		fprintf(stderr, "bpfdiff asm: %s\n", err);
 		return 2;
 	}
 	struct bd_case c = { 0 };
-	char err[512];
 	rc = program_of_text(path, text, len, &c, err, sizeof(err));
 	free(text);
 	if (rc < 0 || !c.ninsns) {
@@ -411,12 +431,13 @@ int bd_cmd_asm(int argc, char **argv)
 		bd_case_free(&c);
 		return 2;
 	}
-	FILE *out = outpath ? fopen(outpath, hex ? "w" : "wb") : stdout;
-	if (!out) {
-		fprintf(stderr, "bpfdiff asm: %s: %s\n", outpath, strerror(errno));
+	struct bd_outfile of = { 0 };
+	if (outpath && bd_outfile_open(&of, outpath, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bpfdiff asm: %s\n", err);
 		bd_case_free(&c);
 		return 2;
 	}
+	FILE *out = outpath ? of.f : stdout;
 	if (hex) {
 		const uint8_t *p = (const uint8_t *)c.insns;
 		for (size_t i = 0; i < c.ninsns * 8; i++)
@@ -425,7 +446,11 @@ int bd_cmd_asm(int argc, char **argv)
 	} else {
 		fwrite(c.insns, sizeof(*c.insns), c.ninsns, out);
 	}
-	rc = (out != stdout ? fclose(out) : fflush(out)) ? 2 : 0;
+	rc = 0;
+	if (outpath && bd_outfile_commit(&of, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bpfdiff asm: %s\n", err);
+		rc = 2;
+	}
 	bd_case_free(&c);
 	return rc;
 }
@@ -489,9 +514,9 @@ int bd_cmd_disasm(int argc, char **argv)
 	}
 	char *text;
 	size_t len;
-	int rc = slurp(path, &text, &len);
+	int rc = bd_read_input(path, &text, &len, err, sizeof(err));
 	if (rc < 0) {
-		fprintf(stderr, "bpfdiff disasm: %s: %s\n", path, strerror(-rc));
+		fprintf(stderr, "bpfdiff disasm: %s\n", err);
 		return 2;
 	}
 	struct bd_case c = { 0 };
@@ -582,6 +607,15 @@ int bd_cmd_info(int argc, char **argv)
 	return 0;
 }
 
+/* Whatever went to stdout must have arrived: a full disk or a closed pipe is
+ * an error, whatever the command thought. */
+static int checked_stdout(int rc)
+{
+	if (bd_close_stdout("bpfdiff") < 0 && rc < 2)
+		rc = 2;
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -601,16 +635,19 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
+	/* A closed pipe is a write error reported like any other (EPIPE), not a
+	 * silent death; plugins get SIGPIPE back (backend_plugin.c). */
+	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].fn(argc - 1, argv + 1);
+			return checked_stdout(cmds[i].fn(argc - 1, argv + 1));
 	/* bpf_conformance's runner puts the memory before its plugin options:
 	 * `bpfdiff MEMORY_HEX plugin --backend B` (--plugin_path bpfdiff
 	 * --plugin_options "plugin --backend B"). plugin.c skips the word. */
 	if (argv[1][0] != '-')
 		for (int i = 2; i < argc; i++)
 			if (!strcmp(argv[i], "plugin"))
-				return bd_cmd_plugin(argc, argv);
+				return checked_stdout(bd_cmd_plugin(argc, argv));
 	fprintf(stderr, "bpfdiff: unknown command '%s'\n\n%s", argv[1], usage_text);
 	return 2;
 }

@@ -15,9 +15,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "asm.h"
 #include "cli.h"
 #include "minimize.h"
 #include "env.h"
+#include "outfile.h"
 #include "../vm/isa.h"
 
 #define JA0 ((struct ebpf_insn){ .opcode = 0x05 })
@@ -550,45 +552,6 @@ int bd_case_annotate_find(struct bd_case *c, const struct bd_session *s, const s
 	return 0;
 }
 
-int bd_write_file_atomic(const char *path, const char *text)
-{
-	static unsigned counter;
-	const char *slash = strrchr(path, '/');
-	char tmp[4096];
-	if (slash)
-		snprintf(tmp, sizeof(tmp), "%.*s/.%s.tmp.%d.%u", (int)(slash - path), path, slash + 1, (int)getpid(),
-			 counter++);
-	else
-		snprintf(tmp, sizeof(tmp), ".%s.tmp.%d.%u", path, (int)getpid(), counter++);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	size_t len = strlen(text), done = 0;
-	while (done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = -errno;
-			close(fd);
-			unlink(tmp);
-			return e;
-		}
-		done += (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		int e = -errno;
-		unlink(tmp);
-		return e;
-	}
-	if (rename(tmp, path) < 0) {
-		int e = -errno;
-		unlink(tmp);
-		return e;
-	}
-	return 0;
-}
-
 /* ---- bpfdiff minimize ------------------------------------------------- */
 
 static void strip_expectations(struct bd_case *c)
@@ -629,7 +592,16 @@ int bd_cmd_minimize(int argc, char **argv)
 		switch (opt) {
 		case 'o': out = optarg; break;
 		case 'b': backends = optarg; break;
-		case 'm': max_runs = atoi(optarg); break;
+		case 'm': {
+			uint64_t v;
+			char err[256];
+			if (bd_parse_count("--max-runs", optarg, 1, 1000000000, &v, err, sizeof(err))) {
+				fprintf(stderr, "bpfdiff minimize: %s\n", err);
+				return 2;
+			}
+			max_runs = (int)v;
+			break;
+		}
 		case 's': sig = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;

@@ -39,7 +39,4 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 int bd_case_annotate_find(struct bd_case *c, const struct bd_session *s, const struct bd_outcome *o,
 			  const char *origin);
 
-/* Write text to path atomically: a temporary file in the same directory, then rename. */
-int bd_write_file_atomic(const char *path, const char *text);
-
 #endif

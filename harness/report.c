@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "env.h"
+#include "escape.h"
 #include "report.h"
 
 int bd_fail_on_parse(const char *s)
@@ -143,23 +144,6 @@ void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_ru
 	fputc('\n', out);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", f);
-		else if (ch < 0x20 || ch >= 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
 static void json_hex(FILE *f, const uint8_t *p, size_t n)
 {
 	fputc('"', f);
@@ -173,12 +157,12 @@ static void json_env(FILE *f, const struct bd_env *e)
 {
 	fputs("{\"release\": ", f);
 	if (e->release[0])
-		json_str(f, e->release);
+		bd_json_str(f, e->release);
 	else
 		fputs("null", f);
 	fputs(", \"arch\": ", f);
 	if (e->arch[0])
-		json_str(f, e->arch);
+		bd_json_str(f, e->arch);
 	else
 		fputs("null", f);
 	fprintf(f, ", \"jit\": %s", e->jit < 0 ? "null" : e->jit ? "true" : "false");
@@ -188,21 +172,18 @@ static void json_env(FILE *f, const struct bd_env *e)
 		fprintf(f, ", \"jit_harden\": %d", e->jit_harden);
 	fprintf(f, ", \"reg_invariants\": %s", e->reg_invariants < 0 ? "null" : e->reg_invariants ? "true" : "false");
 	fputs(", \"detail\": ", f);
-	json_str(f, e->detail);
+	bd_json_str(f, e->detail);
 	fputc('}', f);
 }
 
-int bd_report_json(const char *path, const struct bd_session *s, const struct bd_run_log *log)
+int bd_report_json(FILE *f, const struct bd_session *s, const struct bd_run_log *log)
 {
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -errno;
 	char name[4096];
 	fputs("{\n  \"cases\": [", f);
 	for (size_t k = 0; k < log->n; k++) {
 		const struct bd_run_entry *e = &log->e[k];
 		fprintf(f, "%s\n    {\"file\": ", k ? "," : "");
-		json_str(f, display_name(e, name, sizeof(name)));
+		bd_json_str(f, display_name(e, name, sizeof(name)));
 		fputs(", \"expected\": ", f);
 		if (!e->input_error && e->c.has_result)
 			fprintf(f, "\"0x%llx\"", (unsigned long long)e->c.result);
@@ -210,23 +191,23 @@ int bd_report_json(const char *path, const struct bd_session *s, const struct bd
 			fputs("null", f);
 		if (!e->input_error && e->c.has_error) {
 			fputs(", \"expected_error\": ", f);
-			json_str(f, e->c.error);
+			bd_json_str(f, e->c.error);
 		}
 		fputs(", \"results\": {", f);
 		for (int i = 0; i < s->n && !e->input_error; i++) {
 			const struct bd_result *r = &e->o.res[i];
 			fprintf(f, "%s\n      ", i ? "," : "");
-			json_str(f, s->slot[i].name);
+			bd_json_str(f, s->slot[i].name);
 			fprintf(f, ": {\"status\": \"%s\", \"r0\": \"0x%llx\", \"message\": ",
 				bd_status_name(r->status), (unsigned long long)r->r0);
-			json_str(f, r->message);
+			bd_json_str(f, r->message);
 			if (r->has_insns)
 				fprintf(f, ", \"insns\": %llu", (unsigned long long)r->insns);
 			if (r->status == BD_CRASH && r->signal > 0)
 				fprintf(f, ", \"signal\": %d", r->signal);
 			if (r->warning[0]) {
 				fputs(", \"kernel_warning\": ", f);
-				json_str(f, r->warning);
+				bd_json_str(f, r->warning);
 			}
 			fprintf(f, ", \"duration_ns\": %llu", (unsigned long long)r->duration_ns);
 			if (r->mem && r->mem_len <= 4096) {
@@ -236,21 +217,21 @@ int bd_report_json(const char *path, const struct bd_session *s, const struct bd
 			fputc('}', f);
 		}
 		fputs("}, \"verdict\": ", f);
-		json_str(f, bd_entry_verdict(log, e));
+		bd_json_str(f, bd_entry_verdict(log, e));
 		fprintf(f, ", \"failed\": %s, \"reason\": ", bd_entry_failed(log, e) ? "true" : "false");
-		json_str(f, e->input_error ? e->error : e->o.reason);
+		bd_json_str(f, e->input_error ? e->error : e->o.reason);
 		if (!e->input_error && e->o.signature[0]) {
 			fputs(", \"signature\": ", f);
-			json_str(f, e->o.signature);
+			bd_json_str(f, e->o.signature);
 		}
 		if (!e->input_error && e->o.first_mem_diff >= 0)
 			fprintf(f, ", \"first_mem_diff\": %d", e->o.first_mem_diff);
 		fputc('}', f);
 	}
 	fputs("\n  ],\n  \"environment\": {\"bpfdiff\": ", f);
-	json_str(f, bd_version());
+	bd_json_str(f, bd_version());
 	fputs(", \"libbpf\": ", f);
-	json_str(f, bd_libbpf_version());
+	bd_json_str(f, bd_libbpf_version());
 	struct bd_env host;
 	bd_env_host(&host);
 	fputs(", \"host\": ", f);
@@ -258,7 +239,7 @@ int bd_report_json(const char *path, const struct bd_session *s, const struct bd
 	fputs(", \"backends\": {", f);
 	for (int i = 0; i < s->n; i++) {
 		fprintf(f, "%s", i ? ", " : "");
-		json_str(f, s->slot[i].name);
+		bd_json_str(f, s->slot[i].name);
 		fputs(": ", f);
 		json_env(f, &s->slot[i].env);
 	}
@@ -269,42 +250,24 @@ int bd_report_json(const char *path, const struct bd_session *s, const struct bd
 		t.failed, t.input_errors, log->seconds);
 	for (int v = 0; v < BD_V_COUNT; v++) {
 		fputs(", ", f);
-		json_str(f, v == BD_V_SOUNDNESS ? "soundness" : bd_verdict_name(v));
+		bd_json_str(f, v == BD_V_SOUNDNESS ? "soundness" : bd_verdict_name(v));
 		fprintf(f, ": %zu", t.verdicts[v]);
 	}
 	fputs(", \"backends\": {", f);
 	for (int i = 0; i < s->n; i++) {
 		fprintf(f, "%s", i ? ", " : "");
-		json_str(f, s->slot[i].name);
+		bd_json_str(f, s->slot[i].name);
 		fputs(": {", f);
 		for (int x = 0; x < BD_STATUS_COUNT; x++)
 			fprintf(f, "%s\"%s\": %zu", x ? ", " : "", bd_status_name(x), t.status[i][x]);
 		if (!s->slot[i].b) {
 			fputs(", \"unavailable_reason\": ", f);
-			json_str(f, s->slot[i].why);
+			bd_json_str(f, s->slot[i].why);
 		}
 		fputc('}', f);
 	}
 	fputs("}}\n}\n", f);
-	return fclose(f) ? -errno : 0;
-}
-
-static void xml_str(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		switch (ch) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default:
-			if (ch < 0x20 && ch != '\n' && ch != '\t')
-				fprintf(f, "&#x%x;", ch == 0 ? 0xfffd : ch);
-			else
-				fputc(ch, f);
-		}
-	}
+	return ferror(f) ? -EIO : 0;
 }
 
 /* Is the entry's failure this backend's doing? The backends the diff
@@ -328,19 +291,16 @@ static bool failed_on(const struct bd_run_log *log, const struct bd_run_entry *e
 static void junit_property(FILE *f, const char *name, const char *value)
 {
 	fputs("      <property name=\"", f);
-	xml_str(f, name);
+	bd_xml_str(f, name);
 	fputs("\" value=\"", f);
-	xml_str(f, value);
+	bd_xml_str(f, value);
 	fputs("\"/>\n", f);
 }
 
 /* One testcase per case and backend; a failure carries the diff report and
  * is attributed to the backends that deviated. */
-int bd_report_junit(const char *path, const struct bd_session *s, const struct bd_run_log *log)
+int bd_report_junit(FILE *f, const struct bd_session *s, const struct bd_run_log *log)
 {
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -errno;
 	size_t tests = 0, failures = 0, skipped = 0;
 	for (size_t k = 0; k < log->n; k++)
 		for (int i = 0; i < s->n; i++) {
@@ -357,7 +317,7 @@ int bd_report_junit(const char *path, const struct bd_session *s, const struct b
 	char name[4096];
 	for (int i = 0; i < s->n; i++) {
 		fprintf(f, "  <testsuite name=\"");
-		xml_str(f, s->slot[i].name);
+		bd_xml_str(f, s->slot[i].name);
 		fprintf(f, "\" tests=\"%zu\">\n", log->n);
 		const struct bd_env *env = &s->slot[i].env;
 		char num[32];
@@ -385,15 +345,15 @@ int bd_report_junit(const char *path, const struct bd_session *s, const struct b
 			const struct bd_run_entry *e = &log->e[k];
 			const struct bd_result *r = &e->o.res[i];
 			fprintf(f, "    <testcase classname=\"bpfdiff.");
-			xml_str(f, s->slot[i].name);
+			bd_xml_str(f, s->slot[i].name);
 			fprintf(f, "\" name=\"");
-			xml_str(f, display_name(e, name, sizeof(name)));
+			bd_xml_str(f, display_name(e, name, sizeof(name)));
 			fprintf(f, "\" time=\"%.6f\">", e->input_error ? 0.0 : r->duration_ns / 1e9);
 			if (failed_on(log, e, i)) {
 				fprintf(f, "\n      <failure message=\"");
-				xml_str(f, bd_entry_verdict(log, e));
+				bd_xml_str(f, bd_entry_verdict(log, e));
 				fputs(": ", f);
-				xml_str(f, e->input_error ? e->error : e->o.reason);
+				bd_xml_str(f, e->input_error ? e->error : e->o.reason);
 				fprintf(f, "\">");
 				if (!e->input_error) {
 					char *buf = NULL;
@@ -402,20 +362,20 @@ int bd_report_junit(const char *path, const struct bd_session *s, const struct b
 					if (m) {
 						bd_outcome_report(m, s, &e->c, &e->o);
 						fclose(m);
-						xml_str(f, buf);
+						bd_xml_str(f, buf);
 						free(buf);
 					}
 				}
 				fprintf(f, "</failure>\n    ");
 			} else if (r->status == BD_UNAVAILABLE || r->status == BD_UNSUPPORTED) {
 				fprintf(f, "<skipped message=\"");
-				xml_str(f, r->message);
+				bd_xml_str(f, r->message);
 				fprintf(f, "\"/>");
 			} else if (r->status != BD_OK) {
 				fprintf(f, "<system-out>");
-				xml_str(f, bd_status_name(r->status));
+				bd_xml_str(f, bd_status_name(r->status));
 				fputs(": ", f);
-				xml_str(f, r->message);
+				bd_xml_str(f, r->message);
 				fprintf(f, "</system-out>");
 			}
 			fprintf(f, "</testcase>\n");
@@ -423,7 +383,7 @@ int bd_report_junit(const char *path, const struct bd_session *s, const struct b
 		fprintf(f, "  </testsuite>\n");
 	}
 	fprintf(f, "</testsuites>\n");
-	return fclose(f) ? -errno : 0;
+	return ferror(f) ? -EIO : 0;
 }
 
 /* Text for a markdown table cell or list item: no pipes, backticks, HTML or
@@ -465,11 +425,8 @@ static void shell_word(FILE *f, const char *w)
 /* A summary for a CI job page ($GITHUB_STEP_SUMMARY): the verdict, where the
  * results come from, per-backend tables, the first failures with a command
  * that reproduces each. Nothing links outside the page. */
-int bd_report_markdown(const char *path, const struct bd_session *s, const struct bd_run_log *log)
+int bd_report_markdown(FILE *f, const struct bd_session *s, const struct bd_run_log *log)
 {
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -errno;
 	struct tally t;
 	tally(s, log, &t);
 	fprintf(f, "## bpfdiff: %s\n\n", t.failed ? "failures" : "all green");
@@ -558,5 +515,5 @@ int bd_report_markdown(const char *path, const struct bd_session *s, const struc
 			fputs("\n  ```\n", f);
 		}
 	}
-	return fclose(f) ? -errno : 0;
+	return ferror(f) ? -EIO : 0;
 }

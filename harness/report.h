@@ -4,6 +4,7 @@
 #define BPFDIFF_REPORT_H
 
 #include <stdio.h>
+#include "discover.h"
 #include "session.h"
 
 struct bd_run_entry {
@@ -29,12 +30,16 @@ struct bd_run_log {
 	bool strict;              /* replay: unexplained rejections/skips are deviations */
 	enum bd_fail_on fail_on;
 	char backends[1024];      /* the -b list as given, for reproducer commands */
+	bool follow;              /* --follow: walk symlinks to directories */
+	bool out_of_memory;       /* loading stopped early: the run is an error */
+	struct bd_discover disc;  /* what was visited (each real file once) */
 };
 
 /* Add every case PATH names (a .data file, a directory searched recursively
- * for .data and .o files, an ELF object); unreadable or malformed inputs
- * become input-error entries naming the file and line. */
-void bd_run_log_load(struct bd_run_log *log, const char *path, const char *section);
+ * for .data and .o files, an ELF object; discover.h); unreadable or malformed
+ * inputs become input-error entries naming the file and line. -ENOMEM when
+ * loading had to stop (log->out_of_memory). */
+int bd_run_log_load(struct bd_run_log *log, const char *path, const char *section);
 struct bd_run_entry *bd_run_log_push(struct bd_run_log *log);
 void bd_run_log_free(struct bd_run_log *log);
 
@@ -43,8 +48,9 @@ bool bd_entry_failed(const struct bd_run_log *log, const struct bd_run_entry *e)
 const char *bd_entry_verdict(const struct bd_run_log *log, const struct bd_run_entry *e);
 
 void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_run_log *log);
-int bd_report_json(const char *path, const struct bd_session *s, const struct bd_run_log *log);
-int bd_report_junit(const char *path, const struct bd_session *s, const struct bd_run_log *log);
-int bd_report_markdown(const char *path, const struct bd_session *s, const struct bd_run_log *log);
+/* Write a report to f (an outfile.h temporary file); -EIO when f has an error. */
+int bd_report_json(FILE *f, const struct bd_session *s, const struct bd_run_log *log);
+int bd_report_junit(FILE *f, const struct bd_session *s, const struct bd_run_log *log);
+int bd_report_markdown(FILE *f, const struct bd_session *s, const struct bd_run_log *log);
 
 #endif

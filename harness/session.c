@@ -175,6 +175,24 @@ int bd_session_open(struct bd_session *s, const char *list, const struct bd_back
 	return rc;
 }
 
+bool bd_ci_strict(void)
+{
+	const char *ci = getenv("CI");
+	return ci && !strcmp(ci, "true");
+}
+
+int bd_session_unavailable(const struct bd_session *s, FILE *out, const char *prog)
+{
+	int n = 0;
+	for (int i = 0; i < s->n; i++)
+		if (!s->slot[i].b) {
+			fprintf(out, "%s: backend %s unavailable: %s%s\n", prog, s->slot[i].name, s->slot[i].why,
+				bd_ci_strict() ? " (an error under CI=true)" : "");
+			n++;
+		}
+	return n;
+}
+
 void bd_session_close(struct bd_session *s)
 {
 	for (int i = 0; i < s->n; i++)

@@ -93,6 +93,12 @@ int bd_session_open(struct bd_session *s, const char *list, const struct bd_back
 		    char *err, size_t errlen);
 void bd_session_close(struct bd_session *s);
 
+/* CI=true: every backend asked for must be available; a skip would hide a
+ * broken CI machine. */
+bool bd_ci_strict(void);
+/* Print "PROG: backend NAME unavailable: WHY" for each; returns how many. */
+int bd_session_unavailable(const struct bd_session *s, FILE *out, const char *prog);
+
 /* Run c on every available backend, diff, classify. */
 int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o);
 void bd_outcome_reset(struct bd_outcome *o);
