@@ -28,6 +28,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ static struct {
 	double t0, last_stats;
 	unsigned long long execs, kernel_runs, kernel_accepted, finds_new, finds_known, nondet, errors, skipped;
 	unsigned long long finds_unwritten; /* finds (or variants) a full disk or an error kept from being saved */
+	char write_error[256];              /* the first reason */
 	unsigned char forms_run[FORM_COUNT], forms_accepted[FORM_COUNT];
 	char **sigs; /* known minimized signatures */
 	size_t nsigs, capsigs;
@@ -208,6 +210,47 @@ static int open_session(void)
 
 static void write_stats(void);
 
+/* Ctrl-C during a find must not lose it: a SIGINT/SIGTERM that arrives while an
+ * input is being handled (its minimization and the write of the find included)
+ * waits until that input is done, then goes to the handler the fuzzer had
+ * installed (libFuzzer's prints its stats and exits with its interrupt code,
+ * which also stops a -fork parent). */
+static struct sigaction fuzzer_handler[2]; /* SIGINT, SIGTERM */
+static volatile sig_atomic_t in_input, deferred_signal;
+
+static void pass_on(int sig)
+{
+	struct sigaction *old = &fuzzer_handler[sig == SIGTERM];
+	if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) {
+		old->sa_sigaction(sig, NULL, NULL);
+	} else if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler == SIG_IGN) {
+		return;
+	} else if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler != SIG_DFL) {
+		old->sa_handler(sig);
+	} else {
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+}
+
+static void on_stop_signal(int sig)
+{
+	if (in_input)
+		deferred_signal = sig;
+	else
+		pass_on(sig);
+}
+
+static void defer_stop_signals(void)
+{
+	static const int sigs[2] = { SIGINT, SIGTERM };
+	for (int i = 0; i < 2; i++) {
+		struct sigaction sa = { .sa_handler = on_stop_signal };
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[i], &sa, &fuzzer_handler[i]);
+	}
+}
+
 static void at_exit(void)
 {
 	if (!G.ready)
@@ -248,6 +291,8 @@ static void init(void)
 		abort(); /* a fuzzer must not go on with no oracle */
 	}
 	bd_outcome_reset(G.o);
+	if (!bdf_replay_mode)
+		defer_stop_signals(); /* after the fuzzer's own handlers: they are what we defer to */
 	G.ready = true;
 	atexit(at_exit);
 }
@@ -281,6 +326,8 @@ static void write_stats(void)
 	if (!f)
 		return;
 	fprintf(f, "finds_unwritten=%llu\n", G.finds_unwritten);
+	if (G.write_error[0])
+		fprintf(f, "write_error=%s\n", G.write_error);
 	fprintf(f, "execs=%llu\nseconds=%.3f\nkernel_runs=%llu\nkernel_accepted=%llu\nfinds_new=%llu\n"
 		   "finds_known=%llu\nnondeterministic=%llu\nerrors=%llu\nskipped=%llu\n",
 		G.execs, now() - G.t0, G.kernel_runs, G.kernel_accepted, G.finds_new, G.finds_known, G.nondet,
@@ -359,7 +406,8 @@ static size_t max_finds_per_key(void)
  * once (campaign.sh stops on it): counted, said, and in the stats now. */
 static void find_not_written(const char *why)
 {
-	G.finds_unwritten++;
+	if (!G.finds_unwritten++)
+		snprintf(G.write_error, sizeof(G.write_error), "%s", why);
 	if (G.finds_unwritten <= 10)
 		fprintf(stderr, "bpf_diff: FIND NOT WRITTEN: %s\n", why);
 	write_stats();
@@ -512,6 +560,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct ebpf_insn prog[BDF_MAX_PROG];
 	static uint8_t mem[BDF_MAX_MEM];
 	static struct bd_case c;
+	in_input = 1;
 	init();
 	struct bdf_input in;
 	bdf_input_split(data, size, &in);
@@ -566,5 +615,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (G.stats_dir && (G.execs & 255) == 0 && now() - G.last_stats > 2.0)
 		write_stats();
+	in_input = 0;
+	if (deferred_signal) {
+		write_stats(); /* the fuzzer's handler may _Exit without atexit */
+		fflush(stderr);
+		pass_on(deferred_signal);
+		deferred_signal = 0;
+	}
 	return 0;
 }

@@ -3,110 +3,219 @@
 #   FUZZER=libfuzzer (default: -fork=JOBS) | afl (AFL++: -M main + -S secondaries, synced)
 #   FUZZ_TIME seconds (600)   JOBS (nproc)   BPFDIFF_BACKENDS (all available)
 #   BPFDIFF_FINDS (corpus: new minimized finds land there as .data)
+#   OUT (build/fuzz/campaign-FUZZER-DATE)   PIDFILE (build/fuzz/campaign.pid)
+#   TARGET (bpf_diff; bpf_diff_mutants with BPFDIFF_MUTANT=NAME fuzzes a uvm mutant)
+#   QUEUE (build/fuzz/queue: the growing corpus, kept between campaigns)
+#   SEED_PATHS (corpus conformance ../shared/bpf_conformance/tests: .data seeds)
 # Seeds: corpus/, conformance/ and ../shared/bpf_conformance/tests converted by
 # data2input, plus the inputs of earlier campaigns ($BUILD/fuzz/queue).
 # Prints live progress, an end summary, and draws $OUT/campaign.png (gnuplot).
+#
+# Lifecycle:
+# - Ctrl-C (SIGINT to the process group), SIGTERM or SIGHUP stop the campaign
+#   within seconds: the fuzzers get SIGINT, every find already written stays,
+#   the summary is printed; exit 130 (143 for SIGTERM).
+# - The fuzzers run in a process group of their own; a watchdog kills that
+#   group when this script dies, even by SIGKILL, so no fuzzer or sampler is
+#   left behind. PIDFILE (pid, fuzzers' process group, OUT) is locked while a
+#   campaign lives: a second one is refused; a stale one's leftovers are stopped.
+# - OUT is locked too: two campaigns never share one.
+# - A find that could not be written (full disk) stops the campaign with the
+#   count of finds lost; exit 1.
+# - libFuzzer's temporary directories (libFuzzerTemp.*) are removed.
 set -uo pipefail
 BUILD=${BUILD:-build}
 FUZZER=${FUZZER:-libfuzzer}
 FUZZ_TIME=${FUZZ_TIME:-600}
 JOBS=${JOBS:-$(nproc)}
-F=$BUILD/fuzz
-OUT=${OUT:-$F/campaign-$FUZZER-$(date +%Y%m%d-%H%M%S)}
+TARGET=${TARGET:-bpf_diff}
+abs() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$PWD" "$1" ;; esac; }
+F=$(abs "$BUILD/fuzz")
+OUT=$(abs "${OUT:-$F/campaign-$FUZZER-$(date +%Y%m%d-%H%M%S)}")
+PIDFILE=$(abs "${PIDFILE:-$F/campaign.pid}")
 STATS=$OUT/stats
-QUEUE=$F/queue          # the fuzzer's growing corpus, kept between campaigns
+QUEUE=$(abs "${QUEUE:-$F/queue}") # the fuzzer's growing corpus, kept between campaigns
 SEEDS=$OUT/seeds
-mkdir -p "$OUT" "$STATS" "$QUEUE" "$SEEDS"
-export BPFDIFF_STATS_DIR=$PWD/$STATS
-export BPFDIFF_FINDS=${BPFDIFF_FINDS:-$PWD/corpus}
+FTMP=$OUT/tmp           # TMPDIR of the fuzzers (libFuzzer -fork's libFuzzerTemp.*)
+die() { echo "campaign.sh: $*" >&2; exit 2; }
+case "$FUZZER" in libfuzzer | afl) ;; *) die "FUZZER must be libfuzzer or afl" ;; esac
+[[ $FUZZ_TIME =~ ^[0-9]+$ && $FUZZ_TIME -gt 0 ]] || die "FUZZ_TIME must be a positive number of seconds, not '$FUZZ_TIME'"
+[[ $JOBS =~ ^[0-9]+$ && $JOBS -gt 0 ]] || die "JOBS must be a positive number, not '$JOBS'"
+[ -x "$F/$TARGET" ] || die "$F/$TARGET is not built (make fuzz-build)"
+mkdir -p "$OUT" "$STATS" "$QUEUE" "$SEEDS" "$FTMP" "$(dirname "$PIDFILE")" || die "cannot create $OUT"
+export BPFDIFF_STATS_DIR=$STATS
+export BPFDIFF_FINDS=$(abs "${BPFDIFF_FINDS:-corpus}")
+
+# One campaign per pidfile, one per OUT. The lock descriptors are closed for
+# the fuzzers (8>&- 9>&-), so a lock dies with this script.
+exec 8>>"$PIDFILE.lock" && flock -n 8 || {
+  read -r opid _ oout < "$PIDFILE" 2>/dev/null
+  die "a campaign is running (pid ${opid:-?}, output ${oout:-?}): stop it first (kill -INT ${opid:-PID})"
+}
+exec 9>>"$OUT/.lock" && flock -n 9 || die "$OUT is in use by another campaign"
+if [ -s "$PIDFILE" ]; then # stale: its driver died without cleaning up
+  read -r opid opgid oout < "$PIDFILE"
+  if [[ ${opgid:-} =~ ^[0-9]+$ ]] && pgrep -g "$opgid" -f 'bpf_diff|afl-fuzz' > /dev/null; then
+    echo "campaign.sh: stopping what the dead campaign $opid left running (process group $opgid)"
+    kill -KILL -- "-$opgid" 2> /dev/null
+  fi
+fi
+# libFuzzer temporary directories whose fuzzer is gone (here and in older OUTs).
+for d in "${TMPDIR:-/tmp}"/libFuzzerTemp.* "$FTMP"/libFuzzerTemp.* "$F"/campaign-*/tmp/libFuzzerTemp.*; do
+  [ -e "$d" ] || continue
+  pid=${d##*libFuzzerTemp.}; pid=${pid//[!0-9]/}
+  [ -n "$pid" ] && kill -0 "$pid" 2> /dev/null || rm -rf "$d"
+done
+echo "$$ - $OUT" > "$PIDFILE"
 
 src=()
-for d in corpus conformance ../shared/bpf_conformance/tests; do [ -d "$d" ] && src+=("$d"); done
+for d in ${SEED_PATHS:-corpus conformance ../shared/bpf_conformance/tests}; do [ -e "$d" ] && src+=("$d"); done
 "$F/data2input" "$SEEDS" "${src[@]}" 2>&1 | tail -1
 
-# Sampler: aggregate every process's stats file every 5 s into plot.dat.
+# Sums over every process's stats file: `aggregate line|summary|unwritten`.
+# (awk, not python: the driver checks every second and must stay cheap.)
+shopt -s nullglob extglob
 aggregate() {
-  python3 - "$STATS" "$1" <<'PY'
-import glob, sys, time
-stats, mode = sys.argv[1], sys.argv[2]
-tot = dict(execs=0, kernel_runs=0, kernel_accepted=0, finds_new=0, finds_known=0, nondeterministic=0, errors=0)
-run = acc = None
-for f in glob.glob(stats + "/stats.*"):
-    if f.endswith(".tmp"):
-        continue
-    kv = dict(l.strip().split("=", 1) for l in open(f) if "=" in l)
-    for k in tot:
-        tot[k] += int(kv.get(k, 0))
-    r = [c == "1" for c in kv.get("forms_run", "")]
-    a = [c == "1" for c in kv.get("forms_accepted", "")]
-    run = r if run is None else [x or y for x, y in zip(run, r)]
-    acc = a if acc is None else [x or y for x, y in zip(acc, a)]
-forms = sum(run or [])
-kacc = 100.0 * tot["kernel_accepted"] / tot["kernel_runs"] if tot["kernel_runs"] else 0.0
-if mode == "line":
-    print(tot["execs"], "%.1f" % kacc, tot["finds_new"], tot["finds_known"], forms, sum(acc or []))
-else:
-    print("execs=%d kernel_acceptance=%.1f%% (%d/%d) discrepancies_new=%d discrepancies_known=%d "
-          "nondeterministic=%d errors=%d forms_run=%d/%d forms_kernel_accepted=%d/%d" % (
-          tot["execs"], kacc, tot["kernel_accepted"], tot["kernel_runs"], tot["finds_new"], tot["finds_known"],
-          tot["nondeterministic"], tot["errors"], forms, len(run or []) or 165, sum(acc or []), len(acc or []) or 165))
-PY
+  local files=("$STATS"/stats.+([0-9]))
+  awk -v mode="$1" -F= '
+    $1 == "forms_run" || $1 == "forms_accepted" {
+      n = length($2); if (n > nforms) nforms = n
+      for (i = 1; i <= n; i++) if (substr($2, i, 1) == "1") seen[$1, i] = 1
+      next
+    }
+    $1 == "write_error" { if (why == "") why = substr($0, 13); next }
+    NF == 2 { t[$1] += $2 }
+    END {
+      for (i = 1; i <= nforms; i++) { run += seen["forms_run", i]; acc += seen["forms_accepted", i] }
+      if (!nforms) nforms = 165
+      kacc = t["kernel_runs"] ? 100.0 * t["kernel_accepted"] / t["kernel_runs"] : 0
+      if (mode == "line")
+        printf "%d %.1f %d %d %d %d\n", t["execs"], kacc, t["finds_new"], t["finds_known"], run, acc
+      else if (mode == "unwritten")
+        printf "%d %s\n", t["finds_unwritten"], why
+      else
+        printf "execs=%d kernel_acceptance=%.1f%% (%d/%d) discrepancies_new=%d discrepancies_known=%d " \
+          "nondeterministic=%d errors=%d finds_not_written=%d forms_run=%d/%d forms_kernel_accepted=%d/%d\n",
+          t["execs"], kacc, t["kernel_accepted"], t["kernel_runs"], t["finds_new"], t["finds_known"],
+          t["nondeterministic"], t["errors"], t["finds_unwritten"], run, nforms, acc, nforms
+    }' "${files[@]}" /dev/null
 }
 t0=$(date +%s)
 echo "# seconds execs exec_per_s kernel_accept_pct finds_new finds_known forms_run forms_kernel" > "$OUT/plot.dat"
+driver=$$
+# Sampler: progress lines and plot.dat every 5 s, while the driver lives.
 (
   prev=0
-  while sleep 5; do
-    read -r execs kacc fnew fknown forms formsk < <(aggregate line 2>/dev/null) || continue
-    now=$(( $(date +%s) - t0 ))
-    rate=$(( (execs - prev) / 5 )); prev=$execs
+  while kill -0 "$driver" 2> /dev/null && sleep 5; do
+    read -r execs kacc fnew fknown forms formsk < <(aggregate line 2> /dev/null) || continue
+    now=$(($(date +%s) - t0))
+    rate=$(((execs - prev) / 5)); prev=$execs
     echo "$now $execs $rate $kacc $fnew $fknown $forms $formsk" >> "$OUT/plot.dat"
     printf '[%4ds] execs %d (%d/s)  kernel acceptance %s%%  discrepancies new %d known %d  forms %d/165\n' \
       "$now" "$execs" "$rate" "$kacc" "$fnew" "$fknown" "$forms"
   done
-) &
+) 8>&- 9>&- &
 sampler=$!
-trap 'kill $sampler 2>/dev/null' EXIT
+disown "$sampler"
 
+# The fuzzers, in a session and process group of their own (setsid keeps the
+# pid: it is the group's id), out of reach of the terminal's Ctrl-C, which
+# this script forwards.
 echo "campaign: $FUZZER, $JOBS jobs, ${FUZZ_TIME}s, output $OUT, finds -> $BPFDIFF_FINDS"
 case "$FUZZER" in
 libfuzzer)
   # -fork: one child per core, restarted with fresh corpus subsets; crashes and
   # timeouts don't stop the campaign. Progress: the sampler's lines above.
-  "$F/bpf_diff" -fork="$JOBS" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+  TMPDIR=$FTMP setsid "$F/$TARGET" -fork="$JOBS" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -max_total_time="$FUZZ_TIME" -dict=fuzz/bpf_diff.dict -max_len=4096 \
-    -artifact_prefix="$OUT/" "$QUEUE" "$SEEDS" > "$OUT/fuzzer.log" 2>&1
+    -artifact_prefix="$OUT/" "$QUEUE" "$SEEDS" > "$OUT/fuzzer.log" 2>&1 8>&- 9>&- &
   ;;
 afl)
-  command -v afl-fuzz >/dev/null || { echo "campaign.sh: afl-fuzz not installed (ci/install-deps.sh)" >&2; exit 2; }
+  command -v afl-fuzz > /dev/null || die "afl-fuzz not installed (ci/install-deps.sh)"
   export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
-  export AFL_CUSTOM_MUTATOR_LIBRARY=$PWD/$F/afl_mutator.so AFL_SUPPRESS_PRINTING=1
+  export AFL_CUSTOM_MUTATOR_LIBRARY=$F/afl_mutator.so AFL_SUPPRESS_PRINTING=1
   # Inputs from the last campaigns too (AFL wants one input directory).
-  cp -n "$QUEUE"/* "$SEEDS"/ 2>/dev/null
-  pids=()
-  afl-fuzz -M main -i "$SEEDS" -o "$OUT/afl" -x fuzz/bpf_diff.dict -V "$FUZZ_TIME" -- "$F/bpf_diff_afl" \
-    > "$OUT/afl-main.log" 2>&1 &
-  pids+=($!)
-  for i in $(seq 2 "$JOBS"); do
-    afl-fuzz -S "sec$i" -i "$SEEDS" -o "$OUT/afl" -x fuzz/bpf_diff.dict -V "$FUZZ_TIME" -- "$F/bpf_diff_afl" \
-      > "$OUT/afl-sec$i.log" 2>&1 &
-    pids+=($!)
-  done
-  wait "${pids[@]}"
-  cp -n "$OUT"/afl/*/queue/id* "$QUEUE"/ 2>/dev/null
-  command -v afl-plot >/dev/null && afl-plot "$OUT/afl/main" "$OUT/afl-plot" >/dev/null 2>&1 &&
-    echo "afl-plot: $OUT/afl-plot/index.html"
+  cp -n "$QUEUE"/* "$SEEDS"/ 2> /dev/null
+  TMPDIR=$FTMP setsid bash -c '
+    OUT=$1 SEEDS=$2 TIME=$3 JOBS=$4 BIN=$5
+    afl-fuzz -M main -i "$SEEDS" -o "$OUT/afl" -x fuzz/bpf_diff.dict -V "$TIME" -- "$BIN" > "$OUT/afl-main.log" 2>&1 &
+    for i in $(seq 2 "$JOBS"); do
+      afl-fuzz -S "sec$i" -i "$SEEDS" -o "$OUT/afl" -x fuzz/bpf_diff.dict -V "$TIME" -- "$BIN" > "$OUT/afl-sec$i.log" 2>&1 &
+    done
+    wait; wait' afl "$OUT" "$SEEDS" "$FUZZ_TIME" "$JOBS" "$F/${TARGET}_afl" 8>&- 9>&- &
   ;;
-*) echo "campaign.sh: FUZZER must be libfuzzer or afl" >&2; exit 2 ;;
 esac
-sleep 1
-kill $sampler 2>/dev/null
-secs=$(( $(date +%s) - t0 ))
+fpid=$!
+echo "$$ $fpid $OUT" > "$PIDFILE"
+# Watchdog: if this script dies (even by SIGKILL), nothing it started lives on.
+(
+  trap '' INT HUP # Ctrl-C is for the driver, which stops everything in order
+  while kill -0 "$driver" 2> /dev/null; do sleep 1; done
+  kill -KILL -- "-$fpid" "$sampler" 2> /dev/null
+) 8>&- 9>&- > /dev/null 2>&1 &
+watchdog=$!
+disown "$watchdog"
+
+stop_signal=""
+trap 'stop_signal=INT' INT
+trap 'stop_signal=TERM' TERM
+trap 'stop_signal=HUP' HUP
+stop_reason=""
+while kill -0 "$fpid" 2> /dev/null; do
+  sleep 1 &
+  wait $! 2> /dev/null # returns at once when a trapped signal arrives
+  if [ -n "$stop_signal" ]; then
+    stop_reason="stopped by SIG$stop_signal"
+    break
+  fi
+  read -r unwritten why < <(aggregate unwritten 2> /dev/null) || unwritten=0
+  if [ "${unwritten:-0}" -gt 0 ]; then
+    stop_reason="finds could not be written"
+    break
+  fi
+done
+# Signals to the fuzzers themselves, never to the shells between them: libFuzzer
+# -fork runs each job as `sh -c`, and a shell killed by SIGINT reads as a crash.
+# A libFuzzer job gets SIGINT: it finishes its input (and its find, bpf_diff.c)
+# and exits. The -fork parent ignores SIGINT while jobs run (system()) and gets
+# SIGTERM: it exits at once and removes its temporary directory. afl-fuzz stops
+# on SIGINT and stops its targets itself. Repeated for what starts in between;
+# returns 1 while a fuzzer is left.
+interrupt_fuzzers() {
+  local pid exe left=0
+  for pid in $(pgrep -g "$fpid"); do
+    exe=$(readlink "/proc/$pid/exe" 2> /dev/null) || continue
+    if [ "$FUZZER" = afl ] && [ "$exe" = "$afl_exe" ]; then
+      kill -INT "$pid" 2> /dev/null; left=1
+    elif [ "$FUZZER" = libfuzzer ] && [ "$exe" = "$target_exe" ]; then
+      kill "-$([ "$pid" = "$fpid" ] && echo TERM || echo INT)" "$pid" 2> /dev/null; left=1
+    fi
+  done
+  return $left
+}
+if [ -n "$stop_reason" ]; then
+  target_exe=$(readlink -f "$F/$TARGET")
+  afl_exe=$(command -v afl-fuzz > /dev/null && readlink -f "$(command -v afl-fuzz)")
+  for _ in $(seq 40); do # 10 s, then whatever is left is killed
+    interrupt_fuzzers && break
+    sleep 0.25
+  done
+fi
+kill -KILL -- "-$fpid" 2> /dev/null # leftovers: a symbolizer, a shell
+wait "$fpid" 2> /dev/null
+kill -KILL "$sampler" "$watchdog" 2> /dev/null
+rm -rf "$FTMP"
+[ "$FUZZER" = afl ] && cp -n "$OUT"/afl/*/queue/id* "$QUEUE"/ 2> /dev/null
+
+secs=$(($(date +%s) - t0))
 summary=$(aggregate summary)
-execs=$(sed 's/execs=\([0-9]*\).*/\1/' <<<"$summary")
-echo "campaign done: $FUZZER ${secs}s, $((execs / (secs > 0 ? secs : 1))) exec/s, $summary"
-if command -v gnuplot >/dev/null && [ "$(wc -l < "$OUT/plot.dat")" -gt 2 ]; then
-  gnuplot <<GP 2>/dev/null && echo "picture: $OUT/campaign.png"
+execs=$(sed 's/execs=\([0-9]*\).*/\1/' <<< "$summary")
+echo "campaign done${stop_reason:+ ($stop_reason)}: $FUZZER ${secs}s, $((execs / (secs > 0 ? secs : 1))) exec/s, $summary"
+if [ "$FUZZER" = afl ] && command -v afl-plot > /dev/null && afl-plot "$OUT/afl/main" "$OUT/afl-plot" > /dev/null 2>&1; then
+  echo "afl-plot: $OUT/afl-plot/index.html"
+fi
+if command -v gnuplot > /dev/null && [ "$(wc -l < "$OUT/plot.dat")" -gt 2 ]; then
+  gnuplot << GP 2> /dev/null && echo "picture: $OUT/campaign.png"
 set terminal pngcairo size 1000,700 noenhanced
 set output "$OUT/campaign.png"
 set multiplot layout 3,1 title "bpfdiff $FUZZER campaign, $JOBS jobs, ${secs}s"
@@ -119,3 +228,11 @@ set ylabel "kernel acceptance %"; set yrange [0:100]; plot "$OUT/plot.dat" using
 unset multiplot
 GP
 fi
+rm -f "$PIDFILE"
+read -r unwritten why < <(aggregate unwritten 2> /dev/null) || unwritten=0
+if [ "${unwritten:-0}" -gt 0 ]; then
+  echo "campaign.sh: ERROR: $unwritten finds could not be written to $BPFDIFF_FINDS${why:+ ($why)}" >&2
+  exit 1
+fi
+case "$stop_signal" in INT) exit 130 ;; TERM) exit 143 ;; HUP) exit 129 ;; esac
+exit 0
