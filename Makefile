@@ -41,6 +41,7 @@ $(DEPS_STAMP): ci/install-deps.sh
 -include tests/unit/diff.mk
 -include tests/plugin/plugin.mk
 -include tests/survey/survey.mk
+-include tests/unit/failalloc.mk
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,6 @@
+# LD_PRELOAD fault injection for the tests (tests/unit/failalloc.c).
+FAILALLOC := $(BUILD)/unit/failalloc.so
+UNIT_TESTS += $(FAILALLOC)
+$(FAILALLOC): tests/unit/failalloc.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -shared -fPIC -o $@ $< -ldl
