@@ -120,6 +120,8 @@ int bd_known_load(struct bd_known **out, const char *path, char *err, size_t err
 	fclose(f);
 	if (!k)
 		rc = -ENOMEM;
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "%s: out of memory", path);
 	if (rc) {
 		bd_known_free(k);
 		return rc;
