@@ -1,5 +1,5 @@
 # LD_PRELOAD fault injection for the tests (tests/unit/failalloc.c).
-FAILALLOC := $(BUILD)/unit/failalloc.so
+FAILALLOC := $(BUILD)/testlib/failalloc.so
 UNIT_TESTS += $(FAILALLOC)
 $(FAILALLOC): tests/unit/failalloc.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
