@@ -191,6 +191,54 @@ static void print_line(FILE *out, const struct bd_session *s, const struct bd_ru
 		print_report(out, s, e);
 }
 
+struct run_ctx {
+	struct bd_session s;
+	struct bd_known *known;
+	struct bd_run_log log;
+	struct bd_report *reports[3];
+	bool quiet, verbose;
+	bool stdout_gone; /* a closed pipe: nobody reads the lines any more */
+};
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One case: run it, count it, print its line, add it to every report. */
+static int run_case(void *arg, struct bd_run_entry *e)
+{
+	struct run_ctx *x = arg;
+	if (!e->input_error) {
+		if (x->known)
+			bd_known_apply(x->known, &e->c);
+		double t0 = now_seconds();
+		bd_session_run(&x->s, &e->c, &e->o);
+		x->log.seconds += now_seconds() - t0;
+	}
+	bd_run_log_add(&x->log, &x->s, e);
+	print_line(stdout, &x->s, &x->log, e, x->quiet, x->verbose);
+	bool reports = false;
+	for (int r = 0; r < 3; r++)
+		if (x->reports[r]) {
+			bd_report_case(x->reports[r], &x->s, &x->log, e);
+			reports = true;
+		}
+	/* Nobody reads the lines any more (`| head`): stop, unless report files
+	 * are being written, which must hold every case. */
+	if (ferror(stdout) && !reports) {
+		errno = 0;
+		fflush(stdout);
+		if (errno == EPIPE) {
+			x->stdout_gone = true;
+			return -EPIPE;
+		}
+	}
+	return 0;
+}
+
 static int run_or_replay(int argc, char **argv, bool strict)
 {
 	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION, O_FAIL_ON, O_ISA, O_FOLLOW };
@@ -259,103 +307,87 @@ static int run_or_replay(int argc, char **argv, bool strict)
 
 	/* Reports are opened (as temporary files) before anything runs: an
 	 * unwritable path is an error now, not after an hour of cases. */
-	struct report_out {
+	struct {
 		const char *opt, *path;
-		int (*write)(FILE *, const struct bd_session *, const struct bd_run_log *);
-		struct bd_outfile out;
-	} reports[] = {
-		{ "--json", json, bd_report_json, { 0 } },
-		{ "--junit", junit, bd_report_junit, { 0 } },
-		{ "--markdown", md, bd_report_markdown, { 0 } },
+		enum bd_report_format fmt;
+	} wanted[] = {
+		{ "--json", json, BD_REPORT_JSON },
+		{ "--junit", junit, BD_REPORT_JUNIT },
+		{ "--markdown", md, BD_REPORT_MARKDOWN },
 	};
-	enum { NREPORTS = sizeof(reports) / sizeof(reports[0]) };
+	enum { NREPORTS = sizeof(wanted) / sizeof(wanted[0]) };
+	struct run_ctx x = { .quiet = quiet, .verbose = verbose };
 	char err[1024];
 	for (int r = 0; r < NREPORTS; r++) {
-		if (!reports[r].path)
+		if (!wanted[r].path)
 			continue;
-		if (bd_outfile_open(&reports[r].out, reports[r].path, err, sizeof(err)) < 0) {
-			fprintf(stderr, "bpfdiff %s: %s %s\n", argv[0], reports[r].opt, err);
+		if (bd_report_open(&x.reports[r], wanted[r].fmt, wanted[r].path, err, sizeof(err)) < 0) {
+			fprintf(stderr, "bpfdiff %s: %s %s\n", argv[0], wanted[r].opt, err);
 			for (int k = 0; k < r; k++)
-				bd_outfile_discard(&reports[k].out);
+				bd_report_discard(x.reports[k]);
 			return 2;
 		}
 	}
 
-	struct bd_known *known = NULL;
 	char *def = no_known ? NULL : default_known_path();
-	int rc_known = def && bd_known_load(&known, def, err, sizeof(err)) < 0 ? -1 : 0;
+	int rc_known = def && bd_known_load(&x.known, def, err, sizeof(err)) < 0 ? -1 : 0;
 	free(def);
 	for (int i = 0; i < nknown && !rc_known; i++)
-		if (bd_known_load(&known, known_files[i], err, sizeof(err)) < 0)
+		if (bd_known_load(&x.known, known_files[i], err, sizeof(err)) < 0)
 			rc_known = -1;
+	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .verbose = verbose };
 	if (rc_known) {
 		fprintf(stderr, "bpfdiff: %s\n", err);
-		bd_known_free(known);
-		for (int r = 0; r < NREPORTS; r++)
-			bd_outfile_discard(&reports[r].out);
-		return 2;
-	}
-
-	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .verbose = verbose };
-	struct bd_session s;
-	if (bd_session_open(&s, backends, &cfg, err, sizeof(err)) < 0) {
+	} else if (bd_session_open(&x.s, backends, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bpfdiff %s: %s\n", argv[0], err);
-		bd_known_free(known);
+		rc_known = -1;
+	}
+	if (rc_known) {
+		bd_known_free(x.known);
 		for (int r = 0; r < NREPORTS; r++)
-			bd_outfile_discard(&reports[r].out);
+			bd_report_discard(x.reports[r]);
 		return 2;
 	}
-	s.require_all = bd_ci_strict();
-	int unavailable = bd_session_unavailable(&s, stderr, "bpfdiff");
+	x.s.require_all = bd_ci_strict();
+	int unavailable = bd_session_unavailable(&x.s, stderr, "bpfdiff");
 
-	struct bd_run_log log = { .strict = strict, .fail_on = fail_on, .follow = follow };
-	snprintf(log.backends, sizeof(log.backends), "%s", backends ? backends : "");
-	for (int i = optind; i < argc && !log.out_of_memory; i++)
-		bd_run_log_load(&log, argv[i], section);
+	/* One case at a time: parsed, run, printed, reported, freed. */
+	struct bd_run_log *log = &x.log;
+	log->strict = strict;
+	log->fail_on = fail_on;
+	log->follow = follow;
+	snprintf(log->backends, sizeof(log->backends), "%s", backends ? backends : "");
+	for (int i = optind; i < argc && !log->out_of_memory && !x.stdout_gone; i++)
+		bd_run_log_load(log, argv[i], section, run_case, &x);
+	if (x.stdout_gone)
+		fprintf(stderr, "bpfdiff %s: standard output: %s; stopped after %zu cases\n", argv[0], strerror(EPIPE),
+			log->t.cases);
 
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (size_t k = 0; k < log.n; k++) {
-		struct bd_run_entry *e = &log.e[k];
-		if (e->input_error)
-			continue;
-		if (known)
-			bd_known_apply(known, &e->c);
-		bd_session_run(&s, &e->c, &e->o);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log.seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-
-	size_t failed = 0, input_errors = 0;
-	for (size_t k = 0; k < log.n; k++) {
-		print_line(stdout, &s, &log, &log.e[k], quiet, verbose);
-		failed += bd_entry_failed(&log, &log.e[k]);
-		input_errors += log.e[k].input_error;
-	}
-	bd_report_summary(stdout, &s, &log);
+	bd_report_summary(stdout, &x.s, log);
 	/* Each report on its own: one that cannot be written does not stop the others. */
 	bool report_failed = false;
 	for (int r = 0; r < NREPORTS; r++) {
-		if (!reports[r].path)
+		if (!x.reports[r])
 			continue;
-		reports[r].write(reports[r].out.f, &s, &log);
-		if (bd_outfile_commit(&reports[r].out, err, sizeof(err)) < 0) {
-			fprintf(stderr, "bpfdiff %s: cannot write the %s report: %s\n", argv[0], reports[r].opt + 2, err);
+		if (bd_report_finish(x.reports[r], &x.s, log, err, sizeof(err)) < 0) {
+			fprintf(stderr, "bpfdiff %s: cannot write the %s report: %s\n", argv[0], wanted[r].opt + 2, err);
 			report_failed = true;
 		}
 	}
-	int exit_code = input_errors || log.out_of_memory || report_failed ? 2 : failed ? 1 : 0;
-	if (unavailable && s.require_all && exit_code == 0) {
+	int exit_code = log->t.input_errors || log->out_of_memory || report_failed || x.stdout_gone ? 2 :
+			log->t.failed                                                            ? 1 :
+												   0;
+	if (unavailable && x.s.require_all && exit_code == 0) {
 		fprintf(stderr, "bpfdiff: %d backend(s) unavailable under CI=true\n", unavailable);
 		exit_code = 1;
 	}
-	if (log.n == 0) {
+	if (log->t.cases == 0) {
 		fprintf(stderr, "bpfdiff %s: no cases found\n", argv[0]);
 		exit_code = 2;
 	}
-	bd_run_log_free(&log);
-	bd_session_close(&s);
-	bd_known_free(known);
+	bd_run_log_free(log);
+	bd_session_close(&x.s);
+	bd_known_free(x.known);
 	return exit_code;
 }
 

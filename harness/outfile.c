@@ -181,6 +181,27 @@ int bd_outfile_commit(struct bd_outfile *o, char *err, size_t errlen)
 	return e ? -e : 0;
 }
 
+FILE *bd_outfile_scratch(const struct bd_outfile *o)
+{
+	if (!o->tmp)
+		return tmpfile();
+	char *dir = strdup(o->tmp);
+	if (!dir)
+		return NULL;
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir] = 0;
+	int fd = open(slash ? dir : ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	int e = errno;
+	free(dir);
+	if (fd < 0) /* a filesystem without O_TMPFILE */
+		return e == EOPNOTSUPP || e == EISDIR || e == EINVAL ? tmpfile() : (errno = e, NULL);
+	FILE *f = fdopen(fd, "w+");
+	if (!f)
+		close(fd);
+	return f;
+}
+
 int bd_write_file_atomic(const char *path, const char *text)
 {
 	struct bd_outfile o;

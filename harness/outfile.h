@@ -35,6 +35,11 @@ int bd_outfile_commit(struct bd_outfile *o, char *err, size_t errlen);
 /* Give up: remove the temporary file, leave the target as it was. */
 void bd_outfile_discard(struct bd_outfile *o);
 
+/* An unnamed scratch file next to the output (the same filesystem, gone when
+ * closed), for a report whose parts are written in another order than they
+ * end up in; tmpfile() when the output is written directly. NULL with errno. */
+FILE *bd_outfile_scratch(const struct bd_outfile *o);
+
 /* Write text to path atomically (open + write + commit); -errno on error. */
 int bd_write_file_atomic(const char *path, const char *text);
 

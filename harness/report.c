@@ -5,6 +5,7 @@
 #include <string.h>
 #include "env.h"
 #include "escape.h"
+#include "outfile.h"
 #include "report.h"
 
 int bd_fail_on_parse(const char *s)
@@ -48,39 +49,10 @@ static const char *display_name(const struct bd_run_entry *e, char *buf, size_t 
 	return buf;
 }
 
-/* What every report counts, counted once. */
-struct tally {
-	size_t status[BD_MAX_BACKENDS][BD_STATUS_COUNT]; /* per backend, per status */
-	size_t verdicts[BD_V_COUNT];
-	size_t present, absent, finds_gone; /* declared deviations seen / not seen; unconfirmed finds gone */
-	size_t input_errors, failed;
-};
-
-static void tally(const struct bd_session *s, const struct bd_run_log *log, struct tally *t)
-{
-	memset(t, 0, sizeof(*t));
-	for (size_t k = 0; k < log->n; k++) {
-		const struct bd_run_entry *e = &log->e[k];
-		t->failed += bd_entry_failed(log, e);
-		if (e->input_error) {
-			t->input_errors++;
-			continue;
-		}
-		t->verdicts[e->o.verdict]++;
-		t->finds_gone += e->o.find_gone;
-		for (int i = 0; i < s->n; i++) {
-			t->status[i][e->o.res[i].status]++;
-			t->present += e->o.judged[i] == BD_J_PRESENT;
-			t->absent += e->o.judged[i] == BD_J_ABSENT;
-		}
-	}
-}
-
 void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_run_log *log)
 {
 	enum { NST = BD_STATUS_COUNT };
-	struct tally t;
-	tally(s, log, &t);
+	const struct bd_tally *t = &log->t;
 	fprintf(out, "\n%-22s", "backend");
 	for (int st = 0; st < NST; st++)
 		fprintf(out, " %11s", bd_status_name(st));
@@ -88,7 +60,7 @@ void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_ru
 	for (int i = 0; i < s->n; i++) {
 		fprintf(out, "%-22s", s->slot[i].name);
 		for (int st = 0; st < NST; st++)
-			fprintf(out, " %11zu", t.status[i][st]);
+			fprintf(out, " %11zu", t->status[i][st]);
 		fputc('\n', out);
 	}
 	/* The comparison: for each pair of backends, on how many cases both ran
@@ -96,53 +68,47 @@ void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_ru
 	if (s->n > 1) {
 		fputc('\n', out);
 		for (int i = 0; i < s->n; i++)
-			for (int j = i + 1; j < s->n; j++) {
-				size_t both = 0, same = 0;
-				for (size_t k = 0; k < log->n; k++) {
-					const struct bd_run_entry *e = &log->e[k];
-					if (e->input_error)
-						continue;
-					const struct bd_result *a = &e->o.res[i], *b = &e->o.res[j];
-					if (!bd_status_ran(a->status) || !bd_status_ran(b->status))
-						continue;
-					both++;
-					same += bd_results_agree(a, b);
-				}
+			for (int j = i + 1; j < s->n; j++)
 				fprintf(out, "%s vs %s: %zu cases ran on both, %zu agree exactly (status, r0, memory), %zu differ\n",
-					s->slot[i].name, s->slot[j].name, both, same, both - same);
-			}
+					s->slot[i].name, s->slot[j].name, t->pair_ran[i][j], t->pair_agree[i][j],
+					t->pair_ran[i][j] - t->pair_agree[i][j]);
 	}
-	if (t.present || t.absent || t.finds_gone || t.verdicts[BD_V_UNCONFIRMED])
+	if (t->present || t->absent || t->finds_gone || t->verdicts[BD_V_UNCONFIRMED])
 		fprintf(out, "\nknown deviations: %zu present, %zu absent here; unconfirmed finds: %zu reproduce, %zu no "
 			     "longer reproduce here\n",
-			t.present, t.absent, t.verdicts[BD_V_UNCONFIRMED], t.finds_gone);
-	for (size_t k = 0; k < log->n; k++) {
-		const struct bd_run_entry *e = &log->e[k];
-		if (e->input_error)
-			continue;
-		for (int i = 0; i < s->n; i++)
-			if (e->o.judged[i] == BD_J_ABSENT)
-				fprintf(out, "  known deviation absent here (fixed on this kernel?): %s on %s: %.*s\n",
-					e->c.path, s->slot[i].name,
-					e->o.decl[i] && e->o.decl[i]->reason ? (int)strcspn(e->o.decl[i]->reason, "\n") : 0,
-					e->o.decl[i] && e->o.decl[i]->reason ? e->o.decl[i]->reason : "");
-		if (e->o.find_gone)
-			fprintf(out, "  unconfirmed find no longer reproduces here: %s (%s)\n", e->c.path,
-				e->c.signature ? bd_signature_key(e->c.signature) : "no signature");
-		if (e->o.verdict == BD_V_UNCONFIRMED)
-			fprintf(out, "  unconfirmed find reproduces (review it): %s: %s\n", e->c.path, e->o.reason);
-	}
-	fprintf(out, "\n%zu cases in %.3f s: ", log->n, log->seconds);
+			t->present, t->absent, t->verdicts[BD_V_UNCONFIRMED], t->finds_gone);
+	if (log->notes && !fflush(log->notes) && log->notes_buf)
+		bd_fputs_escaped(out, log->notes_buf);
+	fprintf(out, "\n%zu cases in %.3f s: ", t->cases, log->seconds);
 	const char *sep = "";
 	for (int v = 0; v < BD_V_COUNT; v++)
-		if (t.verdicts[v] || v == BD_V_PASS) {
-			fprintf(out, "%s%zu %s", sep, t.verdicts[v], bd_verdict_name(v));
+		if (t->verdicts[v] || v == BD_V_PASS) {
+			fprintf(out, "%s%zu %s", sep, t->verdicts[v], bd_verdict_name(v));
 			sep = ", ";
 		}
-	if (t.input_errors)
-		fprintf(out, "%s%zu input error%s", sep, t.input_errors, t.input_errors == 1 ? "" : "s");
+	if (t->input_errors)
+		fprintf(out, "%s%zu input error%s", sep, t->input_errors, t->input_errors == 1 ? "" : "s");
 	fputc('\n', out);
 }
+
+/* --- the report files, written as cases complete --------------------------- */
+
+struct bd_report {
+	enum bd_report_format fmt;
+	struct bd_outfile out;
+	size_t ncases;
+	/* JUnit: one testsuite per backend, but cases come one at a time: each
+	 * backend's testcases go to a scratch file next to the report, copied
+	 * into it at the end after the totals. */
+	FILE *suite[BD_MAX_BACKENDS];
+	int nsuites;
+	size_t tests, failures, skipped;
+	int scratch_error;
+	/* markdown: the first failures, ready to print */
+	FILE *md_failures;
+	char *md_buf;
+	size_t md_len, md_shown;
+};
 
 static void json_hex(FILE *f, const uint8_t *p, size_t n)
 {
@@ -176,58 +142,62 @@ static void json_env(FILE *f, const struct bd_env *e)
 	fputc('}', f);
 }
 
-int bd_report_json(FILE *f, const struct bd_session *s, const struct bd_run_log *log)
+static void json_case(struct bd_report *r, const struct bd_session *s, const struct bd_run_log *log,
+		      const struct bd_run_entry *e)
 {
+	FILE *f = r->out.f;
 	char name[4096];
-	fputs("{\n  \"cases\": [", f);
-	for (size_t k = 0; k < log->n; k++) {
-		const struct bd_run_entry *e = &log->e[k];
-		fprintf(f, "%s\n    {\"file\": ", k ? "," : "");
-		bd_json_str(f, display_name(e, name, sizeof(name)));
-		fputs(", \"expected\": ", f);
-		if (!e->input_error && e->c.has_result)
-			fprintf(f, "\"0x%llx\"", (unsigned long long)e->c.result);
-		else
-			fputs("null", f);
-		if (!e->input_error && e->c.has_error) {
-			fputs(", \"expected_error\": ", f);
-			bd_json_str(f, e->c.error);
+	fprintf(f, "%s\n    {\"file\": ", r->ncases ? "," : "");
+	bd_json_str(f, display_name(e, name, sizeof(name)));
+	fputs(", \"expected\": ", f);
+	if (!e->input_error && e->c.has_result)
+		fprintf(f, "\"0x%llx\"", (unsigned long long)e->c.result);
+	else
+		fputs("null", f);
+	if (!e->input_error && e->c.has_error) {
+		fputs(", \"expected_error\": ", f);
+		bd_json_str(f, e->c.error);
+	}
+	fputs(", \"results\": {", f);
+	for (int i = 0; i < s->n && !e->input_error; i++) {
+		const struct bd_result *res = &e->o.res[i];
+		fprintf(f, "%s\n      ", i ? "," : "");
+		bd_json_str(f, s->slot[i].name);
+		fprintf(f, ": {\"status\": \"%s\", \"r0\": \"0x%llx\", \"message\": ", bd_status_name(res->status),
+			(unsigned long long)res->r0);
+		bd_json_str(f, res->message);
+		if (res->has_insns)
+			fprintf(f, ", \"insns\": %llu", (unsigned long long)res->insns);
+		if (res->status == BD_CRASH && res->signal > 0)
+			fprintf(f, ", \"signal\": %d", res->signal);
+		if (res->warning[0]) {
+			fputs(", \"kernel_warning\": ", f);
+			bd_json_str(f, res->warning);
 		}
-		fputs(", \"results\": {", f);
-		for (int i = 0; i < s->n && !e->input_error; i++) {
-			const struct bd_result *r = &e->o.res[i];
-			fprintf(f, "%s\n      ", i ? "," : "");
-			bd_json_str(f, s->slot[i].name);
-			fprintf(f, ": {\"status\": \"%s\", \"r0\": \"0x%llx\", \"message\": ",
-				bd_status_name(r->status), (unsigned long long)r->r0);
-			bd_json_str(f, r->message);
-			if (r->has_insns)
-				fprintf(f, ", \"insns\": %llu", (unsigned long long)r->insns);
-			if (r->status == BD_CRASH && r->signal > 0)
-				fprintf(f, ", \"signal\": %d", r->signal);
-			if (r->warning[0]) {
-				fputs(", \"kernel_warning\": ", f);
-				bd_json_str(f, r->warning);
-			}
-			fprintf(f, ", \"duration_ns\": %llu", (unsigned long long)r->duration_ns);
-			if (r->mem && r->mem_len <= 4096) {
-				fputs(", \"mem\": ", f);
-				json_hex(f, r->mem, r->mem_len);
-			}
-			fputc('}', f);
+		fprintf(f, ", \"duration_ns\": %llu", (unsigned long long)res->duration_ns);
+		if (res->mem && res->mem_len <= 4096) {
+			fputs(", \"mem\": ", f);
+			json_hex(f, res->mem, res->mem_len);
 		}
-		fputs("}, \"verdict\": ", f);
-		bd_json_str(f, bd_entry_verdict(log, e));
-		fprintf(f, ", \"failed\": %s, \"reason\": ", bd_entry_failed(log, e) ? "true" : "false");
-		bd_json_str(f, e->input_error ? e->error : e->o.reason);
-		if (!e->input_error && e->o.signature[0]) {
-			fputs(", \"signature\": ", f);
-			bd_json_str(f, e->o.signature);
-		}
-		if (!e->input_error && e->o.first_mem_diff >= 0)
-			fprintf(f, ", \"first_mem_diff\": %d", e->o.first_mem_diff);
 		fputc('}', f);
 	}
+	fputs("}, \"verdict\": ", f);
+	bd_json_str(f, bd_entry_verdict(log, e));
+	fprintf(f, ", \"failed\": %s, \"reason\": ", bd_entry_failed(log, e) ? "true" : "false");
+	bd_json_str(f, e->input_error ? e->error : e->o.reason);
+	if (!e->input_error && e->o.signature[0]) {
+		fputs(", \"signature\": ", f);
+		bd_json_str(f, e->o.signature);
+	}
+	if (!e->input_error && e->o.first_mem_diff >= 0)
+		fprintf(f, ", \"first_mem_diff\": %d", e->o.first_mem_diff);
+	fputc('}', f);
+}
+
+static void json_end(struct bd_report *r, const struct bd_session *s, const struct bd_run_log *log)
+{
+	FILE *f = r->out.f;
+	const struct bd_tally *t = &log->t;
 	fputs("\n  ],\n  \"environment\": {\"bpfdiff\": ", f);
 	bd_json_str(f, bd_version());
 	fputs(", \"libbpf\": ", f);
@@ -244,14 +214,12 @@ int bd_report_json(FILE *f, const struct bd_session *s, const struct bd_run_log 
 		json_env(f, &s->slot[i].env);
 	}
 	fputs("}},\n  \"summary\": {", f);
-	struct tally t;
-	tally(s, log, &t);
-	fprintf(f, "\"cases\": %zu, \"failed\": %zu, \"input_errors\": %zu, \"seconds\": %.6f", log->n,
-		t.failed, t.input_errors, log->seconds);
+	fprintf(f, "\"cases\": %zu, \"failed\": %zu, \"input_errors\": %zu, \"seconds\": %.6f", t->cases, t->failed,
+		t->input_errors, log->seconds);
 	for (int v = 0; v < BD_V_COUNT; v++) {
 		fputs(", ", f);
 		bd_json_str(f, v == BD_V_SOUNDNESS ? "soundness" : bd_verdict_name(v));
-		fprintf(f, ": %zu", t.verdicts[v]);
+		fprintf(f, ": %zu", t->verdicts[v]);
 	}
 	fputs(", \"backends\": {", f);
 	for (int i = 0; i < s->n; i++) {
@@ -259,7 +227,7 @@ int bd_report_json(FILE *f, const struct bd_session *s, const struct bd_run_log 
 		bd_json_str(f, s->slot[i].name);
 		fputs(": {", f);
 		for (int x = 0; x < BD_STATUS_COUNT; x++)
-			fprintf(f, "%s\"%s\": %zu", x ? ", " : "", bd_status_name(x), t.status[i][x]);
+			fprintf(f, "%s\"%s\": %zu", x ? ", " : "", bd_status_name(x), t->status[i][x]);
 		if (!s->slot[i].b) {
 			fputs(", \"unavailable_reason\": ", f);
 			bd_json_str(f, s->slot[i].why);
@@ -267,7 +235,6 @@ int bd_report_json(FILE *f, const struct bd_session *s, const struct bd_run_log 
 		fputc('}', f);
 	}
 	fputs("}}\n}\n", f);
-	return ferror(f) ? -EIO : 0;
 }
 
 /* Is the entry's failure this backend's doing? The backends the diff
@@ -299,26 +266,72 @@ static void junit_property(FILE *f, const char *name, const char *value)
 
 /* One testcase per case and backend; a failure carries the diff report and
  * is attributed to the backends that deviated. */
-int bd_report_junit(FILE *f, const struct bd_session *s, const struct bd_run_log *log)
+static void junit_case(struct bd_report *r, const struct bd_session *s, const struct bd_run_log *log,
+		       const struct bd_run_entry *e)
 {
-	size_t tests = 0, failures = 0, skipped = 0;
-	for (size_t k = 0; k < log->n; k++)
-		for (int i = 0; i < s->n; i++) {
-			tests++;
-			const struct bd_run_entry *e = &log->e[k];
-			if (failed_on(log, e, i))
-				failures++;
-			else if (e->o.res[i].status == BD_UNAVAILABLE || e->o.res[i].status == BD_UNSUPPORTED)
-				skipped++;
+	if (r->scratch_error)
+		return;
+	for (; r->nsuites < s->n; r->nsuites++)
+		if (!(r->suite[r->nsuites] = bd_outfile_scratch(&r->out))) {
+			r->scratch_error = errno ? errno : EIO;
+			return;
 		}
+	char name[4096];
+	for (int i = 0; i < s->n; i++) {
+		FILE *f = r->suite[i];
+		const struct bd_result *res = &e->o.res[i];
+		r->tests++;
+		fprintf(f, "    <testcase classname=\"bpfdiff.");
+		bd_xml_str(f, s->slot[i].name);
+		fprintf(f, "\" name=\"");
+		bd_xml_str(f, display_name(e, name, sizeof(name)));
+		fprintf(f, "\" time=\"%.6f\">", e->input_error ? 0.0 : res->duration_ns / 1e9);
+		if (failed_on(log, e, i)) {
+			r->failures++;
+			fprintf(f, "\n      <failure message=\"");
+			bd_xml_str(f, bd_entry_verdict(log, e));
+			fputs(": ", f);
+			bd_xml_str(f, e->input_error ? e->error : e->o.reason);
+			fprintf(f, "\">");
+			if (!e->input_error) {
+				char *buf = NULL;
+				size_t len = 0;
+				FILE *m = open_memstream(&buf, &len);
+				if (m) {
+					bd_outcome_report(m, s, &e->c, &e->o);
+					fclose(m);
+					bd_xml_str(f, buf);
+					free(buf);
+				}
+			}
+			fprintf(f, "</failure>\n    ");
+		} else if (res->status == BD_UNAVAILABLE || res->status == BD_UNSUPPORTED) {
+			r->skipped++;
+			fprintf(f, "<skipped message=\"");
+			bd_xml_str(f, res->message);
+			fprintf(f, "\"/>");
+		} else if (res->status != BD_OK) {
+			fprintf(f, "<system-out>");
+			bd_xml_str(f, bd_status_name(res->status));
+			fputs(": ", f);
+			bd_xml_str(f, res->message);
+			fprintf(f, "</system-out>");
+		}
+		fprintf(f, "</testcase>\n");
+	}
+}
+
+/* The totals, then each backend's testsuite: its environment and its testcases. */
+static int junit_end(struct bd_report *r, const struct bd_session *s, const struct bd_run_log *log)
+{
+	FILE *f = r->out.f;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f, "<testsuites name=\"bpfdiff\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n",
-		tests, failures, skipped, log->seconds);
-	char name[4096];
+		r->tests, r->failures, r->skipped, log->seconds);
 	for (int i = 0; i < s->n; i++) {
 		fprintf(f, "  <testsuite name=\"");
 		bd_xml_str(f, s->slot[i].name);
-		fprintf(f, "\" tests=\"%zu\">\n", log->n);
+		fprintf(f, "\" tests=\"%zu\">\n", r->ncases);
 		const struct bd_env *env = &s->slot[i].env;
 		char num[32];
 		fputs("    <properties>\n", f);
@@ -341,49 +354,21 @@ int bd_report_junit(FILE *f, const struct bd_session *s, const struct bd_run_log
 		if (!s->slot[i].b)
 			junit_property(f, "unavailable", s->slot[i].why);
 		fputs("    </properties>\n", f);
-		for (size_t k = 0; k < log->n; k++) {
-			const struct bd_run_entry *e = &log->e[k];
-			const struct bd_result *r = &e->o.res[i];
-			fprintf(f, "    <testcase classname=\"bpfdiff.");
-			bd_xml_str(f, s->slot[i].name);
-			fprintf(f, "\" name=\"");
-			bd_xml_str(f, display_name(e, name, sizeof(name)));
-			fprintf(f, "\" time=\"%.6f\">", e->input_error ? 0.0 : r->duration_ns / 1e9);
-			if (failed_on(log, e, i)) {
-				fprintf(f, "\n      <failure message=\"");
-				bd_xml_str(f, bd_entry_verdict(log, e));
-				fputs(": ", f);
-				bd_xml_str(f, e->input_error ? e->error : e->o.reason);
-				fprintf(f, "\">");
-				if (!e->input_error) {
-					char *buf = NULL;
-					size_t len = 0;
-					FILE *m = open_memstream(&buf, &len);
-					if (m) {
-						bd_outcome_report(m, s, &e->c, &e->o);
-						fclose(m);
-						bd_xml_str(f, buf);
-						free(buf);
-					}
-				}
-				fprintf(f, "</failure>\n    ");
-			} else if (r->status == BD_UNAVAILABLE || r->status == BD_UNSUPPORTED) {
-				fprintf(f, "<skipped message=\"");
-				bd_xml_str(f, r->message);
-				fprintf(f, "\"/>");
-			} else if (r->status != BD_OK) {
-				fprintf(f, "<system-out>");
-				bd_xml_str(f, bd_status_name(r->status));
-				fputs(": ", f);
-				bd_xml_str(f, r->message);
-				fprintf(f, "</system-out>");
-			}
-			fprintf(f, "</testcase>\n");
+		if (i < r->nsuites) {
+			FILE *part = r->suite[i];
+			char buf[65536];
+			size_t n;
+			if (fflush(part) || ferror(part) || fseek(part, 0, SEEK_SET))
+				return -(errno ? errno : EIO);
+			while ((n = fread(buf, 1, sizeof(buf), part)) > 0)
+				fwrite(buf, 1, n, f);
+			if (ferror(part))
+				return -EIO;
 		}
 		fprintf(f, "  </testsuite>\n");
 	}
 	fprintf(f, "</testsuites>\n");
-	return ferror(f) ? -EIO : 0;
+	return 0;
 }
 
 /* Text for a markdown table cell or list item: no pipes, backticks, HTML or
@@ -422,15 +407,43 @@ static void shell_word(FILE *f, const char *w)
 	fputc('\'', f);
 }
 
+/* The first failures, each with a command that reproduces it. */
+static void md_case(struct bd_report *r, const struct bd_run_log *log, const struct bd_run_entry *e)
+{
+	if (!bd_entry_failed(log, e) || r->md_shown >= MD_MAX_FAILURES)
+		return;
+	if (!r->md_failures && !(r->md_failures = open_memstream(&r->md_buf, &r->md_len)))
+		return;
+	FILE *f = r->md_failures;
+	char name[4096];
+	r->md_shown++;
+	fputs("- ", f);
+	md_text(f, display_name(e, name, sizeof(name)));
+	fprintf(f, " — **%s**: ", bd_entry_verdict(log, e));
+	md_text(f, e->input_error ? e->error : e->o.reason);
+	fputs("\n\n  ```\n  bpfdiff run -v", f);
+	if (log->backends[0]) {
+		fputs(" -b ", f);
+		shell_word(f, log->backends);
+	}
+	if (e->c.section) {
+		fputs(" --section ", f);
+		shell_word(f, e->c.section);
+	}
+	fputc(' ', f);
+	shell_word(f, e->c.path ? e->c.path : "?");
+	fputs("\n  ```\n", f);
+}
+
 /* A summary for a CI job page ($GITHUB_STEP_SUMMARY): the verdict, where the
  * results come from, per-backend tables, the first failures with a command
  * that reproduces each. Nothing links outside the page. */
-int bd_report_markdown(FILE *f, const struct bd_session *s, const struct bd_run_log *log)
+static void md_end(struct bd_report *r, const struct bd_session *s, const struct bd_run_log *log)
 {
-	struct tally t;
-	tally(s, log, &t);
-	fprintf(f, "## bpfdiff: %s\n\n", t.failed ? "failures" : "all green");
-	fprintf(f, "%zu cases in %.3f s, %zu failed (--fail-on %s).\n\n", log->n, log->seconds, t.failed,
+	FILE *f = r->out.f;
+	const struct bd_tally *t = &log->t;
+	fprintf(f, "## bpfdiff: %s\n\n", t->failed ? "failures" : "all green");
+	fprintf(f, "%zu cases in %.3f s, %zu failed (--fail-on %s).\n\n", t->cases, log->seconds, t->failed,
 		log->fail_on == BD_FAIL_ON_DISCREPANCY ? "discrepancy" : log->fail_on == BD_FAIL_ON_ANY ? "any" : "fail");
 	fprintf(f, "bpfdiff %s, libbpf %s\n\n", bd_version(), bd_libbpf_version());
 	fprintf(f, "| backend | environment |\n|---|---|\n");
@@ -456,13 +469,9 @@ int bd_report_markdown(FILE *f, const struct bd_session *s, const struct bd_run_
 		fprintf(f, "---:|");
 	fputc('\n', f);
 	for (int i = 0; i < s->n; i++) {
-		size_t n[NJ] = { 0 };
-		for (size_t k = 0; k < log->n; k++)
-			if (!log->e[k].input_error)
-				n[log->e[k].o.judged[i] < NJ ? log->e[k].o.judged[i] : BD_J_NONE]++;
 		fprintf(f, "| %s |", s->slot[i].name);
 		for (int j = 0; j < NJ; j++)
-			fprintf(f, " %zu |", n[j]);
+			fprintf(f, " %zu |", t->judged[i][j]);
 		fputc('\n', f);
 	}
 	fprintf(f, "\n| backend |");
@@ -475,45 +484,95 @@ int bd_report_markdown(FILE *f, const struct bd_session *s, const struct bd_run_
 	for (int i = 0; i < s->n; i++) {
 		fprintf(f, "| %s |", s->slot[i].name);
 		for (int x = 0; x < BD_STATUS_COUNT; x++)
-			fprintf(f, " %zu |", t.status[i][x]);
+			fprintf(f, " %zu |", t->status[i][x]);
 		fputc('\n', f);
 	}
 	fprintf(f, "\n| verdict | cases |\n|---|---:|\n");
 	for (int v = 0; v < BD_V_COUNT; v++)
-		if (t.verdicts[v])
-			fprintf(f, "| %s | %zu |\n", bd_verdict_name(v), t.verdicts[v]);
-	if (t.input_errors)
-		fprintf(f, "| input error | %zu |\n", t.input_errors);
-	if (t.present || t.absent || t.finds_gone)
+		if (t->verdicts[v])
+			fprintf(f, "| %s | %zu |\n", bd_verdict_name(v), t->verdicts[v]);
+	if (t->input_errors)
+		fprintf(f, "| input error | %zu |\n", t->input_errors);
+	if (t->present || t->absent || t->finds_gone)
 		fprintf(f, "\nKnown deviations: %zu present, %zu absent here; unconfirmed finds no longer reproducing: %zu.\n",
-			t.present, t.absent, t.finds_gone);
-	if (t.failed) {
-		fprintf(f, "\n### Failures (first %d of %zu)\n\n", t.failed < MD_MAX_FAILURES ? (int)t.failed : MD_MAX_FAILURES,
-			t.failed);
-		char name[4096];
-		size_t shown = 0;
-		for (size_t k = 0; k < log->n && shown < MD_MAX_FAILURES; k++) {
-			const struct bd_run_entry *e = &log->e[k];
-			if (!bd_entry_failed(log, e))
-				continue;
-			shown++;
-			fputs("- ", f);
-			md_text(f, display_name(e, name, sizeof(name)));
-			fprintf(f, " — **%s**: ", bd_entry_verdict(log, e));
-			md_text(f, e->input_error ? e->error : e->o.reason);
-			fputs("\n\n  ```\n  bpfdiff run -v", f);
-			if (log->backends[0]) {
-				fputs(" -b ", f);
-				shell_word(f, log->backends);
-			}
-			if (e->c.section) {
-				fputs(" --section ", f);
-				shell_word(f, e->c.section);
-			}
-			fputc(' ', f);
-			shell_word(f, e->c.path ? e->c.path : "?");
-			fputs("\n  ```\n", f);
-		}
+			t->present, t->absent, t->finds_gone);
+	if (t->failed) {
+		fprintf(f, "\n### Failures (first %zu of %zu)\n\n", r->md_shown, t->failed);
+		if (r->md_failures && !fflush(r->md_failures) && r->md_buf)
+			fputs(r->md_buf, f);
 	}
-	return ferror(f) ? -EIO : 0;
+}
+
+int bd_report_open(struct bd_report **out, enum bd_report_format fmt, const char *path, char *err, size_t errlen)
+{
+	struct bd_report *r = calloc(1, sizeof(*r));
+	*out = NULL;
+	if (!r) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	r->fmt = fmt;
+	int rc = bd_outfile_open(&r->out, path, err, errlen);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	if (fmt == BD_REPORT_JSON)
+		fputs("{\n  \"cases\": [", r->out.f);
+	*out = r;
+	return 0;
+}
+
+void bd_report_case(struct bd_report *r, const struct bd_session *s, const struct bd_run_log *log,
+		    const struct bd_run_entry *e)
+{
+	switch (r->fmt) {
+	case BD_REPORT_JSON: json_case(r, s, log, e); break;
+	case BD_REPORT_JUNIT: junit_case(r, s, log, e); break;
+	case BD_REPORT_MARKDOWN: md_case(r, log, e); break;
+	}
+	r->ncases++;
+}
+
+static void free_parts(struct bd_report *r)
+{
+	for (int i = 0; i < r->nsuites; i++)
+		if (r->suite[i])
+			fclose(r->suite[i]);
+	if (r->md_failures)
+		fclose(r->md_failures);
+	free(r->md_buf);
+}
+
+int bd_report_finish(struct bd_report *r, const struct bd_session *s, const struct bd_run_log *log, char *err,
+		     size_t errlen)
+{
+	int rc = -r->scratch_error;
+	switch (r->fmt) {
+	case BD_REPORT_JSON: json_end(r, s, log); break;
+	case BD_REPORT_JUNIT:
+		if (!rc)
+			rc = junit_end(r, s, log);
+		break;
+	case BD_REPORT_MARKDOWN: md_end(r, s, log); break;
+	}
+	free_parts(r);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s (nothing written; an existing file is unchanged)", r->out.path,
+			 strerror(-rc));
+		bd_outfile_discard(&r->out);
+	} else {
+		rc = bd_outfile_commit(&r->out, err, errlen);
+	}
+	free(r);
+	return rc;
+}
+
+void bd_report_discard(struct bd_report *r)
+{
+	if (!r)
+		return;
+	free_parts(r);
+	bd_outfile_discard(&r->out);
+	free(r);
 }

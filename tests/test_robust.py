@@ -586,3 +586,62 @@ def test_fuzz_variants_are_not_written_when_finds_are_disabled(tmp_path):
                        env=env, cwd=work, timeout=120)
     assert list((tmp_path / "finds" / "variants").glob("variant-*.bin")), p.stdout + p.stderr
     assert not (work / "corpus").exists()
+
+
+# --- streaming: one case at a time -------------------------------------------------------------
+
+def test_run_streams_lines_as_cases_complete(tmp_path):
+    """Lines come out while the run goes on (parse, run, print, free), not after the last case:
+    with its reader gone, the run stops at once with a message instead of running every case."""
+    d = tmp_path / "many"
+    d.mkdir()
+    for i in range(3000):
+        good_case(d / f"c{i:05d}.data", r0=i % 100)
+    p = subprocess.Popen([str(BPFDIFF), "run", "--backend", "uvm", str(d)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    first = p.stdout.readline()
+    assert first.startswith("PASS") and "c00000.data" in first
+    p.stdout.close()  # the reader goes away, as with `| head -1`
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == 2, err
+    m = re.search(r"standard output: Broken pipe; stopped after (\d+) cases", err)
+    assert m and int(m.group(1)) < 3000, err
+
+
+def test_reports_hold_every_case_even_when_stdout_is_gone(tmp_path):
+    d = tmp_path / "many"
+    d.mkdir()
+    for i in range(300):
+        good_case(d / f"c{i:05d}.data", r0=i)
+    js, xm = tmp_path / "r.json", tmp_path / "r.xml"
+    p = subprocess.Popen([str(BPFDIFF), "run", "--backend", "uvm", "--json", str(js), "--junit", str(xm), str(d)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    p.stdout.readline()
+    p.stdout.close()
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == 2, err
+    rep = json.loads(js.read_text())
+    assert rep["summary"]["cases"] == 300 and len(rep["cases"]) == 300
+    assert [c["file"] for c in rep["cases"]] == sorted(str(f) for f in d.iterdir())
+    root = ET.parse(xm).getroot()
+    assert root.get("tests") == "300" and len(root.findall(".//testcase")) == 300
+
+
+def test_junit_groups_testcases_by_backend_in_case_order(tmp_path):
+    """JUnit is written per backend while cases come one at a time (each backend's part
+    goes to a scratch file next to the report): the order and the totals are the cases'."""
+    for i in range(5):
+        good_case(tmp_path / f"c{i}.data", r0=i)
+    write_case(tmp_path / "c9-bad.data", "-- asm\nmov %r0, 1\nexit\n-- result\n0x2\n")
+    xm = tmp_path / "out" / "r.xml"
+    xm.parent.mkdir()
+    run("run", "--backend", "uvm,uvm:alu32-no-zext", "--junit", xm, tmp_path, binary=BUILD / "bpfdiff-mutants",
+        check=1)
+    root = ET.parse(xm).getroot()
+    assert root.get("tests") == "12" and root.get("failures") == "2"
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == ["uvm", "uvm:alu32-no-zext"]
+    for s in suites:
+        names = [c.get("name") for c in s.findall("testcase")]
+        assert names == sorted(names) and len(names) == 6 and names[-1].endswith("c9-bad.data")
+    assert list(xm.parent.iterdir()) == [xm]  # no scratch file left behind
