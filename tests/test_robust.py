@@ -645,3 +645,30 @@ def test_junit_groups_testcases_by_backend_in_case_order(tmp_path):
         names = [c.get("name") for c in s.findall("testcase")]
         assert names == sorted(names) and len(names) == 6 and names[-1].endswith("c9-bad.data")
     assert list(xm.parent.iterdir()) == [xm]  # no scratch file left behind
+
+
+def test_interrupted_run_leaves_no_temporary_file_and_keeps_the_old_report(tmp_path):
+    """Ctrl-C in the middle of a run: the report being written is a temporary file, which
+    the signal removes; the report from before stays as it was."""
+    import signal
+    import time
+    plug = tmp_path / "slow.sh"
+    plug.write_text("#!/bin/sh\ncat >/dev/null\nsleep 0.2\necho 0x7\n")
+    plug.chmod(0o755)
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    for i in range(50):
+        good_case(cases / f"c{i:02d}.data")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "r.json").write_text("OLD")
+    p = subprocess.Popen([str(BPFDIFF), "run", "--backend", f"uvm,plugin:{plug}", "--json", str(out / "r.json"),
+                          str(cases)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    end = time.monotonic() + 30
+    while time.monotonic() < end and len(list(out.iterdir())) < 2:
+        time.sleep(0.05)
+    assert len(list(out.iterdir())) == 2  # r.json and the temporary file being written
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=30)
+    assert p.returncode == -signal.SIGINT
+    assert [f.name for f in out.iterdir()] == ["r.json"] and (out / "r.json").read_text() == "OLD"
