@@ -74,9 +74,10 @@ for d in ${SEED_PATHS:-corpus conformance ../shared/bpf_conformance/tests}; do [
 
 # Sums over every process's stats file: `aggregate line|summary|unwritten`.
 # (awk, not python: the driver checks every second and must stay cheap.)
-shopt -s nullglob extglob
+shopt -s nullglob
 aggregate() {
-  local files=("$STATS"/stats.+([0-9]))
+  local f files=()
+  for f in "$STATS"/stats.*; do [[ $f == *.tmp ]] || files+=("$f"); done
   awk -v mode="$1" -F= '
     $1 == "forms_run" || $1 == "forms_accepted" {
       n = length($2); if (n > nforms) nforms = n
@@ -90,7 +91,7 @@ aggregate() {
       if (!nforms) nforms = 165
       kacc = t["kernel_runs"] ? 100.0 * t["kernel_accepted"] / t["kernel_runs"] : 0
       if (mode == "line")
-        printf "%d %.1f %d %d %d %d\n", t["execs"], kacc, t["finds_new"], t["finds_known"], run, acc
+        printf "%d %.1f %d %d %d %d %d\n", t["execs"], kacc, t["finds_new"], t["finds_known"], run, acc, nforms
       else if (mode == "unwritten")
         printf "%d %s\n", t["finds_unwritten"], why
       else
@@ -107,12 +108,12 @@ driver=$$
 (
   prev=0
   while kill -0 "$driver" 2> /dev/null && sleep 5; do
-    read -r execs kacc fnew fknown forms formsk < <(aggregate line 2> /dev/null) || continue
+    read -r execs kacc fnew fknown forms formsk nforms < <(aggregate line 2> /dev/null) || continue
     now=$(($(date +%s) - t0))
     rate=$(((execs - prev) / 5)); prev=$execs
     echo "$now $execs $rate $kacc $fnew $fknown $forms $formsk" >> "$OUT/plot.dat"
-    printf '[%4ds] execs %d (%d/s)  kernel acceptance %s%%  discrepancies new %d known %d  forms %d/165\n' \
-      "$now" "$execs" "$rate" "$kacc" "$fnew" "$fknown" "$forms"
+    printf '[%4ds] execs %d (%d/s)  kernel acceptance %s%%  discrepancies new %d known %d  forms %d/%d\n' \
+      "$now" "$execs" "$rate" "$kacc" "$fnew" "$fknown" "$forms" "$nforms"
   done
 ) 8>&- 9>&- &
 sampler=$!
@@ -222,7 +223,7 @@ set multiplot layout 3,1 title "bpfdiff $FUZZER campaign, $JOBS jobs, ${secs}s"
 set xlabel "seconds"; set grid
 set ylabel "exec/s"; plot "$OUT/plot.dat" using 1:3 with lines lw 2 title "exec/s"
 set ylabel "count"; set y2label "forms"; set y2tics
-plot "$OUT/plot.dat" using 1:5 with steps lw 2 title "new discrepancies", "" using 1:6 with steps title "known", "" using 1:7 axes x1y2 with lines title "forms run (of 165)"
+plot "$OUT/plot.dat" using 1:5 with steps lw 2 title "new discrepancies", "" using 1:6 with steps title "known", "" using 1:7 axes x1y2 with lines title "forms run"
 unset y2tics; unset y2label
 set ylabel "kernel acceptance %"; set yrange [0:100]; plot "$OUT/plot.dat" using 1:4 with lines lw 2 title "acceptance"
 unset multiplot
