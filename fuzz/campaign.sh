@@ -44,7 +44,8 @@ case "$FUZZER" in libfuzzer | afl) ;; *) die "FUZZER must be libfuzzer or afl" ;
 [ -x "$F/$TARGET" ] || die "$F/$TARGET is not built (make fuzz-build)"
 mkdir -p "$OUT" "$STATS" "$QUEUE" "$SEEDS" "$FTMP" "$(dirname "$PIDFILE")" || die "cannot create $OUT"
 export BPFDIFF_STATS_DIR=$STATS
-export BPFDIFF_FINDS=$(abs "${BPFDIFF_FINDS:-corpus}")
+BPFDIFF_FINDS=$(abs "${BPFDIFF_FINDS:-corpus}")
+export BPFDIFF_FINDS
 
 # One campaign per pidfile, one per OUT. The lock descriptors are closed for
 # the fuzzers (8>&- 9>&-), so a lock dies with this script.
