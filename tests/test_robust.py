@@ -532,7 +532,7 @@ def test_run_survives_every_failed_realloc():
     """Before: the run log grew `cap` before realloc succeeded, so the next push wrote
     through a NULL array (a crash), after a case had been dropped without a word."""
     n = realloc_failure_sweep([BPFDIFF, "run", "-q", "--backend", "uvm", CONFORMANCE])
-    assert n >= 3  # the case list and the directory listing grow several times
+    assert n >= 2  # the directory listing (hundreds of names) grows twice past the threshold
 
 
 def test_fuzz_replay_survives_every_failed_realloc():
