@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include "escape.h"
 
@@ -89,6 +90,24 @@ void bd_fputs_escaped(FILE *f, const char *str)
 		for (size_t k = 0; k < nb; k++)
 			fprintf(f, "\\x%02x", s[i + k]);
 		i += nb;
+	}
+}
+
+void bd_fputs_oneline(FILE *f, const char *str)
+{
+	for (const char *s = str; *s;) {
+		size_t n = strcspn(s, "\n");
+		char *line = strndup(s, n);
+		if (line)
+			bd_fputs_escaped(f, line);
+		free(line);
+		s += n;
+		if (*s) {
+			while (*s == '\n' || *s == ' ')
+				s++;
+			if (*s)
+				fputc(' ', f);
+		}
 	}
 }
 

@@ -22,6 +22,8 @@ void bd_escape_ctl(char *dst, size_t dstlen, const char *src);
 void bd_escape_ctl_inplace(char *buf, size_t size);
 /* The same to a stream, keeping newlines (a multi-line report). */
 void bd_fputs_escaped(FILE *f, const char *s);
+/* The same on one line: each line break (and the blanks after it) becomes one space. */
+void bd_fputs_oneline(FILE *f, const char *s);
 
 /* A JSON string with its quotes: valid UTF-8; control characters as \uXXXX,
  * each byte that is not UTF-8 as U+FFFD. */

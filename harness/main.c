@@ -171,8 +171,10 @@ static void print_line(FILE *out, const struct bd_session *s, const struct bd_ru
 		if (o->judged[i] == BD_J_PRESENT) {
 			fprintf(out, "%sknown deviation present: ", sep);
 			describe_result(out, s->slot[i].name, &o->res[i]);
-			if (x && x->reason)
-				fprintf(out, ": %.*s", (int)strcspn(x->reason, "\n"), x->reason);
+			if (x && x->reason) {
+				fputs(": ", out);
+				bd_fputs_oneline(out, x->reason);
+			}
 			sep = "; ";
 		} else if (o->judged[i] == BD_J_ABSENT) {
 			fprintf(out, "%sknown deviation absent here (fixed on this kernel?): ", sep);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "elf.h"
+#include "escape.h"
 #include "report.h"
 
 static bool has_suffix(const char *s, const char *suf)
@@ -146,10 +147,12 @@ void bd_run_log_add(struct bd_run_log *log, const struct bd_session *s, const st
 		return;
 	FILE *out = log->notes;
 	for (int i = 0; i < s->n; i++)
-		if (o->judged[i] == BD_J_ABSENT)
-			fprintf(out, "  known deviation absent here (fixed on this kernel?): %s on %s: %.*s\n", e->c.path,
-				s->slot[i].name, o->decl[i] && o->decl[i]->reason ? (int)strcspn(o->decl[i]->reason, "\n") : 0,
-				o->decl[i] && o->decl[i]->reason ? o->decl[i]->reason : "");
+		if (o->judged[i] == BD_J_ABSENT) {
+			fprintf(out, "  known deviation absent here (fixed on this kernel?): %s on %s: ", e->c.path,
+				s->slot[i].name);
+			bd_fputs_oneline(out, o->decl[i] && o->decl[i]->reason ? o->decl[i]->reason : "");
+			fputc('\n', out);
+		}
 	if (o->find_gone)
 		fprintf(out, "  unconfirmed find no longer reproduces here: %s (%s)\n", e->c.path,
 			e->c.signature ? bd_signature_key(e->c.signature) : "no signature");
