@@ -14,7 +14,7 @@ CPPFLAGS += -I. -I$(BUILD) -D_GNU_SOURCE
 LIBS := -lbpf -lelf -lz
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-VM_SRCS := vm/isa.c vm/uvm.c
+VM_SRCS := vm/isa.c vm/uvm.c vm/maps.c
 HARNESS_SRCS := $(sort $(wildcard harness/*.c))
 SRCS := $(VM_SRCS) $(HARNESS_SRCS)
 OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)

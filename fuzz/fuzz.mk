@@ -8,9 +8,10 @@ AFL_CC ?= afl-clang-fast
 FUZZ_CFLAGS := -O2 -g -fno-omit-frame-pointer $(WARN) -Wno-unknown-attributes -Wno-unknown-warning-option
 # The VM and the fuzz code get coverage instrumentation; the rest of the harness
 # (session, diff, backends: gcc-built $(BUILD)/obj) is linked as it is.
-FUZZ_VM_SRCS := vm/isa.c vm/uvm.c
+FUZZ_VM_SRCS := vm/isa.c vm/uvm.c vm/maps.c
 FUZZ_COMMON_SRCS := fuzz/input.c
 FUZZ_HARNESS_SRCS := harness/session.c harness/diff.c harness/env.c harness/backend.c harness/backend_uvm.c harness/case.c \
+	harness/maps.c harness/map_format.c harness/helpers.c \
 	harness/asm.c harness/disasm.c harness/minimize.c harness/backend_kernel.c harness/kexec.c harness/backend_xdp.c \
 	harness/backend_plugin.c harness/outfile.c harness/discover.c harness/escape.c
 FUZZ_HARNESS_OBJS := $(FUZZ_HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -33,7 +34,7 @@ $(FUZZ_DIR)/lf/fuzz/mutator-lf.o: fuzz/mutator.c | $(DEPS_STAMP)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -DBDF_LIBFUZZER_HOOKS -MMD -MP -c $< -o $@
 
 FUZZ_LF_COMMON := $(FUZZ_DIR)/lf/fuzz/bpf_diff.o $(FUZZ_DIR)/lf/fuzz/mutator-lf.o $(FUZZ_DIR)/lf/fuzz/input.o \
-	$(FUZZ_DIR)/lf/vm/isa.o $(FUZZ_HARNESS_OBJS)
+	$(FUZZ_DIR)/lf/vm/isa.o $(FUZZ_DIR)/lf/vm/maps.o $(FUZZ_HARNESS_OBJS)
 $(FUZZ_DIR)/bpf_diff: $(FUZZ_LF_COMMON) $(FUZZ_DIR)/lf/vm/uvm.o
 	$(FUZZ_CC) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 # The same target with the uvm's injected bugs available (BPFDIFF_MUTANT=name).
@@ -45,10 +46,10 @@ $(FUZZ_DIR)/plain/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
 $(FUZZ_DIR)/bpf_diff_replay: $(FUZZ_DIR)/plain/fuzz/replay_main.o $(FUZZ_DIR)/plain/fuzz/bpf_diff.o \
-		$(FUZZ_DIR)/plain/fuzz/input.o $(BUILD)/obj/vm/isa.o $(BUILD)/obj/vm/uvm.o $(FUZZ_HARNESS_OBJS)
+		$(FUZZ_DIR)/plain/fuzz/input.o $(BUILD)/obj/vm/isa.o $(BUILD)/obj/vm/uvm.o $(BUILD)/obj/vm/maps.o $(FUZZ_HARNESS_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 $(FUZZ_DIR)/data2input: $(FUZZ_DIR)/plain/fuzz/data2input.o $(FUZZ_DIR)/plain/fuzz/input.o \
-		$(BUILD)/obj/vm/isa.o $(BUILD)/obj/vm/uvm.o $(FUZZ_HARNESS_OBJS)
+		$(BUILD)/obj/vm/isa.o $(BUILD)/obj/vm/uvm.o $(BUILD)/obj/vm/maps.o $(FUZZ_HARNESS_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 $(FUZZ_DIR)/mutator_test: $(FUZZ_DIR)/plain/fuzz/mutator_test.o $(FUZZ_DIR)/plain/fuzz/mutator.o \
 		$(FUZZ_DIR)/plain/fuzz/input.o $(BUILD)/obj/vm/isa.o
@@ -63,11 +64,12 @@ $(FUZZ_DIR)/afl/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	AFL_QUIET=1 $(AFL_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 $(FUZZ_DIR)/bpf_diff_afl: $(FUZZ_DIR)/afl/fuzz/bpf_diff.o $(FUZZ_DIR)/afl/fuzz/input.o $(FUZZ_DIR)/afl/vm/isa.o \
-		$(FUZZ_DIR)/afl/vm/uvm.o $(FUZZ_HARNESS_OBJS)
+		$(FUZZ_DIR)/afl/vm/uvm.o $(FUZZ_DIR)/afl/vm/maps.o $(FUZZ_HARNESS_OBJS)
 	AFL_QUIET=1 $(AFL_CC) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 # -- the parser/assembler/uvm target (issue 2), ASan + UBSan ----------------
-PARSE_FUZZ_SRCS := fuzz/parse_fuzz.c harness/case.c harness/asm.c harness/disasm.c harness/backend.c vm/isa.c vm/uvm.c
+PARSE_FUZZ_SRCS := fuzz/parse_fuzz.c harness/case.c harness/asm.c harness/disasm.c harness/backend.c harness/maps.c \
+	harness/map_format.c harness/helpers.c vm/isa.c vm/uvm.c vm/maps.c
 $(FUZZ_DIR)/asan/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) -O1 -g -fno-omit-frame-pointer $(WARN) -Wno-unknown-warning-option -Wno-unknown-attributes -fsanitize=fuzzer-no-link,address,undefined \

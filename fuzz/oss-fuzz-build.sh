@@ -14,8 +14,9 @@ mkdir -p "$OUT"
 obj=$(mktemp -d)
 trap 'rm -rf "$obj"' EXIT
 CPP="-I. -D_GNU_SOURCE"
-core=(vm/isa.c vm/uvm.c harness/session.c harness/diff.c harness/env.c harness/backend.c harness/backend_uvm.c
-      harness/case.c harness/asm.c harness/disasm.c harness/minimize.c harness/outfile.c harness/discover.c)
+core=(vm/isa.c vm/uvm.c vm/maps.c harness/session.c harness/diff.c harness/env.c harness/backend.c harness/backend_uvm.c
+      harness/case.c harness/asm.c harness/disasm.c harness/minimize.c harness/outfile.c harness/discover.c
+      harness/maps.c harness/map_format.c harness/helpers.c)
 objs=()
 for s in "${core[@]}" fuzz/input.c fuzz/bpf_diff.c; do
   o=$obj/$(echo "$s" | tr / _).o
@@ -27,15 +28,17 @@ $CC $CPP $CFLAGS -DBDF_LIBFUZZER_HOOKS -c fuzz/mutator.c -o "$obj/mutator.o"
 $CC $CFLAGS "${objs[@]}" "$obj/mutator.o" $LIB_FUZZING_ENGINE -o "$OUT/bpf_diff"
 $CC $CPP $CFLAGS -c fuzz/parse_fuzz.c -o "$obj/parse_fuzz.o"
 pobjs=()
-for s in vm/isa.c vm/uvm.c harness/case.c harness/asm.c harness/disasm.c harness/backend.c; do pobjs+=("$obj/$(echo "$s" | tr / _).o"); done
+for s in vm/isa.c vm/uvm.c vm/maps.c harness/case.c harness/asm.c harness/disasm.c harness/backend.c harness/maps.c \
+    harness/map_format.c harness/helpers.c; do pobjs+=("$obj/$(echo "$s" | tr / _).o"); done
 # shellcheck disable=SC2086
 $CC $CFLAGS "$obj/parse_fuzz.o" "${pobjs[@]}" $LIB_FUZZING_ENGINE -o "$OUT/parse_fuzz"
 cp fuzz/bpf_diff.dict fuzz/bpf_diff.options "$OUT/"
 # Seeds: .data cases as raw inputs for bpf_diff (converted with a host build of
 # data2input), and as text for parse_fuzz.
 hostcc=${HOST_CC:-cc}
-if $hostcc $CPP -O1 -o "$obj/data2input" fuzz/data2input.c fuzz/input.c vm/isa.c vm/uvm.c harness/case.c \
-     harness/asm.c harness/disasm.c harness/backend.c harness/discover.c harness/outfile.c 2>/dev/null; then
+if $hostcc $CPP -O1 -o "$obj/data2input" fuzz/data2input.c fuzz/input.c vm/isa.c vm/uvm.c vm/maps.c harness/case.c \
+     harness/asm.c harness/disasm.c harness/backend.c harness/discover.c harness/outfile.c harness/maps.c \
+     harness/map_format.c harness/helpers.c 2>/dev/null; then
   mkdir -p "$obj/seeds"
   "$obj/data2input" "$obj/seeds" conformance corpus >/dev/null 2>&1 || true
   (cd "$obj/seeds" && zip -q -r "$OUT/bpf_diff_seed_corpus.zip" .) || true

@@ -20,7 +20,10 @@
  *   ldacqw %r0, [%r1+8]  strelb [%r10-1], %r2   (Linux: load-acquire / store-release, b h w dw)
  *   ja +3   ja -1   ja label   ja32 label (offset in imm)   may_goto label (Linux)
  *   jeq %r1, 5, label   jeq32 %r1, %r2, +1
- *   call 5 (helper)   call helper 5   call local func1 / call local +3 (src 1, imm = target-pc-1)
+ *   call 5 (helper)   call helper 5   call bpf_map_lookup_elem (a Linux helper by name)
+ *   call local func1 / call local +3 (src 1, imm = target-pc-1)
+ *   lddw_map_fd %r1, counters   lddw_map_value %r1, counters+8 (a map by name: imm = its index,
+ *   the offset in the second slot)   lddw_code_addr %r2, callback (imm = target-pc-1, as call local)
  *   call btf 7 / call runtime 7 (src 2)   call %r2 / callx %r2 (opcode 0x8d, register in dst)
  *   exit
  *
@@ -46,6 +49,7 @@
 #include <string.h>
 
 #include "asm.h"
+#include "helpers.h"
 #include "vm/isa.h"
 
 #define MAX_TOKENS 8
@@ -77,6 +81,7 @@ struct assembler {
 	char *err;
 	size_t errlen;
 	int commas[MAX_TOKENS + 1]; /* commas before each token of the line; [ntok] = trailing */
+	const struct bd_asm_syms *syms;
 };
 
 static int fail(struct assembler *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -513,10 +518,41 @@ static int asm_call(struct assembler *a, const char *mn, char tok[][MAX_TOKLEN],
 	if (insn.src == EBPF_CALL_LOCAL) {
 		if (parse_target(a, target, 1, &insn.off, &insn.imm))
 			return -EINVAL;
+	} else if (insn.src == EBPF_CALL_HELPER && !looks_numeric(target)) {
+		long h = bd_helper_number(target);
+		if (h < 0)
+			return fail(a, "unknown helper '%s'", target);
+		insn.imm = (ebpf_s32)h;
 	} else if (parse_imm32(a, target, &insn.imm)) {
 		return -EINVAL;
 	}
 	return emit(a, insn);
+}
+
+/* A map by name: NAME, or NAME+OFF for the value forms (OFF into its value). */
+static int asm_map_ref(struct assembler *a, const char *s, int value, uint64_t *v)
+{
+	char name[MAX_TOKLEN];
+	const char *plus = strchr(s, '+');
+	size_t len = plus ? (size_t)(plus - s) : strlen(s);
+	if (len >= sizeof(name) || !is_ident(s, len))
+		return fail(a, "invalid map name '%s'", s);
+	memcpy(name, s, len);
+	name[len] = 0;
+	uint64_t off = 0;
+	if (plus) {
+		int neg, hex;
+		if (!value)
+			return fail(a, "a map pointer takes no offset: '%s'", s);
+		if (bd_parse_number(plus + 1, &neg, &off, &hex) || neg || off > UINT32_MAX)
+			return fail(a, "invalid offset into map value '%s'", plus + 1);
+	}
+	for (size_t i = 0; a->syms && i < a->syms->nmaps; i++)
+		if (a->syms->maps[i] && !strcmp(a->syms->maps[i], name)) {
+			*v = (uint64_t)i | off << 32;
+			return 0;
+		}
+	return fail(a, "unknown map '%s' (declare it with a -- map section)", name);
 }
 
 /* Forms that a plain mnemonic may name (atomics and calls are handled apart). */
@@ -643,9 +679,26 @@ static int asm_insn(struct assembler *a, char tok[][MAX_TOKLEN], int ntok)
 			break;
 		case EBPF_FMT_LDDW: {
 			uint64_t v;
-			if (operand_count(a, mn, nops, 2) || parse_reg(a, tok[1], &dst) ||
-			    parse_imm64(a, tok[2], &v))
+			if (operand_count(a, mn, nops, 2) || parse_reg(a, tok[1], &dst))
 				return -EINVAL;
+			if (looks_numeric(tok[2])) {
+				if (parse_imm64(a, tok[2], &v))
+					return -EINVAL;
+			} else if (form == FORM_LDDW_CODE_ADDR) {
+				/* A label: imm = target - pc - 1, as call local. */
+				ebpf_s16 unused;
+				ebpf_s32 rel = 0;
+				if (parse_target(a, tok[2], 1, &unused, &rel))
+					return -EINVAL;
+				v = (uint32_t)rel;
+			} else if (form == FORM_LDDW_MAP_FD || form == FORM_LDDW_MAP_IDX ||
+				   form == FORM_LDDW_MAP_VALUE || form == FORM_LDDW_MAP_IDX_VALUE) {
+				if (asm_map_ref(a, tok[2], form == FORM_LDDW_MAP_VALUE || form == FORM_LDDW_MAP_IDX_VALUE,
+						&v))
+					return -EINVAL;
+			} else {
+				return fail(a, "invalid 64-bit immediate '%s'", tok[2]);
+			}
 			insn.opcode = ebpf_forms[form].opcode;
 			insn.dst = (ebpf_u8)dst;
 			insn.src = (ebpf_u8)ebpf_forms[form].disc;
@@ -742,8 +795,15 @@ static void cleanup(struct assembler *a)
 int bd_assemble(const char *text, int first_line, struct ebpf_insn **out, size_t *n, char *err,
 		size_t errlen)
 {
+	return bd_assemble_syms(text, first_line, NULL, out, n, err, errlen);
+}
+
+int bd_assemble_syms(const char *text, int first_line, const struct bd_asm_syms *syms, struct ebpf_insn **out,
+		     size_t *n, char *err, size_t errlen)
+{
 	struct assembler a;
 	memset(&a, 0, sizeof(a));
+	a.syms = syms;
 	a.first_exit = -1;
 	a.err = err;
 	a.errlen = errlen;

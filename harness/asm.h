@@ -25,6 +25,16 @@ int bd_parse_count(const char *name, const char *s, uint64_t min, uint64_t max, 
 int bd_assemble(const char *text, int first_line, struct ebpf_insn **out, size_t *n, char *err,
 		size_t errlen);
 
+/* Names the assembly may use beyond its labels: the case's maps, for lddw's
+ * map forms (`lddw_map_fd %r1, counters`, `lddw_map_value %r1, counters+8`;
+ * imm = the map's index). */
+struct bd_asm_syms {
+	const char *const *maps;
+	size_t nmaps;
+};
+int bd_assemble_syms(const char *text, int first_line, const struct bd_asm_syms *syms, struct ebpf_insn **out,
+		     size_t *n, char *err, size_t errlen);
+
 /* One instruction as text (no newline), in the syntax bd_assemble reads:
  * jumps as `+off`/`-off` relative offsets. Writes the number of slots used
  * (2 for lddw) to *slots. Unknown encodings come out as `.insn 0x..`. */
@@ -32,5 +42,11 @@ int bd_disasm_insn(const struct ebpf_insn *insns, size_t n, size_t pc, char *buf
 		   int *slots);
 /* Whole program, one line per instruction, with labels for jump targets when labels != 0. */
 void bd_disasm_program(FILE *out, const struct ebpf_insn *insns, size_t n, int labels);
+/* The same with map names for lddw's map forms (syms may be NULL). */
+void bd_disasm_program_syms(FILE *out, const struct ebpf_insn *insns, size_t n, int labels,
+			    const struct bd_asm_syms *syms);
+/* One instruction with map names (for reports). */
+int bd_disasm_insn_syms(const struct ebpf_insn *insns, size_t n, size_t pc, char *buf, size_t buflen, int *slots,
+			const struct bd_asm_syms *syms);
 
 #endif

@@ -136,6 +136,13 @@ void bd_result_reset(struct bd_result *r)
 	r->signal = 0;
 	r->message[0] = 0;
 	r->warning[0] = 0;
+	if (r->maps) {
+		for (int i = 0; i < r->nmaps; i++)
+			bd_map_contents_free(&r->maps[i]);
+		free(r->maps);
+		r->maps = NULL;
+	}
+	r->nmaps = 0;
 }
 
 void bd_run_opts_default(struct bd_run_opts *o)
@@ -145,4 +152,6 @@ void bd_run_opts_default(struct bd_run_opts *o)
 	o->stack_top = UVM_DEFAULT_STACK_TOP;
 	o->budget = UVM_DEFAULT_BUDGET;
 	o->cpu = 4;
+	o->map_addr = UVM_DEFAULT_MAP_ADDR;
+	o->env_seed = UVM_DEFAULT_ENV_SEED;
 }

@@ -75,6 +75,11 @@ struct bd_result {
 	int signal;          /* BD_CRASH: the signal that killed the VM, 0 if none */
 	char message[512];   /* reason for any status but ok; may be set for ok */
 	char warning[256];   /* a kernel WARNING / "verifier bug" logged while this case ran */
+	/* Each of the case's maps after the run (index = the case's map index;
+	 * prog_arrays stay empty: programs cannot change them); NULL when the
+	 * backend gives none back (a plugin) or the case has no maps. */
+	struct bd_map_contents *maps;
+	int nmaps;
 };
 void bd_result_reset(struct bd_result *r); /* free mem, zero everything */
 
@@ -88,12 +93,16 @@ struct bd_run_opts {
 	uint64_t reg_fill;
 	uint64_t budget;     /* guest instructions; 0 = backend default */
 	int cpu;             /* 1..4 */
+	uint64_t map_addr;   /* guest base of map values, map pointers, code addresses (vm/helpers.h) */
+	uint64_t env_seed;   /* environment helpers' values the case does not give (vm/helpers.h) */
+	bool ignore_helper_values; /* take even those the case gives from env_seed (the diff's probe) */
 };
 void bd_run_opts_default(struct bd_run_opts *o);
 
 struct bd_backend_config {
 	int cpu;             /* 1..4 */
 	int isa;             /* EBPF_ISA_RFC9669 or EBPF_ISA_LINUX (0 = linux): the forms programs may use */
+	int platform;        /* what helper numbers mean: EBPF_PLATFORM_LINUX (0) or _UBPF */
 	const char *arg;     /* backend argument: `plugin:PATH` gives PATH */
 	bool verbose;
 	/* Declared with the backend (`plugin+verifier+platform=ubpf:PATH`, see
@@ -114,6 +123,11 @@ struct bd_backend_ops {
 	 * plugin unless it is declared with `+verifier` (the session slot's
 	 * `verifier` is what the diff reads). */
 	bool verifier;
+	/* It takes the environment helpers' values (bpf_ktime_get_ns, ...) from
+	 * the case and the run options (bpfdiff's VMs), not from a real
+	 * environment (the kernel): only such backends are compared on a
+	 * result that depends on them. */
+	bool env_values;
 	/* 0, or -errno with a reason in why (-EPERM "no CAP_BPF", -ENOSYS ...):
 	 * the backend is then `unavailable` and the others still run. */
 	int (*open)(struct bd_backend **out, const struct bd_backend_config *cfg, char *why,

@@ -619,6 +619,7 @@ static void xdp_env(struct bd_backend *b, struct bd_env *e)
 
 const struct bd_backend_ops bd_backend_xdp = {
 	.name = "xdp",
+	.env_values = true,
 	.open = xdp_open,
 	.run = xdp_run,
 	.close = xdp_close,

@@ -24,6 +24,13 @@
  *   -- observed BACKEND [SCOPE]  what a backend did when a fuzz find was made (same body)
  *   -- signature      one line (dedup key of a fuzz find)
  *   -- cpu            v1..v4
+ *   -- map NAME TYPE key=K value=V max_entries=N [flags=F] [freeze]
+ *                     a map and its initial contents, `KEY: VALUE` lines (harness/maps.h);
+ *                     declared before the program that names it
+ *   -- map NAME after the map's expected contents after the run
+ *   -- program NAME   a further program (assembly): a tail-call target a prog_array names
+ *   -- helper values  `bpf_ktime_get_ns 1 2 3`: what the environment helpers return in the
+ *                     uvm and the xdp VM (the kernel's own values are its environment's)
  *
  * When both -- asm and -- raw are present they must encode the same bytes.
  * Any other `-- name` line is an input error, as are bytes that are not hex,
@@ -46,6 +53,7 @@
 #include "asm.h"
 #include "backend.h"
 #include "case.h"
+#include "helpers.h"
 
 enum sect {
 	S_NONE,
@@ -65,6 +73,10 @@ enum sect {
 	S_PYELF,
 	S_RELOAD,
 	S_UNLOAD,
+	S_MAP,
+	S_MAP_AFTER,
+	S_PROGRAM,
+	S_HELPER_VALUES,
 	S_COUNT,
 };
 
@@ -87,6 +99,10 @@ struct parser {
 	struct ebpf_insn *raw;
 	size_t nraw;
 	int raw_line;
+	/* -- map / -- program: the rest of the header line */
+	char arg[256];
+	int prog_line[BD_MAX_MAPS * 4]; /* header line of each -- program, for errors */
+	int map_line[BD_MAX_MAPS];      /* header line of each -- map */
 };
 
 static int perr(struct parser *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -470,6 +486,8 @@ static const char *sect_name(enum sect k)
 		[S_ERROR] = "error", [S_ERROR_PATTERN] = "error pattern", [S_DESCRIPTION] = "description",
 		[S_MEM_AFTER] = "mem after", [S_SIGNATURE] = "signature", [S_CPU] = "cpu",
 		[S_PYELF] = "pyelf", [S_RELOAD] = "reload", [S_UNLOAD] = "unload",
+		[S_MAP] = "map", [S_MAP_AFTER] = "map after", [S_PROGRAM] = "program",
+		[S_HELPER_VALUES] = "helper values",
 	};
 	return names[k] ? names[k] : "?";
 }
@@ -496,6 +514,7 @@ static enum sect classify(const char *name, char *arg, size_t arglen)
 		{ "pyelf", S_PYELF },
 		{ "reload", S_RELOAD },
 		{ "unload", S_UNLOAD },
+		{ "helper values", S_HELPER_VALUES },
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (!strcmp(name, known[i].name))
@@ -741,6 +760,214 @@ static int single_line(struct parser *p, char *out, size_t outlen, int *line_out
 	return 0;
 }
 
+/* --- maps, programs, helper values (README "Maps and helpers") ------------- */
+
+/* Map names so far, for the assembler (lddw_map_fd %r1, NAME). */
+static struct bd_asm_syms map_syms(const struct bd_case *c, const char **names)
+{
+	for (int i = 0; i < c->nmaps; i++)
+		names[i] = c->maps[i].name;
+	return (struct bd_asm_syms){ names, (size_t)c->nmaps };
+}
+
+/* The lines of a section, with `\` at a line's end joining the next one and
+ * `#` comments dropped; calls fn(line text, file line) for each non-blank. */
+static int each_joined_line(struct parser *p, int (*fn)(struct parser *, const char *, int))
+{
+	size_t ll, len = 0, cap = 0;
+	const char *l, *cur = p->buf ? p->buf : "";
+	char *acc = NULL;
+	int start = 0, rc = 0;
+	for (int i = 0; (l = next_line(&cur, &ll)); i++) {
+		const char *h = memchr(l, '#', ll);
+		size_t n = h ? (size_t)(h - l) : ll;
+		while (n && isspace((unsigned char)l[n - 1]))
+			n--;
+		bool cont = n && l[n - 1] == '\\';
+		if (cont)
+			n--;
+		if (!len)
+			start = p->first_line + i;
+		if (append(&acc, &len, &cap, l, n) || append(&acc, &len, &cap, " ", 1)) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (cont)
+			continue;
+		char *t = trim(acc);
+		if (*t && (rc = fn(p, t, start)))
+			break;
+		len = 0;
+		acc[0] = 0;
+	}
+	if (!rc && len) {
+		char *t = trim(acc);
+		if (*t)
+			rc = fn(p, t, start);
+	}
+	free(acc);
+	return rc;
+}
+
+static int map_elem_line(struct parser *p, const char *t, int line)
+{
+	char msg[256];
+	struct bd_map *m = &p->c->maps[p->c->nmaps - 1];
+	int rc = bd_map_parse_elem(m, false, t, msg, sizeof(msg));
+	return rc == -EINVAL ? perr(p, line, "map %s: %s", m->name, msg) : rc;
+}
+
+static struct bd_map *find_map(struct bd_case *c, const char *name)
+{
+	for (int i = 0; i < c->nmaps; i++)
+		if (!strcmp(c->maps[i].name, name))
+			return &c->maps[i];
+	return NULL;
+}
+
+static int map_after_line(struct parser *p, const char *t, int line)
+{
+	char msg[256];
+	struct bd_map *m = find_map(p->c, p->arg);
+	int rc = bd_map_parse_elem(m, true, t, msg, sizeof(msg));
+	return rc == -EINVAL ? perr(p, line, "map %s after: %s", m->name, msg) : rc;
+}
+
+static int finish_map(struct parser *p)
+{
+	struct bd_case *c = p->c;
+	char msg[256];
+	if (p->kind == S_MAP_AFTER) {
+		struct bd_map *m = find_map(c, p->arg);
+		if (!m)
+			return perr(p, p->hdr_line, "-- map %s after: no map %s is declared before it", p->arg, p->arg);
+		if (m->has_after)
+			return perr(p, p->hdr_line, "duplicate section '-- map %s after'", p->arg);
+		m->has_after = true;
+		return each_joined_line(p, map_after_line);
+	}
+	if (c->nmaps == BD_MAX_MAPS)
+		return perr(p, p->hdr_line, "too many maps (at most %d)", BD_MAX_MAPS);
+	struct bd_map m;
+	if (bd_map_parse_decl(&m, p->arg, msg, sizeof(msg)))
+		return perr(p, p->hdr_line, "%s", msg);
+	if (find_map(c, m.name) || !strcmp(m.name, "after"))
+		return perr(p, p->hdr_line, "map %s declared twice", m.name);
+	struct bd_map *nm = realloc(c->maps, (size_t)(c->nmaps + 1) * sizeof(*nm));
+	if (!nm)
+		return -ENOMEM;
+	c->maps = nm;
+	p->map_line[c->nmaps] = p->hdr_line;
+	c->maps[c->nmaps++] = m;
+	return each_joined_line(p, map_elem_line);
+}
+
+static int finish_program(struct parser *p)
+{
+	struct bd_case *c = p->c;
+	char aerr[256];
+	const char *names[BD_MAX_MAPS];
+	struct bd_asm_syms syms = map_syms(c, names);
+	if (!strcmp(p->arg, "main"))
+		return perr(p, p->hdr_line, "'main' names the case's own program (-- asm)");
+	for (int i = 0; i < c->nprogs; i++)
+		if (!strcmp(c->progs[i].name, p->arg))
+			return perr(p, p->hdr_line, "program %s defined twice", p->arg);
+	if (c->nprogs >= (int)(sizeof(p->prog_line) / sizeof(p->prog_line[0])))
+		return perr(p, p->hdr_line, "too many programs");
+	struct bd_prog *np = realloc(c->progs, (size_t)(c->nprogs + 1) * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	c->progs = np;
+	struct bd_prog *pr = &c->progs[c->nprogs];
+	memset(pr, 0, sizeof(*pr));
+	if (bd_assemble_syms(p->buf ? p->buf : "", p->first_line, &syms, &pr->insns, &pr->ninsns, aerr,
+			     sizeof(aerr))) {
+		if (p->err && p->errlen)
+			snprintf(p->err, p->errlen, "%s:%s", p->path, aerr);
+		return -EINVAL;
+	}
+	if (!pr->ninsns) {
+		free(pr->insns);
+		return perr(p, p->hdr_line, "-- program %s has no instructions", p->arg);
+	}
+	pr->name = strdup(p->arg);
+	pr->asm_text = text_trimmed(p->buf ? p->buf : "", p->len);
+	p->prog_line[c->nprogs] = p->hdr_line;
+	c->nprogs++;
+	return pr->name && pr->asm_text ? 0 : -ENOMEM;
+}
+
+static int helper_values_line(struct parser *p, const char *t, int line)
+{
+	static const struct {
+		const char *name;
+		int kind;
+	} env[] = {
+		{ "bpf_ktime_get_ns", EBPF_ENV_KTIME },
+		{ "bpf_get_prandom_u32", EBPF_ENV_PRANDOM },
+		{ "bpf_get_smp_processor_id", EBPF_ENV_CPU },
+	};
+	char buf[1024], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", t);
+	char *name = strtok_r(buf, " \t", &save);
+	int kind = -1;
+	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++)
+		if (!strcmp(name, env[i].name) || !strcmp(name, env[i].name + 4))
+			kind = env[i].kind;
+	if (kind < 0)
+		return perr(p, line, "unknown helper '%s' (bpf_ktime_get_ns, bpf_get_prandom_u32, "
+				     "bpf_get_smp_processor_id)", name);
+	struct bd_case *c = p->c;
+	if (c->nhelper_values[kind])
+		return perr(p, line, "values for %s given twice", name);
+	for (char *v; (v = strtok_r(NULL, " \t", &save));) {
+		uint64_t x;
+		if (parse_u64(v, &x))
+			return perr(p, line, "invalid value '%s'", v);
+		uint64_t *nv = realloc(c->helper_values[kind], (c->nhelper_values[kind] + 1) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		c->helper_values[kind] = nv;
+		nv[c->nhelper_values[kind]++] = x;
+	}
+	if (!c->nhelper_values[kind])
+		return perr(p, line, "%s: no values", name);
+	if (kind == EBPF_ENV_CPU && c->nhelper_values[kind] > 1)
+		return perr(p, line, "bpf_get_smp_processor_id takes one value (the CPU of the whole run)");
+	return 0;
+}
+
+/* After the whole file: a prog_array's program names become indexes. */
+static int resolve_prog_arrays(struct parser *p)
+{
+	struct bd_case *c = p->c;
+	for (int i = 0; i < c->nmaps; i++) {
+		struct bd_map *m = &c->maps[i];
+		if (m->type != EBPF_MAP_PROG_ARRAY)
+			continue;
+		for (size_t e = 0; e < m->init.n; e++) {
+			uint32_t slot, prog = UINT32_MAX;
+			memcpy(&slot, m->init.e[e].value, 4);
+			const char *name = m->init_progs[slot];
+			if (!strcmp(name, "main"))
+				prog = 0;
+			for (int k = 0; k < c->nprogs; k++)
+				if (!strcmp(c->progs[k].name, name))
+					prog = (uint32_t)k + 1;
+			if (prog == UINT32_MAX)
+				return perr(p, p->map_line[i], "map %s: no program named '%s' (main, or a -- program)",
+					    m->name, name);
+			memcpy(m->init.e[e].value, &prog, 4);
+		}
+		for (size_t e = 0; e < m->init.n; e++)
+			free(m->init_progs[e]);
+		free(m->init_progs);
+		m->init_progs = NULL;
+	}
+	return 0;
+}
+
 static int finish_section(struct parser *p)
 {
 	struct bd_case *c = p->c;
@@ -752,7 +979,9 @@ static int finish_section(struct parser *p)
 		return 0;
 	case S_ASM: {
 		char aerr[256];
-		rc = bd_assemble(text, p->first_line, &c->insns, &c->ninsns, aerr, sizeof(aerr));
+		const char *names[BD_MAX_MAPS];
+		struct bd_asm_syms syms = map_syms(c, names);
+		rc = bd_assemble_syms(text, p->first_line, &syms, &c->insns, &c->ninsns, aerr, sizeof(aerr));
 		if (rc) {
 			if (p->err && p->errlen && p->incl_path)
 				snprintf(p->err, p->errlen, "%s:%s (included by %s:%d)", p->incl_path, aerr, p->path,
@@ -870,6 +1099,13 @@ static int finish_section(struct parser *p)
 		c->cpu = v[0] - '0';
 		return 0;
 	}
+	case S_MAP:
+	case S_MAP_AFTER:
+		return finish_map(p);
+	case S_PROGRAM:
+		return finish_program(p);
+	case S_HELPER_VALUES:
+		return each_joined_line(p, helper_values_line);
 	case S_COUNT:
 		break;
 	}
@@ -939,6 +1175,19 @@ static int start_section(struct parser *p, const char *line, size_t len, int lin
 	norm[k] = 0;
 	char arg[BD_BACKEND_NAME_MAX + 128] = "";
 	enum sect kind = classify(norm, arg, sizeof(arg));
+	/* -- map NAME ..., -- map NAME after, -- program NAME: the rest is an argument. */
+	char rest[256] = "";
+	if (kind == S_NONE && (!strncmp(norm, "map ", 4) || !strncmp(norm, "program ", 8))) {
+		bool map = norm[0] == 'm';
+		snprintf(rest, sizeof(rest), "%s", norm + (map ? 4 : 8));
+		size_t rl = strlen(rest);
+		kind = !map ? S_PROGRAM : rl > 6 && !strcmp(rest + rl - 6, " after") ? S_MAP_AFTER : S_MAP;
+		if (kind == S_MAP_AFTER)
+			rest[rl - 6] = 0;
+		if ((kind != S_MAP && strpbrk(rest, " ")) || !*rest)
+			return perr(p, lineno, "expected '-- %s NAME%s'", map ? "map" : "program",
+				    kind == S_MAP_AFTER ? " after" : "");
+	}
 	if (kind == S_NONE)
 		return perr(p, lineno, "unknown section '-- %s'", norm);
 	if (file && kind != S_ASM && kind != S_RAW && kind != S_MEM && kind != S_MEM_AFTER)
@@ -947,7 +1196,9 @@ static int start_section(struct parser *p, const char *line, size_t len, int lin
 	int rc = finish_section(p);
 	if (rc)
 		return rc;
-	if (kind != S_EXPECT && kind != S_OBSERVED && kind != S_EXTRA) {
+	snprintf(p->arg, sizeof(p->arg), "%s", rest);
+	if (kind != S_EXPECT && kind != S_OBSERVED && kind != S_EXTRA && kind != S_MAP && kind != S_MAP_AFTER &&
+	    kind != S_PROGRAM) {
 		int dup = p->seen[kind];
 		if ((kind == S_ERROR && p->seen[S_ERROR_PATTERN]) || (kind == S_ERROR_PATTERN && p->seen[S_ERROR]))
 			dup = 1;
@@ -992,7 +1243,65 @@ void bd_case_free(struct bd_case *c)
 	free(c->comment);
 	free(c->extra);
 	free(c->skip);
+	for (int i = 0; i < c->nmaps; i++)
+		bd_map_free(&c->maps[i]);
+	free(c->maps);
+	for (int i = 0; i < c->nprogs; i++) {
+		free(c->progs[i].name);
+		free(c->progs[i].asm_text);
+		free(c->progs[i].insns);
+	}
+	free(c->progs);
+	free(c->prog_name);
+	for (int k = 0; k < EBPF_ENV_KINDS; k++)
+		free(c->helper_values[k]);
 	memset(c, 0, sizeof(*c));
+}
+
+const char *bd_case_prog_name(const struct bd_case *c, int k)
+{
+	if (k == 0)
+		return c->prog_name ? c->prog_name : "main";
+	return k > 0 && k <= c->nprogs ? c->progs[k - 1].name : "?";
+}
+
+int bd_case_copy_env(struct bd_case *dst, const struct bd_case *src)
+{
+	if (src->nmaps) {
+		dst->maps = calloc((size_t)src->nmaps, sizeof(*dst->maps));
+		if (!dst->maps)
+			return -ENOMEM;
+		for (; dst->nmaps < src->nmaps; dst->nmaps++)
+			if (bd_map_copy(&dst->maps[dst->nmaps], &src->maps[dst->nmaps]))
+				return -ENOMEM;
+	}
+	if (src->nprogs) {
+		dst->progs = calloc((size_t)src->nprogs, sizeof(*dst->progs));
+		if (!dst->progs)
+			return -ENOMEM;
+		for (; dst->nprogs < src->nprogs; dst->nprogs++) {
+			const struct bd_prog *s = &src->progs[dst->nprogs];
+			struct bd_prog *d = &dst->progs[dst->nprogs];
+			d->name = strdup(s->name);
+			d->asm_text = s->asm_text ? strdup(s->asm_text) : NULL;
+			d->insns = malloc(s->ninsns * sizeof(*s->insns));
+			if (!d->name || (s->asm_text && !d->asm_text) || !d->insns)
+				return -ENOMEM;
+			memcpy(d->insns, s->insns, s->ninsns * sizeof(*s->insns));
+			d->ninsns = s->ninsns;
+		}
+	}
+	if (src->prog_name && !(dst->prog_name = strdup(src->prog_name)))
+		return -ENOMEM;
+	for (int k = 0; k < EBPF_ENV_KINDS; k++)
+		if (src->nhelper_values[k]) {
+			dst->helper_values[k] = malloc(src->nhelper_values[k] * sizeof(uint64_t));
+			if (!dst->helper_values[k])
+				return -ENOMEM;
+			memcpy(dst->helper_values[k], src->helper_values[k], src->nhelper_values[k] * sizeof(uint64_t));
+			dst->nhelper_values[k] = src->nhelper_values[k];
+		}
+	return 0;
 }
 
 int bd_case_parse_data(const char *path, const char *text, size_t len, struct bd_case *c, char *err,
@@ -1059,6 +1368,8 @@ int bd_case_parse_data(const char *path, const char *text, size_t len, struct bd
 	}
 	if (!rc)
 		rc = finish_section(&p);
+	if (!rc)
+		rc = resolve_prog_arrays(&p);
 	if (!rc && c->comment) {
 		/* drop the final newline */
 		size_t n = strlen(c->comment);
@@ -1206,6 +1517,26 @@ static void write_text(FILE *f, const char *s)
 	}
 }
 
+/* A program as written when its text still assembles to it, else disassembled. */
+static void write_program(FILE *f, const char *text, const struct ebpf_insn *insns, size_t n,
+			  const struct bd_asm_syms *syms)
+{
+	int use_text = 0;
+	if (text) {
+		struct ebpf_insn *re = NULL;
+		size_t nre = 0;
+		char aerr[256];
+		if (!bd_assemble_syms(text, 1, syms, &re, &nre, aerr, sizeof(aerr)) && nre == n &&
+		    !memcmp(re, insns, nre * sizeof(*re)))
+			use_text = 1;
+		free(re);
+	}
+	if (use_text)
+		write_text(f, text);
+	else
+		bd_disasm_program_syms(f, insns, n, 1, syms);
+}
+
 char *bd_case_format_data(const struct bd_case *c)
 {
 	char *out = NULL;
@@ -1228,22 +1559,37 @@ char *bd_case_format_data(const struct bd_case *c)
 		fputs("-- description\n", f);
 		write_text(f, c->description);
 	}
+	/* Maps come before the programs that name them. */
+	const char *prog_names[64 + 1];
+	size_t nnames = 0;
+	prog_names[nnames++] = "main";
+	for (int k = 0; k < c->nprogs && nnames < sizeof(prog_names) / sizeof(prog_names[0]); k++)
+		prog_names[nnames++] = c->progs[k].name;
+	for (int i = 0; i < c->nmaps; i++)
+		bd_map_format(f, &c->maps[i], prog_names, nnames);
+	const char *names[BD_MAX_MAPS];
+	struct bd_asm_syms syms = map_syms(c, names);
 	if (c->ninsns) {
-		int use_text = 0;
-		if (c->asm_text) {
-			struct ebpf_insn *re = NULL;
-			size_t nre = 0;
-			char aerr[256];
-			if (!bd_assemble(c->asm_text, 1, &re, &nre, aerr, sizeof(aerr)) && nre == c->ninsns &&
-			    !memcmp(re, c->insns, nre * sizeof(*re)))
-				use_text = 1;
-			free(re);
-		}
 		fputs("-- asm\n", f);
-		if (use_text)
-			write_text(f, c->asm_text);
-		else
-			bd_disasm_program(f, c->insns, c->ninsns, 1);
+		write_program(f, c->asm_text, c->insns, c->ninsns, &syms);
+	}
+	for (int k = 0; k < c->nprogs; k++) {
+		fprintf(f, "-- program %s\n", c->progs[k].name);
+		write_program(f, c->progs[k].asm_text, c->progs[k].insns, c->progs[k].ninsns, &syms);
+	}
+	static const char *const env_names[EBPF_ENV_KINDS] = { "bpf_ktime_get_ns", "bpf_get_prandom_u32",
+								"bpf_get_smp_processor_id" };
+	bool hv = false;
+	for (int k = 0; k < EBPF_ENV_KINDS; k++) {
+		if (!c->nhelper_values[k])
+			continue;
+		if (!hv)
+			fputs("-- helper values\n", f);
+		hv = true;
+		fputs(env_names[k], f);
+		for (size_t i = 0; i < c->nhelper_values[k]; i++)
+			fprintf(f, " 0x%llx", (unsigned long long)c->helper_values[k][i]);
+		fputc('\n', f);
 	}
 	if (c->mem_len) {
 		fputs("-- mem\n", f);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../vm/ebpf.h"
+#include "maps.h"
 
 #define BD_MAX_EXPECT 16
 #define BD_BACKEND_NAME_MAX 320 /* backend names and patterns, with their NUL */
@@ -52,6 +53,15 @@ struct bd_expect {
 	char *reason;          /* the comment line that explains it, or NULL */
 };
 
+/* A further program of a case: a tail-call target (`-- program NAME`, or
+ * another program of an ELF object that a prog_array holds). */
+struct bd_prog {
+	char *name;
+	char *asm_text;        /* as written, or NULL */
+	struct ebpf_insn *insns;
+	size_t ninsns;
+};
+
 struct bd_case {
 	char *path;            /* file as given on the command line */
 	char *section;         /* ELF section, or NULL */
@@ -77,6 +87,15 @@ struct bd_case {
 	char *extra;           /* sections bpfdiff keeps but ignores (`-- c`, `-- no register offset`), verbatim */
 	char *skip;            /* why no backend can run it (ubpf's `-- pyelf`, `-- reload`), or NULL */
 	bool rerun;            /* ubpf's `-- unload`: load the program again and run it again; both runs must agree */
+	/* Maps and helpers (README "Maps and helpers"). A prog_array's values
+	 * are program indexes: 0 is the case's program, k is progs[k - 1]. */
+	struct bd_map *maps;   /* `-- map` sections, in order: lddw's map index is the position here */
+	int nmaps;
+	struct bd_prog *progs; /* `-- program NAME` sections */
+	int nprogs;
+	char *prog_name;       /* the case's own program: "main" in .data, libbpf's name in an ELF object */
+	uint64_t *helper_values[EBPF_ENV_KINDS]; /* `-- helper values`, per EBPF_ENV_* */
+	size_t nhelper_values[EBPF_ENV_KINDS];
 };
 
 /* Parse a .data file. On error returns -EINVAL (or -errno for I/O) and
@@ -88,6 +107,11 @@ int bd_case_parse_data(const char *path, const char *text, size_t len, struct bd
  * directory, at most BD_MAX_INPUT_BYTES (a device or pipe is read up to that).
  * On error returns -errno and writes "PATH: reason" into err. */
 int bd_read_input(const char *path, char **buf, size_t *len, char *err, size_t errlen);
+/* The name of program k of the case (0: its own), for reports. */
+const char *bd_case_prog_name(const struct bd_case *c, int k);
+/* Copy the maps, programs and helper values of src into dst (which has none). */
+int bd_case_copy_env(struct bd_case *dst, const struct bd_case *src);
+
 /* Write a case as .data text (asm rendered by the disassembler when asm_text is NULL). */
 char *bd_case_format_data(const struct bd_case *c);
 void bd_case_free(struct bd_case *c);

@@ -2,8 +2,8 @@
 /*
  * Running one case on every backend of a session and classifying the result
  * (DESIGN.md "Diff rules"): a backend either meets the case's expectations or
- * fails them; backends that ran are compared pairwise on status, R0 and
- * memory; a disagreement that moves when the uvm is re-run at other addresses
+ * fails them; backends that ran are compared pairwise on status, R0,
+ * memory and maps; a disagreement that moves when the uvm is re-run at other addresses
  * or with another stack fill is nondeterministic, not a discrepancy.
  */
 #include <ctype.h>
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include "asm.h"
+#include "helpers.h"
 #include "session.h"
 #include "../vm/isa.h"
 
@@ -52,6 +53,11 @@ void bd_outcome_reset(struct bd_outcome *o)
 	o->signature[0] = 0;
 	o->first_mem_diff = -1;
 	o->pair[0] = o->pair[1] = -1;
+	o->first_map_diff = -1;
+	o->map_diff_byte = -1;
+	o->map_diff[0] = 0;
+	memset(o->env_excused, 0, sizeof(o->env_excused));
+	o->env_helper[0] = 0;
 }
 
 static bool contains_nocase(const char *hay, const char *needle)
@@ -150,8 +156,49 @@ static void describe_deviation(const struct bd_expect *x, char *out, size_t len)
 /* --- the case's truth ----------------------------------------------------- */
 
 /* What differs: the dimensions a re-run at other addresses is checked on. */
-enum dim { D_NONE, D_STATUS, D_R0, D_MEM, D_FAULT, D_TIMEOUT, D_CRASH };
-static const char *const dim_name[] = { "", "status", "r0", "mem", "fault", "timeout", "crash" };
+enum dim { D_NONE, D_STATUS, D_R0, D_MEM, D_FAULT, D_TIMEOUT, D_CRASH, D_MAP };
+static const char *const dim_name[] = { "", "status", "r0", "mem", "fault", "timeout", "crash", "map" };
+
+/* `-- map NAME after`: each such map's contents must be exactly these (where
+ * the backend gives its maps back). */
+static int maps_meet(const struct bd_case *c, const char *name, const struct bd_result *r, char *why,
+		     size_t whylen)
+{
+	for (int i = 0; i < c->nmaps && r->maps && i < r->nmaps; i++) {
+		const struct bd_map *m = &c->maps[i];
+		if (!m->has_after)
+			continue;
+		struct bd_map_contents want;
+		if (bd_map_contents_full(m, &m->after, &want) < 0)
+			return 0;
+		const uint8_t *key;
+		long byte;
+		char what[160], kt[128];
+		int differ = bd_map_contents_diff(&r->maps[i], &want, &key, &byte, what, sizeof(what));
+		if (differ && byte < 0) {
+			bool got = false;
+			for (size_t e = 0; e < r->maps[i].n && !got; e++)
+				got = r->maps[i].e[e].key == key;
+			bd_hex_string(kt, sizeof(kt), key, m->key_size);
+			snprintf(why, whylen, "%s: map %s: key %s %s", name, m->name, kt,
+				 got ? "is there, but not expected" : "is missing");
+		} else if (differ) {
+			unsigned gotb = 0, expb = 0;
+			for (size_t e = 0; e < r->maps[i].n; e++)
+				if (!memcmp(r->maps[i].e[e].key, key, m->key_size))
+					gotb = r->maps[i].e[e].value[byte];
+			for (size_t e = 0; e < want.n; e++)
+				if (!memcmp(want.e[e].key, key, m->key_size))
+					expb = want.e[e].value[byte];
+			snprintf(why, whylen, "%s: map %s: %s is 0x%02x, expected 0x%02x", name, m->name, what, gotb,
+				 expb);
+		}
+		bd_map_contents_free(&want);
+		if (differ)
+			return 0;
+	}
+	return 1;
+}
 
 /* Does r meet the case's RFC 9669 truth? 1 yes, 0 no (why, *d filled), -1
  * the case states none. Memory is checked only where the backend returns it:
@@ -185,7 +232,10 @@ static int meets_truth(const struct bd_case *c, const char *name, const struct b
 		}
 		return 1;
 	}
-	if (!c->has_result && !c->has_mem_after)
+	bool maps_after = false;
+	for (int i = 0; i < c->nmaps; i++)
+		maps_after |= c->maps[i].has_after;
+	if (!c->has_result && !c->has_mem_after && !maps_after)
 		return -1;
 	if (r->status != BD_OK) {
 		*d = D_STATUS;
@@ -215,6 +265,12 @@ static int meets_truth(const struct bd_case *c, const char *name, const struct b
 				 r->mem_len, c->mem_after_len);
 			return 0;
 		}
+	}
+	if (maps_after && !r->maps) {
+		*unchecked = true;
+	} else if (!maps_meet(c, name, r, why, whylen)) {
+		*d = D_MAP;
+		return 0;
 	}
 	return 1;
 }
@@ -297,19 +353,52 @@ static int mem_diff(const struct bd_result *a, const struct bd_result *b)
 	return a->mem_len != b->mem_len ? (int)n : -1;
 }
 
-/* Two results agree on status, then on what that status carries: R0 and
- * memory for ok; the kind of fault and, where both know it, the faulting pc;
- * the pc where the budget ran out; the signal that killed the VM. */
-static enum dim disagree(const struct bd_result *a, const struct bd_result *b, int *memoff)
+/* The first map whose contents differ, where both sides gave their maps
+ * back: its index, the element's key and the value byte (-1: the key is on
+ * one side only); -1 when none. */
+struct map_diff {
+	int map;
+	long byte;
+	const uint8_t *key;
+	char what[160];
+};
+static int maps_diff(const struct bd_result *a, const struct bd_result *b, struct map_diff *md)
+{
+	md->map = -1;
+	if (!a->maps || !b->maps)
+		return -1;
+	for (int i = 0; i < a->nmaps && i < b->nmaps; i++)
+		if (bd_map_contents_diff(&a->maps[i], &b->maps[i], &md->key, &md->byte, md->what, sizeof(md->what)))
+			return md->map = i;
+	return -1;
+}
+
+/* Value byte `byte` of the element with `key`, or 0. */
+static unsigned map_byte(const struct bd_map_contents *m, const uint8_t *key, long byte)
+{
+	for (size_t e = 0; e < m->n; e++)
+		if (!memcmp(m->e[e].key, key, m->key_size))
+			return m->e[e].value[byte];
+	return 0;
+}
+
+/* Two results agree on status, then on what that status carries: R0,
+ * memory and maps for ok; the kind of fault and, where both know it, the
+ * faulting pc; the pc where the budget ran out; the signal that killed the VM. */
+static enum dim disagree_maps(const struct bd_result *a, const struct bd_result *b, int *memoff,
+			      struct map_diff *md)
 {
 	*memoff = -1;
+	md->map = -1;
 	if (a->status != b->status)
 		return D_STATUS;
 	switch (a->status) {
 	case BD_OK:
 		if (a->r0 != b->r0)
 			return D_R0;
-		return (*memoff = mem_diff(a, b)) >= 0 ? D_MEM : D_NONE;
+		if ((*memoff = mem_diff(a, b)) >= 0)
+			return D_MEM;
+		return maps_diff(a, b, md) >= 0 ? D_MAP : D_NONE;
 	case BD_FAULT:
 		if (a->fault_kind && b->fault_kind && a->fault_kind != b->fault_kind)
 			return D_FAULT;
@@ -323,10 +412,94 @@ static enum dim disagree(const struct bd_result *a, const struct bd_result *b, i
 	}
 }
 
+static enum dim disagree(const struct bd_result *a, const struct bd_result *b, int *memoff)
+{
+	struct map_diff md;
+	return disagree_maps(a, b, memoff, &md);
+}
+
 bool bd_results_agree(const struct bd_result *a, const struct bd_result *b)
 {
 	int off;
 	return disagree(a, b, &off) == D_NONE;
+}
+
+/* --- the environment helpers ------------------------------------------------ */
+
+/* The first call in the case to a helper whose value comes from the
+ * environment (time, randomness, CPU); a call through a register may be one. */
+static const char *env_helper_called(const struct bd_case *c, int platform)
+{
+	for (int k = 0; k <= c->nprogs; k++) {
+		const struct ebpf_insn *in = k ? c->progs[k - 1].insns : c->insns;
+		size_t n = k ? c->progs[k - 1].ninsns : c->ninsns;
+		for (size_t pc = 0; pc < n; pc++) {
+			if (in[pc].opcode == 0x18) {
+				pc++;
+				continue;
+			}
+			if (in[pc].opcode == 0x8d)
+				return "a helper called through a register";
+			if (in[pc].opcode != 0x85 || in[pc].src != EBPF_CALL_HELPER)
+				continue;
+			int h = ebpf_platform_helper(platform, (uint32_t)in[pc].imm);
+			if (h == EBPF_H_KTIME_GET_NS || h == EBPF_H_GET_PRANDOM_U32 || h == EBPF_H_GET_SMP_PROCESSOR_ID)
+				return bd_helper_name(platform, (uint32_t)in[pc].imm);
+		}
+	}
+	return NULL;
+}
+
+/* Does the uvm's result move when the environment helpers return other
+ * values (other seeds, and not the case's own)? Then a backend that takes
+ * them from the real environment cannot be judged on it. */
+static bool depends_on_env_values(struct bd_session *s, const struct bd_case *c)
+{
+	if (!s->probe) {
+		char why[256];
+		if (bd_backend_uvm.open(&s->probe, &s->cfg, why, sizeof(why)) < 0)
+			return false;
+	}
+	static const unsigned long long seeds[] = { 0, 0x0123456789abcdefULL, 0xfedcba9876543210ULL };
+	struct bd_result ref = { 0 }, other = { 0 };
+	bool moved = false;
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]) && !moved; i++) {
+		struct bd_run_opts o;
+		bd_run_opts_default(&o);
+		o.cpu = c->cpu ? c->cpu : s->cfg.cpu;
+		if (i) {
+			o.env_seed = seeds[i];
+			o.ignore_helper_values = true;
+		}
+		struct bd_result *r = i ? &other : &ref;
+		bd_result_reset(r);
+		if (bd_backend_uvm.run(s->probe, c, &o, r) < 0)
+			break;
+		if (i)
+			moved = !bd_results_agree(&ref, &other);
+		s->nondet_checks++;
+	}
+	bd_result_reset(&ref);
+	bd_result_reset(&other);
+	return moved;
+}
+
+/* Mark the backends that cannot be judged on this case's result: those that
+ * take the environment helpers' values from a real environment, when the
+ * result depends on those values. */
+static void excuse_environment(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
+{
+	const char *h = env_helper_called(c, s->cfg.platform);
+	if (!h)
+		return;
+	bool any = false;
+	for (int i = 0; i < s->n; i++)
+		any |= s->slot[i].b && !s->slot[i].ops->env_values && bd_status_ran(o->res[i].status);
+	if (!any || !depends_on_env_values(s, c))
+		return;
+	snprintf(o->env_helper, sizeof(o->env_helper), "%s", h);
+	for (int i = 0; i < s->n; i++)
+		o->env_excused[i] = s->slot[i].b && !s->slot[i].ops->env_values && bd_status_ran(o->res[i].status);
 }
 
 /*
@@ -344,21 +517,27 @@ static bool depends_on_environment(struct bd_session *s, const struct bd_case *c
 		if (bd_backend_uvm.open(&s->probe, &s->cfg, why, sizeof(why)) < 0)
 			return false;
 	}
+	/* Map values, map pointers and callback addresses move too (maps), as do
+	 * the seeded values of the environment helpers the case does not give (env). */
 	static const struct {
 		unsigned long long mem, stack;
 		unsigned char fill;
-		unsigned long long seed, regs;
+		unsigned long long seed, regs, maps, env;
 	} alt[] = {
-		{ 0, 0, 0, 0, 0 }, /* the defaults, as the reference */
-		{ 0x00007f3a5c102340ULL, 0x00007ffd9abc7000ULL, 0xa5, 0, 0x5a5a5a5a5a5a5a5aULL },
-		{ 0x0000555500ab0010ULL, 0x00007ffe01237ff0ULL, 0x3c, 0, 0xdeadbeefcafef00dULL },
+		{ 0, 0, 0, 0, 0, 0, 0 }, /* the defaults, as the reference */
+		{ 0x00007f3a5c102340ULL, 0x00007ffd9abc7000ULL, 0xa5, 0, 0x5a5a5a5a5a5a5a5aULL,
+		  0x00007f3b00000000ULL, 0x1234 },
+		{ 0x0000555500ab0010ULL, 0x00007ffe01237ff0ULL, 0x3c, 0, 0xdeadbeefcafef00dULL,
+		  0x0000555600000000ULL, 0x98765 },
 		/* Kernel-like addresses (negative as s64), as the kernel's pointers are,
 		 * with all-ones and sign-bit fills for uninitialised stack. */
-		{ 0xffff888012345000ULL, 0xffffc90000a3c000ULL, 0xff, 0, 0xffffffffffffffffULL },
-		{ 0xffff88810abc0008ULL, 0xffffc9000123a000ULL, 0x80, 0, 0x8000000000000000ULL },
+		{ 0xffff888012345000ULL, 0xffffc90000a3c000ULL, 0xff, 0, 0xffffffffffffffffULL,
+		  0xffff888100000000ULL, 0 },
+		{ 0xffff88810abc0008ULL, 0xffffc9000123a000ULL, 0x80, 0, 0x8000000000000000ULL,
+		  0xffffc90100000000ULL, 0 },
 		/* Every stack slot different: two uninitialised slots read and
 		 * combined (x - y) cancel out under any uniform fill. */
-		{ 0, 0, 0, 0x243f6a8885a308d3ULL, 0 },
+		{ 0, 0, 0, 0x243f6a8885a308d3ULL, 0, 0, 0 },
 	};
 	if (d == D_MEM) { /* a length difference, or no byte differs in the common part: no address moves that */
 		size_t ndiff = 0;
@@ -382,6 +561,10 @@ static bool depends_on_environment(struct bd_session *s, const struct bd_case *c
 			o.stack_fill = alt[i].fill;
 			o.stack_seed = alt[i].seed;
 			o.reg_fill = alt[i].regs;
+			if (alt[i].maps)
+				o.map_addr = alt[i].maps;
+			if (alt[i].env)
+				o.env_seed = alt[i].env;
 		}
 		struct bd_result *r = i ? &other : &ref;
 		bd_result_reset(r);
@@ -573,7 +756,8 @@ static bool kernel_warning(const struct bd_session *s, const struct bd_case *c, 
 	return false;
 }
 
-static void discrepancy_reason(const struct bd_session *s, struct bd_outcome *o, int da, int db, enum dim d)
+static void discrepancy_reason(const struct bd_session *s, const struct bd_case *c, struct bd_outcome *o, int da,
+			       int db, enum dim d)
 {
 	const struct bd_result *ra = &o->res[da], *rb = &o->res[db];
 	const char *na = s->slot[da].name, *nb = s->slot[db].name;
@@ -607,6 +791,17 @@ static void discrepancy_reason(const struct bd_session *s, struct bd_outcome *o,
 		snprintf(o->reason, sizeof(o->reason), "both crash, by different signals: %s %d, %s %d", na,
 			 ra->signal, nb, rb->signal);
 		break;
+	case D_MAP: {
+		const struct bd_map_contents *ma = &ra->maps[o->first_map_diff], *mb = &rb->maps[o->first_map_diff];
+		const char *mname = c->maps[o->first_map_diff].name;
+		if (o->map_diff_byte >= 0)
+			snprintf(o->reason, sizeof(o->reason), "map %s %s: %s 0x%02x, %s 0x%02x", mname, o->map_diff, na,
+				 map_byte(ma, o->map_diff_key, o->map_diff_byte), nb,
+				 map_byte(mb, o->map_diff_key, o->map_diff_byte));
+		else
+			snprintf(o->reason, sizeof(o->reason), "map %s: %s (%s, %s)", mname, o->map_diff, na, nb);
+		break;
+	}
 	case D_NONE:
 		break;
 	}
@@ -631,6 +826,7 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 	int rerun_differs = run_all(s, c, o, rerun_why, sizeof(rerun_why), &rerun_dim);
 	if (kernel_warning(s, c, o))
 		return 0;
+	excuse_environment(s, c, o);
 
 	/* 1. Each backend against the case: its declared deviation, else the truth. */
 	bool failed = false, error = false, rejected = false, ran = false, unchecked = false;
@@ -641,6 +837,11 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 		struct bd_result *r = &o->res[i];
 		enum dim d;
 		why[0] = 0;
+		if (o->env_excused[i]) {
+			o->judged[i] = BD_J_NONE;
+			ran = true;
+			continue;
+		}
 		o->judged[i] = judge(c, &s->slot[i], r, &o->decl[i], why, sizeof(why), &d);
 		if (i == rerun_differs) { /* `-- unload`: its two runs disagree */
 			o->judged[i] = BD_J_FAILED;
@@ -676,10 +877,11 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 	 * deviation is present (they are expected to differ). */
 	bool compared[BD_MAX_BACKENDS] = { false };
 	for (int i = 0; i < s->n; i++)
-		compared[i] = bd_status_ran(o->res[i].status) && o->judged[i] != BD_J_PRESENT;
+		compared[i] = bd_status_ran(o->res[i].status) && o->judged[i] != BD_J_PRESENT && !o->env_excused[i];
 	int da = -1, db = -1, pa = -1, pb = -1;
 	enum dim what = D_NONE, pwhat = D_NONE;
 	bool helpers = calls_helper(c);
+	struct map_diff md = { .map = -1 };
 	for (int i = 0; i < s->n && !what; i++) {
 		if (!compared[i])
 			continue;
@@ -694,7 +896,7 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 				}
 				continue;
 			}
-			if ((what = disagree(&o->res[i], &o->res[j], &off))) {
+			if ((what = disagree_maps(&o->res[i], &o->res[j], &off, &md))) {
 				da = i;
 				db = j;
 				o->first_mem_diff = off;
@@ -704,6 +906,13 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 	/* A crash is signed with its signal (both signals differ: the first's). */
 	int signal = !what ? -1 : o->res[da].status == BD_CRASH ? o->res[da].signal
 			 : o->res[db].status == BD_CRASH ? o->res[db].signal : -1;
+	if (md.map >= 0) {
+		o->first_map_diff = md.map;
+		o->map_diff_byte = md.byte;
+		size_t ks = c->maps[md.map].key_size;
+		memcpy(o->map_diff_key, md.key, ks < sizeof(o->map_diff_key) ? ks : sizeof(o->map_diff_key));
+		snprintf(o->map_diff, sizeof(o->map_diff), "%s", md.what);
+	}
 	if (what) {
 		o->pair[0] = da;
 		o->pair[1] = db;
@@ -738,12 +947,12 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 		if (!soundness && bd_case_unconfirmed(c) && c->signature &&
 		    !strcmp(bd_signature_key(c->signature), bd_signature_key(o->signature))) {
 			o->verdict = BD_V_UNCONFIRMED;
-			discrepancy_reason(s, o, da, db, what);
+			discrepancy_reason(s, c, o, da, db, what);
 			return 0;
 		}
 		o->verdict = soundness ? BD_V_SOUNDNESS : BD_V_DISCREPANCY;
 		if (!failed) /* else the reason is the failing backend's, which says more */
-			discrepancy_reason(s, o, da, db, what);
+			discrepancy_reason(s, c, o, da, db, what);
 		return 0;
 	}
 	if (!failed) /* a VM that died with no truth to miss and no one to differ from */
@@ -998,4 +1207,27 @@ void bd_outcome_report(FILE *out, const struct bd_session *s, const struct bd_ca
 				hexdump_around(out, s->slot[i].name, o->res[i].mem, o->res[i].mem_len,
 					       o->first_mem_diff);
 	}
+	if (o->first_map_diff >= 0 && o->first_map_diff < c->nmaps) {
+		const struct bd_map *m = &c->maps[o->first_map_diff];
+		fprintf(out, "  first differing map element: map %s, %s\n", m->name, o->map_diff);
+		for (int i = 0; i < s->n; i++) {
+			const struct bd_result *r = &o->res[i];
+			if (!r->maps || o->first_map_diff >= r->nmaps)
+				continue;
+			const struct bd_map_contents *mc = &r->maps[o->first_map_diff];
+			const struct bd_map_elem *e = NULL;
+			for (size_t k = 0; k < mc->n && !e; k++)
+				if (!memcmp(mc->e[k].key, o->map_diff_key, m->key_size))
+					e = &mc->e[k];
+			if (!e)
+				fprintf(out, "    %-8s (no such key)\n", s->slot[i].name);
+			else
+				hexdump_around(out, s->slot[i].name, e->value, m->value_size,
+					       o->map_diff_byte >= 0 ? (int)o->map_diff_byte : -1);
+		}
+	}
+	for (int i = 0; i < s->n; i++)
+		if (o->env_excused[i])
+			fprintf(out, "  %s not judged: the result depends on %s, whose values it takes from its own "
+				     "environment\n", s->slot[i].name, o->env_helper);
 }

@@ -6,6 +6,7 @@
  * missing second slot) comes out as `.insn OPCODE, DST, SRC, OFF, IMM`, one
  * slot per line, so any byte string re-assembles to itself.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,7 @@ static int representable(const struct ebpf_insn *insns, size_t n, size_t pc, int
 
 /* labelno: NULL for relative jumps, else label number per pc (0 = none). */
 static int render(const struct ebpf_insn *insns, size_t n, size_t pc, char *buf, size_t buflen, int *slots,
-		  const int *labelno)
+		  const int *labelno, const struct bd_asm_syms *syms)
 {
 	const struct ebpf_insn *in = &insns[pc];
 	int form = ebpf_decode(in);
@@ -70,7 +71,9 @@ static int render(const struct ebpf_insn *insns, size_t n, size_t pc, char *buf,
 	const char *mn = d->mnemonic;
 	/* Jump target text: a label when one exists, else +off. */
 	char tgt[48];
-	long long rel = d->fmt == EBPF_FMT_JA32 || d->fmt == EBPF_FMT_CALL ? (long long)in->imm : (long long)in->off;
+	long long rel = d->fmt == EBPF_FMT_JA32 || d->fmt == EBPF_FMT_CALL || form == FORM_LDDW_CODE_ADDR
+				? (long long)in->imm
+				: (long long)in->off;
 	long long target = (long long)pc + 1 + rel;
 	if (labelno && target >= 0 && target <= (long long)n && labelno[target])
 		snprintf(tgt, sizeof(tgt), "L%d", labelno[target]);
@@ -88,7 +91,18 @@ static int render(const struct ebpf_insn *insns, size_t n, size_t pc, char *buf,
 		return snprintf(buf, buflen, "%s %%r%d", mn, in->dst);
 	case EBPF_FMT_LDDW: {
 		uint64_t v = (uint64_t)(uint32_t)in->imm | (uint64_t)(uint32_t)insns[pc + 1].imm << 32;
+		uint32_t hi = (uint32_t)insns[pc + 1].imm;
 		*slots = 2;
+		bool value = form == FORM_LDDW_MAP_VALUE || form == FORM_LDDW_MAP_IDX_VALUE;
+		if ((value || form == FORM_LDDW_MAP_FD || form == FORM_LDDW_MAP_IDX) && syms &&
+		    (uint32_t)in->imm < syms->nmaps && syms->maps[(uint32_t)in->imm] && (value || !hi)) {
+			const char *name = syms->maps[(uint32_t)in->imm];
+			if (hi)
+				return snprintf(buf, buflen, "%s %%r%d, %s+%u", mn, in->dst, name, hi);
+			return snprintf(buf, buflen, "%s %%r%d, %s", mn, in->dst, name);
+		}
+		if (form == FORM_LDDW_CODE_ADDR && !hi && tgt[0] == 'L')
+			return snprintf(buf, buflen, "%s %%r%d, %s", mn, in->dst, tgt);
 		return snprintf(buf, buflen, "%s %%r%d, 0x%llx", mn, in->dst, (unsigned long long)v);
 	}
 	case EBPF_FMT_LDX:
@@ -139,10 +153,31 @@ int bd_disasm_insn(const struct ebpf_insn *insns, size_t n, size_t pc, char *buf
 			buf[0] = 0;
 		return -1;
 	}
-	return render(insns, n, pc, buf, buflen, slots, NULL);
+	return render(insns, n, pc, buf, buflen, slots, NULL, NULL);
+}
+
+int bd_disasm_insn_syms(const struct ebpf_insn *insns, size_t n, size_t pc, char *buf, size_t buflen, int *slots,
+			const struct bd_asm_syms *syms)
+{
+	int dummy;
+	if (!slots)
+		slots = &dummy;
+	if (pc >= n) {
+		*slots = 0;
+		if (buflen)
+			buf[0] = 0;
+		return -1;
+	}
+	return render(insns, n, pc, buf, buflen, slots, NULL, syms);
 }
 
 void bd_disasm_program(FILE *out, const struct ebpf_insn *insns, size_t n, int labels)
+{
+	bd_disasm_program_syms(out, insns, n, labels, NULL);
+}
+
+void bd_disasm_program_syms(FILE *out, const struct ebpf_insn *insns, size_t n, int labels,
+			    const struct bd_asm_syms *syms)
 {
 	char buf[160];
 	int slots;
@@ -157,11 +192,11 @@ void bd_disasm_program(FILE *out, const struct ebpf_insn *insns, size_t n, int l
 		} else {
 			for (size_t pc = 0; pc < n; pc += (size_t)slots) {
 				start[pc] = 1;
-				render(insns, n, pc, buf, sizeof(buf), &slots, NULL);
+				render(insns, n, pc, buf, sizeof(buf), &slots, NULL, NULL);
 			}
 			start[n] = 1;
 			for (size_t pc = 0; pc < n; pc += (size_t)slots) {
-				render(insns, n, pc, buf, sizeof(buf), &slots, NULL);
+				render(insns, n, pc, buf, sizeof(buf), &slots, NULL, NULL);
 				int form = buf[0] == '.' ? -1 : ebpf_decode(&insns[pc]);
 				if (form < 0)
 					continue;
@@ -171,7 +206,8 @@ void bd_disasm_program(FILE *out, const struct ebpf_insn *insns, size_t n, int l
 				    d->fmt == EBPF_FMT_MAY_GOTO)
 					rel = insns[pc].off;
 				else if (d->fmt == EBPF_FMT_JA32 ||
-					 (d->fmt == EBPF_FMT_CALL && insns[pc].src == EBPF_CALL_LOCAL))
+					 (d->fmt == EBPF_FMT_CALL && insns[pc].src == EBPF_CALL_LOCAL) ||
+					 (form == FORM_LDDW_CODE_ADDR && !insns[pc + 1].imm))
 					rel = insns[pc].imm;
 				else
 					continue;
@@ -189,7 +225,7 @@ void bd_disasm_program(FILE *out, const struct ebpf_insn *insns, size_t n, int l
 	for (size_t pc = 0; pc < n; pc += (size_t)slots) {
 		if (labelno && labelno[pc])
 			fprintf(out, "L%d:\n", labelno[pc]);
-		render(insns, n, pc, buf, sizeof(buf), &slots, labelno);
+		render(insns, n, pc, buf, sizeof(buf), &slots, labelno, syms);
 		fprintf(out, "%s\n", buf);
 	}
 	if (labelno && labelno[n])

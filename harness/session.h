@@ -82,6 +82,18 @@ struct bd_outcome {
 	char signature[1024];      /* for findings: "ALU32_REG,SDIV64_IMM|uvm/kernel|r0", "kernel-warning|kernel|..." */
 	int first_mem_diff;        /* byte offset of the first memory difference, -1 if none */
 	int pair[2];               /* the two slots that disagree, -1 if none */
+	/* The first map difference between the pair: the map's index (-1 if
+	 * none), the element's key, the value byte (-1: the key is missing on
+	 * one side), and "key 0 byte 3". */
+	int first_map_diff;
+	long map_diff_byte;
+	uint8_t map_diff_key[512];
+	char map_diff[160];
+	/* Backends whose results were not judged because the program's result
+	 * depends on the environment helpers' values (bpf_ktime_get_ns, ...),
+	 * which they take from the real environment, not from the case. */
+	bool env_excused[BD_MAX_BACKENDS];
+	char env_helper[40];       /* the helper that makes it so, for the report */
 };
 
 /* list: "uvm,kernel,xdp,plugin:PATH" or NULL/"all" for every built-in backend.

@@ -19,11 +19,14 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "helpers.h"
 #include "isa.h"
+#include "maps.h"
 #include "semantics.h"
 #include "uvm.h"
 
@@ -62,12 +65,18 @@ struct helper {
 struct uvm {
 	struct uvm_opts opts;
 	struct dinsn *code;
-	size_t n;            /* loaded instructions; 0 = nothing loaded */
+	size_t n;            /* loaded instructions, all programs; 0 = nothing loaded */
 	struct dinsn *buf;   /* decode buffer kept across loads (a fuzzer loads millions) */
 	u8 *second;          /* per slot: is it an lddw's second half */
 	size_t cap;
+	u32 *prog_base;      /* program k's first slot; prog_base[nprogs] = n */
+	size_t nprogs, prog_cap;
 	struct helper *helpers;
 	size_t nhelpers;
+	struct vmap maps[EBPF_MAX_MAPS];
+	size_t nmaps;
+	u64 *env_vals[EBPF_ENV_KINDS]; /* values the case gives for the environment helpers */
+	size_t env_n[EBPF_ENV_KINDS];
 	u8 stack[STACK_BYTES] __attribute__((aligned(16)));
 };
 
@@ -115,9 +124,153 @@ static const struct helper *find_helper(const struct uvm *vm, u64 id)
 	return NULL;
 }
 
-static uint32_t pc_of(const struct uvm *vm, uintptr_t slot)
+/* Program of a slot, and its pc within that program. */
+static size_t prog_of(const struct uvm *vm, size_t slot)
 {
-	return (uint32_t)((slot - (uintptr_t)vm->code) / SLOT);
+	size_t k = 0;
+	while (k + 1 < vm->nprogs && vm->prog_base[k + 1] <= slot)
+		k++;
+	return k;
+}
+
+static uint32_t pc_of(const struct uvm *vm, uintptr_t addr)
+{
+	size_t slot = (addr - (uintptr_t)vm->code) / SLOT;
+	return (uint32_t)(slot - (vm->nprogs > 1 ? vm->prog_base[prog_of(vm, slot)] : 0));
+}
+
+/* "pc 3" in the first program, "prog 2 pc 3" in a tail-call target. */
+static int where(const struct uvm *vm, uintptr_t addr, char *buf, size_t len)
+{
+	size_t slot = (addr - (uintptr_t)vm->code) / SLOT, k = vm->nprogs > 1 ? prog_of(vm, slot) : 0;
+	if (k)
+		return snprintf(buf, len, "prog %zu pc %u", k, pc_of(vm, addr));
+	return snprintf(buf, len, "pc %u", pc_of(vm, addr));
+}
+
+/* ---- maps and helpers as the program sees them ------------------------- */
+
+/* Host address of `size` bytes of a map value at guest addr, or NULL. Detached
+ * hash elements stay addressable (maps.h). Off the hot path: only accesses
+ * that are neither stack nor case memory come here. */
+__attribute__((noinline)) static u8 *map_xlate(struct uvm *vm, u64 addr, u64 size)
+{
+	u64 x = addr - vm->opts.map_addr, m = x >> EBPF_MAP_SHIFT;
+	if (m >= vm->nmaps)
+		return NULL;
+	struct vmap *mp = &vm->maps[m];
+	if (mp->def.type == EBPF_MAP_PROG_ARRAY)
+		return NULL;
+	u64 rem = x & ((1ULL << EBPF_MAP_SHIFT) - 1), slot = rem / mp->stride, off = rem % mp->stride;
+	if (slot >= mp->nslots || off > mp->def.value_size || size > mp->def.value_size - off)
+		return NULL;
+	return mp->vals + slot * mp->stride + off;
+}
+
+/* The guest memory a helper may be handed a pointer into. */
+struct guest {
+	u64 stk_lo, stk_len, maddr, mlen;
+	u8 *stk_host, *mem;
+};
+
+static u8 *guest_ptr(struct uvm *vm, const struct guest *g, u64 addr, u64 size)
+{
+	u64 o = addr - g->stk_lo;
+	if (o <= g->stk_len && size <= g->stk_len - o)
+		return g->stk_host + o;
+	o = addr - g->maddr;
+	if (o <= g->mlen && size <= g->mlen - o)
+		return g->mem + o;
+	return map_xlate(vm, addr, size);
+}
+
+/* The map a map pointer (lddw src 1/5) names, or NULL. */
+static struct vmap *map_of(struct uvm *vm, u64 ptr)
+{
+	u64 x = ptr - vm->opts.map_addr - EBPF_MAP_OBJECTS;
+	return !(x & 255) && (x >> 8) < vm->nmaps ? &vm->maps[x >> 8] : NULL;
+}
+
+struct helper_fault {
+	enum uvm_fault kind;
+	u64 addr;
+	u64 size;
+	const char *what;
+};
+
+/* bpf_map_lookup_elem / update / delete: r0 as the kernel's helper returns
+ * it, or a fault when an argument is not a map or not readable memory. */
+__attribute__((noinline)) static int map_helper(struct uvm *vm, const struct guest *g, int h, u64 *r,
+						struct helper_fault *f)
+{
+	struct vmap *m = map_of(vm, r[1]);
+	if (!m || m->def.type == EBPF_MAP_PROG_ARRAY) {
+		f->kind = UVM_FAULT_CALL;
+		f->addr = r[1];
+		f->what = m ? "r1 is a prog_array, which programs cannot look up, update or delete in"
+			    : "r1 is not a map";
+		return -1;
+	}
+	const u8 *key = guest_ptr(vm, g, r[2], m->def.key_size);
+	if (!key) {
+		f->kind = UVM_FAULT_READ;
+		f->addr = r[2];
+		f->size = m->def.key_size;
+		f->what = "key";
+		return -1;
+	}
+	if (h == EBPF_H_MAP_LOOKUP) {
+		int64_t s = vmap_lookup(m, key);
+		r[0] = s < 0 ? 0 : vm->opts.map_addr + ((u64)(m - vm->maps) << EBPF_MAP_SHIFT) + (u64)s * m->stride;
+		return 0;
+	}
+	if (h == EBPF_H_MAP_DELETE) {
+		r[0] = (u64)vmap_delete(m, key);
+		return 0;
+	}
+	const u8 *val = guest_ptr(vm, g, r[3], m->def.value_size);
+	if (!val) {
+		f->kind = UVM_FAULT_READ;
+		f->addr = r[3];
+		f->size = m->def.value_size;
+		f->what = "value";
+		return -1;
+	}
+	/* The value may overlap the element it replaces (a hash update copies it
+	 * into a new element; an array update may copy onto itself): memmove. */
+	u8 tmp[256], *copy = m->def.value_size <= sizeof(tmp) ? tmp : malloc(m->def.value_size);
+	if (!copy) {
+		f->kind = UVM_FAULT_OTHER;
+		f->what = "out of memory";
+		return -1;
+	}
+	memmove(copy, val, m->def.value_size);
+	r[0] = (u64)vmap_update(m, key, copy, r[4]);
+	if (copy != tmp)
+		free(copy);
+	return 0;
+}
+
+static u64 env_value(const struct uvm *vm, int kind, u64 i)
+{
+	size_t n = vm->env_n[kind];
+	if (kind == EBPF_ENV_CPU && n)
+		return vm->env_vals[kind][0]; /* one CPU for the whole run */
+	return i < n ? vm->env_vals[kind][i] : ebpf_env_value(vm->opts.env_seed, kind, i);
+}
+
+/* The first slot of the callback a code address (lddw src 4) names, if it is
+ * an instruction of the program at slot `from`; else NULL. */
+static const struct dinsn *callback_of(const struct uvm *vm, u64 addr, const struct dinsn *from)
+{
+	u64 x = addr - vm->opts.map_addr - EBPF_CODE_ADDRS;
+	if (x & 7)
+		return NULL;
+	u64 slot = x / 8;
+	size_t k = prog_of(vm, (size_t)(from - vm->code));
+	if (slot < vm->prog_base[k] || slot >= vm->prog_base[k + 1] || vm->second[slot])
+		return NULL;
+	return vm->code + slot;
 }
 
 /*
@@ -169,12 +322,20 @@ __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 
 		const struct dinsn *ret;
 		u64 saved[4];
 		u64 may_goto;
+		/* bpf_loop: this frame runs callback cb, iteration i of n */
+		const struct dinsn *cb;
+		u64 ctx;
+		u32 i, n;
 	} frames[EBPF_MAX_CALL_DEPTH];
 	u64 may_goto = EBPF_MAY_GOTO_BUDGET; /* this frame's may_goto budget (semantics.h) */
 	int depth = 0;
 	const u64 fsz = MUT(FRAME_256) ? 256 : EBPF_STACK_SIZE;
 	u64 fault_addr = 0, helper_id = 0;
 	int fault_size = 0, fault_write = 0;
+	u64 env_calls[EBPF_ENV_KINDS] = { 0 };
+	char at[32];
+	unsigned tail_calls = 0;
+	struct helper_fault hf = { 0 };
 
 #define DST r[p->dst]
 #define SRC r[p->src]
@@ -206,7 +367,7 @@ __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 
 			h = stk_host + o_;                                     \
 		else if (likely((o_ = a_ - maddr) < mlim##S))                  \
 			h = mem + o_;                                          \
-		else {                                                         \
+		else if (!(h = vm->nmaps ? map_xlate(vm, a_, S) : NULL)) {     \
 			fault_addr = a_;                                       \
 			fault_size = S;                                        \
 			fault_write = W;                                       \
@@ -334,14 +495,31 @@ L_BSWAP64:
 	DST = sem_bswap64(DST);
 	NEXT;
 
-L_LDDW:
-	DST = MUT(LDDW_LOW_ONLY) ? (u64)(u32)IMM : sem_lddw(IMM, p[1].imm);
 	/* Two slots, one instruction. An lddw already past the budget must not
 	 * move lim, or a timeout would blame the wrong pc. */
-	if (likely((uintptr_t)p <= lim))
-		lim += SLOT;
-	p++;
-	NEXT;
+#define LDDW_DONE                                  \
+	do {                                       \
+		if (likely((uintptr_t)p <= lim))   \
+			lim += SLOT;               \
+		p++;                               \
+		NEXT;                              \
+	} while (0)
+L_LDDW:
+	DST = MUT(LDDW_LOW_ONLY) ? (u64)(u32)IMM : sem_lddw(IMM, p[1].imm);
+	LDDW_DONE;
+	/* Pseudo sources (vm/helpers.h has the addresses); uvm_load has checked
+	 * that the map exists, and put the callback's slot in imm for src 4. */
+L_LDDW_MAP_FD:
+L_LDDW_MAP_IDX:
+	DST = o->map_addr + EBPF_MAP_OBJECTS + (u64)(u32)IMM * 256;
+	LDDW_DONE;
+L_LDDW_MAP_VALUE:
+L_LDDW_MAP_IDX_VALUE:
+	DST = o->map_addr + ((u64)(u32)IMM << EBPF_MAP_SHIFT) + (u64)(u32)p[1].imm;
+	LDDW_DONE;
+L_LDDW_CODE_ADDR:
+	DST = o->map_addr + EBPF_CODE_ADDRS + (u64)(u32)IMM * 8;
+	LDDW_DONE;
 
 	/* Memory. Unaligned guest accesses are allowed: memcpy. */
 #define LDX(ID, S, T, CONV)                                   \
@@ -495,6 +673,7 @@ L_CALL_LOCAL:
 	memcpy(frames[depth].saved, &r[6], sizeof(frames[depth].saved));
 	frames[depth].may_goto = may_goto;
 	may_goto = EBPF_MAY_GOTO_BUDGET;
+	frames[depth].n = 0;
 	depth++;
 	/* Each frame its own 512 bytes, as the kernel: a callee's [r10-8] never
 	 * aliases its caller's. */
@@ -508,6 +687,8 @@ L_CALL_LOCAL:
 L_EXIT:
 	if (likely(depth == 0))
 		goto done;
+	if (unlikely(frames[depth - 1].n != 0))
+		goto loop_exit;
 	if (unlikely((uintptr_t)p >= lim)) {
 		tgt = frames[depth - 1].ret;
 		goto timeout_xfer;
@@ -525,21 +706,160 @@ L_EXIT:
 	p = tgt;
 	goto *p->op;
 
-#define CALL_HELPER(ID)                                                                   \
-	do {                                                                              \
-		u64 id_ = (ID);                                                           \
-		const struct helper *hp = id_ <= UINT32_MAX ? find_helper(vm, id_) : NULL; \
-		if (unlikely(!hp)) {                                                      \
-			helper_id = id_;                                                  \
-			goto no_helper;                                                   \
-		}                                                                         \
-		r[0] = hp->fn(hp->ctx, r[1], r[2], r[3], r[4], r[5]);                     \
-		NEXT;                                                                     \
+	/* A control transfer to slot T that is not a jump: as JUMP, by address. */
+#define XFER(T)                                                       \
+	do {                                                          \
+		const struct dinsn *t_ = (T);                         \
+		if (unlikely((uintptr_t)p >= lim)) {                  \
+			tgt = t_;                                     \
+			goto timeout_xfer;                            \
+		}                                                     \
+		lim += (uintptr_t)t_ - (uintptr_t)p - SLOT;           \
+		p = t_;                                               \
+		goto *p->op;                                          \
 	} while (0)
+	/* After a helper, r1-r5 hold nothing the program may read (the verifier
+	 * marks them unreadable): the "unspecified" value, which the diff moves. */
+#define CLOBBER_ARGS() (r[1] = r[2] = r[3] = r[4] = r[5] = o->reg_fill)
 L_CALL_HELPER:
-	CALL_HELPER((u32)IMM);
+	helper_id = (u32)IMM;
+	goto helper;
 L_CALLX:
-	CALL_HELPER(DST);
+	helper_id = DST;
+	goto helper;
+helper: {
+	const struct helper *hp = vm->nhelpers && helper_id <= UINT32_MAX ? find_helper(vm, helper_id) : NULL;
+	if (hp) {
+		r[0] = hp->fn(hp->ctx, r[1], r[2], r[3], r[4], r[5]);
+		NEXT;
+	}
+	switch (ebpf_platform_helper(o->platform, helper_id)) {
+	case EBPF_H_MAP_LOOKUP:
+	case EBPF_H_MAP_UPDATE:
+	case EBPF_H_MAP_DELETE: {
+		struct guest g = { stk_lo, stk_len, maddr, mem_len, stk_host, mem };
+		if (map_helper(vm, &g, ebpf_platform_helper(o->platform, helper_id), r, &hf))
+			goto helper_fault;
+		CLOBBER_ARGS();
+		NEXT;
+	}
+	case EBPF_H_KTIME_GET_NS:
+		r[0] = env_value(vm, EBPF_ENV_KTIME, env_calls[EBPF_ENV_KTIME]++);
+		CLOBBER_ARGS();
+		NEXT;
+	case EBPF_H_GET_PRANDOM_U32:
+		r[0] = (u32)env_value(vm, EBPF_ENV_PRANDOM, env_calls[EBPF_ENV_PRANDOM]++);
+		CLOBBER_ARGS();
+		NEXT;
+	case EBPF_H_GET_SMP_PROCESSOR_ID:
+		r[0] = (u32)env_value(vm, EBPF_ENV_CPU, env_calls[EBPF_ENV_CPU]++);
+		CLOBBER_ARGS();
+		NEXT;
+	case EBPF_H_UNWIND:
+		/* ubpf: the helper returns its argument; 0 ends the program, at any depth. */
+		r[0] = r[1];
+		if (!r[0])
+			goto done;
+		NEXT;
+	case EBPF_H_TAIL_CALL: {
+		struct vmap *pa = map_of(vm, r[2]);
+		if (!pa || pa->def.type != EBPF_MAP_PROG_ARRAY) {
+			hf = (struct helper_fault){ .kind = UVM_FAULT_CALL, .addr = r[2],
+						    .what = "r2 is not a prog_array" };
+			goto helper_fault;
+		}
+		/* The kernel's order (interpreter and JITs alike): index, then the
+		 * count, which goes up even when the slot turns out to be empty. */
+		u32 idx = (u32)r[3], target = 0;
+		if (idx < pa->def.max_entries && tail_calls < EBPF_MAX_TAIL_CALLS) {
+			tail_calls++;
+			memcpy(&target, pa->vals + (size_t)idx * pa->stride, 4);
+		}
+		CLOBBER_ARGS();
+		r[0] = o->reg_fill;
+		if (!target || target > vm->nprogs)
+			NEXT; /* falls through to the next instruction */
+		/* The target replaces the running program in this frame and starts
+		 * as a program does: r1 the memory, r2 its length. */
+		for (int i = 6; i < 10; i++)
+			r[i] = o->reg_fill;
+		r[1] = o->mem_addr;
+		r[2] = mem_len;
+		XFER(vm->code + vm->prog_base[target - 1]);
+	}
+	case EBPF_H_LOOP: {
+		/* kernel/bpf/bpf_iter.c: flags, then the u32 count, then the loop. */
+		u32 nr = (u32)r[1];
+		if (r[4] || nr > EBPF_MAX_LOOPS || !nr) {
+			r[0] = r[4] ? (u64)-(s64)EBPF_EINVAL : nr ? (u64)-(s64)EBPF_E2BIG : 0;
+			CLOBBER_ARGS();
+			NEXT;
+		}
+		const struct dinsn *cb = callback_of(vm, r[2], p);
+		if (!cb) {
+			hf = (struct helper_fault){ .kind = UVM_FAULT_CALL, .addr = r[2],
+						    .what = "r2 is not a function of this program" };
+			goto helper_fault;
+		}
+		if (unlikely(depth + 1 >= EBPF_MAX_CALL_DEPTH))
+			goto depth_fault;
+		if (unlikely((uintptr_t)p >= lim)) {
+			tgt = cb;
+			goto timeout_xfer;
+		}
+		frames[depth].ret = p + 1;
+		memcpy(frames[depth].saved, &r[6], sizeof(frames[depth].saved));
+		frames[depth].cb = cb;
+		frames[depth].ctx = r[3];
+		frames[depth].i = 0;
+		frames[depth].n = nr;
+		frames[depth].may_goto = may_goto;
+		may_goto = EBPF_MAY_GOTO_BUDGET; /* a callback is a function: its own budget */
+		depth++;
+		r[10] -= fsz;
+		stk_lo -= fsz;
+		stk_len += fsz;
+		stk_host -= fsz;
+		r[1] = 0;
+		r[2] = frames[depth - 1].ctx;
+		r[3] = r[4] = r[5] = 0;
+		lim += (uintptr_t)cb - (uintptr_t)p - SLOT;
+		p = cb;
+		goto *p->op;
+	}
+	default:
+		goto no_helper;
+	}
+}
+loop_exit: {
+	/* A bpf_loop callback returned: stop on non-zero (the helper's `if (ret)`),
+	 * else run it again with the next index; r0 = iterations run. */
+	int d = depth - 1;
+	frames[d].i++;
+	if (!r[0] && frames[d].i < frames[d].n) {
+		r[1] = frames[d].i;
+		r[2] = frames[d].ctx;
+		r[3] = r[4] = r[5] = 0;
+		may_goto = EBPF_MAY_GOTO_BUDGET; /* each call of the callback starts afresh */
+		XFER(frames[d].cb);
+	}
+	if (unlikely((uintptr_t)p >= lim)) {
+		tgt = frames[d].ret;
+		goto timeout_xfer;
+	}
+	depth--;
+	if (!MUT(CALLEE_CLOBBER))
+		memcpy(&r[6], frames[d].saved, sizeof(frames[d].saved));
+	may_goto = frames[d].may_goto;
+	r[10] += fsz;
+	stk_lo += fsz;
+	stk_len -= fsz;
+	stk_host += fsz;
+	r[0] = frames[d].i;
+	CLOBBER_ARGS();
+	frames[d].n = 0;
+	XFER(frames[d].ret);
+}
 
 L_R10_WRITE:
 	if ((uintptr_t)p > lim)
@@ -552,12 +872,7 @@ L_R10_WRITE:
 	goto end;
 
 L_CALL_BTF:
-L_LDDW_MAP_FD:
-L_LDDW_MAP_VALUE:
 L_LDDW_VAR_ADDR:
-L_LDDW_CODE_ADDR:
-L_LDDW_MAP_IDX:
-L_LDDW_MAP_IDX_VALUE:
 L_LDDW_HI:
 	/* uvm_load never lets these run. */
 	if ((uintptr_t)p > lim)
@@ -585,8 +900,8 @@ oob:
 	res->status = UVM_FAULT;
 	res->fault = fault_write ? UVM_FAULT_WRITE : UVM_FAULT_READ;
 	res->fault_addr = fault_addr;
-	res->pc = pc_of(vm, (uintptr_t)p);
-	snprintf(res->message, sizeof(res->message), "pc %u: %s of %d bytes at 0x%llx out of bounds", res->pc,
+	where(vm, (uintptr_t)p, at, sizeof(at));
+	snprintf(res->message, sizeof(res->message), "%s: %s of %d bytes at 0x%llx out of bounds", at,
 		 fault_write ? "write" : "read", fault_size, (unsigned long long)fault_addr);
 	goto end;
 depth_fault:
@@ -594,20 +909,36 @@ depth_fault:
 		goto timeout_inseg;
 	res->status = UVM_FAULT;
 	res->fault = UVM_FAULT_DEPTH;
-	res->pc = pc_of(vm, (uintptr_t)p);
-	snprintf(res->message, sizeof(res->message), "pc %u: call depth exceeds %d", res->pc, EBPF_MAX_CALL_DEPTH);
+	where(vm, (uintptr_t)p, at, sizeof(at));
+	snprintf(res->message, sizeof(res->message), "%s: call depth exceeds %d", at, EBPF_MAX_CALL_DEPTH);
+	goto end;
+helper_fault:
+	if ((uintptr_t)p > lim)
+		goto timeout_inseg;
+	res->status = UVM_FAULT;
+	res->fault = hf.kind;
+	res->fault_addr = hf.addr;
+	where(vm, (uintptr_t)p, at, sizeof(at));
+	if (hf.kind == UVM_FAULT_READ)
+		snprintf(res->message, sizeof(res->message), "%s: helper %llu: read of %llu bytes (%s) at 0x%llx out of bounds",
+			 at, (unsigned long long)helper_id, (unsigned long long)hf.size, hf.what,
+			 (unsigned long long)hf.addr);
+	else
+		snprintf(res->message, sizeof(res->message), "%s: helper %llu: %s (0x%llx)", at,
+			 (unsigned long long)helper_id, hf.what, (unsigned long long)hf.addr);
 	goto end;
 no_helper:
 	if ((uintptr_t)p > lim)
 		goto timeout_inseg;
 	res->status = UVM_UNSUPPORTED;
+	where(vm, (uintptr_t)p, at, sizeof(at));
 	if (p->op == labels[FORM_CALLX]) /* not shared with another form: it has a body of its own */
 		snprintf(res->message, sizeof(res->message),
-			 "pc %u: helper call through r%d (helper %llu) is not modelled", pc_of(vm, (uintptr_t)p),
-			 p->dst, (unsigned long long)helper_id);
+			 "%s: helper call through r%d (helper %llu) is not modelled on platform %s", at, p->dst,
+			 (unsigned long long)helper_id, o->platform == EBPF_PLATFORM_UBPF ? "ubpf" : "linux");
 	else
-		snprintf(res->message, sizeof(res->message), "pc %u: call to helper %llu is not modelled",
-			 pc_of(vm, (uintptr_t)p), (unsigned long long)helper_id);
+		snprintf(res->message, sizeof(res->message), "%s: call to helper %llu is not modelled on platform %s",
+			 at, (unsigned long long)helper_id, o->platform == EBPF_PLATFORM_UBPF ? "ubpf" : "linux");
 	goto end;
 end:
 	res->r0 = r[0];
@@ -634,7 +965,8 @@ timeout:
 	res->r0 = r[0];
 	res->pc = pc_of(vm, (uintptr_t)p);
 	res->insns = budget;
-	snprintf(res->message, sizeof(res->message), "pc %u: instruction budget of %llu exhausted", res->pc,
+	where(vm, (uintptr_t)p, at, sizeof(at));
+	snprintf(res->message, sizeof(res->message), "%s: instruction budget of %llu exhausted", at,
 		 (unsigned long long)budget);
 }
 
@@ -671,6 +1003,12 @@ static int apply_opts(struct uvm_opts *dst, const struct uvm_opts *src)
 		o.stack_top = UVM_DEFAULT_STACK_TOP;
 	if (!o.budget)
 		o.budget = UVM_DEFAULT_BUDGET;
+	if (!o.map_addr)
+		o.map_addr = UVM_DEFAULT_MAP_ADDR;
+	if (!o.env_seed)
+		o.env_seed = UVM_DEFAULT_ENV_SEED;
+	if (o.platform < 0 || o.platform >= EBPF_PLATFORM_COUNT)
+		return -EINVAL;
 	if (o.budget > MAX_BUDGET)
 		o.budget = MAX_BUDGET;
 	if (!o.cpu)
@@ -713,7 +1051,12 @@ void uvm_destroy(struct uvm *vm)
 		return;
 	free(vm->buf);
 	free(vm->second);
+	free(vm->prog_base);
 	free(vm->helpers);
+	for (size_t i = 0; i < vm->nmaps; i++)
+		vmap_free(&vm->maps[i]);
+	for (int k = 0; k < EBPF_ENV_KINDS; k++)
+		free(vm->env_vals[k]);
 	free(vm);
 }
 
@@ -766,7 +1109,8 @@ __attribute__((format(printf, 4, 5))) static void load_fail(struct load_err *le,
 	va_end(ap);
 }
 
-/* Where a jump/call at pc with displacement d lands; -1 if invalid (recorded). */
+/* Where a jump/call at pc with displacement d lands (within its program of
+ * n slots, second[] indexed like pc); an error is recorded. */
 static void check_target(struct load_err *le, const u8 *second, size_t n, size_t pc, s64 d, const char *what)
 {
 	s64 t = (s64)pc + d + 1;
@@ -776,42 +1120,12 @@ static void check_target(struct load_err *le, const u8 *second, size_t n, size_t
 		load_fail(le, -EINVAL, pc, "%s target %lld is the second half of lddw", what, (long long)t);
 }
 
-int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err, size_t errlen)
+/* Validate and decode one program of n insns into code[], with second[]
+ * marking lddw second halves; base = its first slot among all programs. */
+static void load_one(struct uvm *vm, struct load_err *le, const struct ebpf_insn *insns, size_t n,
+		     struct dinsn *code, const u8 *second, size_t base)
 {
-	struct load_err le = { 0 };
 	const void *const *labels = exec_labels();
-	if (err && errlen)
-		err[0] = 0;
-	vm->code = NULL;
-	vm->n = 0;
-	if (!n || !insns) {
-		if (err)
-			snprintf(err, errlen, "pc 0: empty program");
-		return -EINVAL;
-	}
-	if (n > (1u << 24)) {
-		if (err)
-			snprintf(err, errlen, "pc 0: program of %zu instructions is too large", n);
-		return -EINVAL;
-	}
-	if (n > vm->cap) {
-		struct dinsn *nb = realloc(vm->buf, n * sizeof(*nb));
-		if (nb)
-			vm->buf = nb;
-		u8 *ns = realloc(vm->second, n + 1);
-		if (ns)
-			vm->second = ns;
-		if (!nb || !ns)
-			return -ENOMEM;
-		vm->cap = n;
-	}
-	struct dinsn *code = vm->buf;
-	u8 *second = vm->second;
-	memset(second, 0, n + 1);
-	for (size_t pc = 0; pc < n; pc++)
-		if (ebpf_is_lddw(&insns[pc]))
-			second[++pc] = 1;
-
 	size_t last = 0;
 	for (size_t pc = 0; pc < n; pc++) {
 		const struct ebpf_insn *in = &insns[pc];
@@ -821,7 +1135,7 @@ int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err,
 					   .off = in->off, .imm = in->imm };
 		int f = ebpf_check_insn(in, msg, sizeof(msg));
 		if (f < 0) {
-			load_fail(&le, -EINVAL, pc, "%s", msg);
+			load_fail(le, -EINVAL, pc, "%s", msg);
 			if (ebpf_is_lddw(in))
 				pc++;
 			continue;
@@ -830,60 +1144,243 @@ int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err,
 		code[pc].op = labels[ebpf_writes_r10(in, f) ? LABEL_R10_WRITE : f];
 		if (!ebpf_form_in_isa(f, vm->opts.isa)) {
 			ebpf_isa_refusal(msg, sizeof(msg), f, vm->opts.isa);
-			load_fail(&le, -EINVAL, pc, "%s", msg);
+			load_fail(le, -EINVAL, pc, "%s", msg);
 		} else if (d->cpu > vm->opts.cpu) {
-			load_fail(&le, -EINVAL, pc, "%s needs cpu v%d (loading for v%d)", d->mnemonic, d->cpu,
+			load_fail(le, -EINVAL, pc, "%s needs cpu v%d (loading for v%d)", d->mnemonic, d->cpu,
 				  vm->opts.cpu);
 		}
 		switch (d->fmt) {
 		case EBPF_FMT_LDDW:
 			if (pc + 1 >= n) {
-				load_fail(&le, -EINVAL, pc, "lddw is the last instruction (no second slot)");
+				load_fail(le, -EINVAL, pc, "lddw is the last instruction (no second slot)");
 				break;
 			}
 			if (in[1].opcode || in[1].dst || in[1].src || in[1].off)
-				load_fail(&le, -EINVAL, pc + 1,
+				load_fail(le, -EINVAL, pc + 1,
 					  "second slot of lddw has opcode 0x%02x dst %d src %d off %d (must be 0)",
 					  in[1].opcode, in[1].dst, in[1].src, in[1].off);
 			code[pc + 1] = (struct dinsn){ .op = labels[LABEL_LDDW_HI], .imm = in[1].imm };
-			if (f != FORM_LDDW)
-				load_fail(&le, -EOPNOTSUPP, pc, "%s (lddw src %d) is not modelled", d->mnemonic,
+			if (f == FORM_LDDW_MAP_FD || f == FORM_LDDW_MAP_IDX || f == FORM_LDDW_MAP_VALUE ||
+			    f == FORM_LDDW_MAP_IDX_VALUE) {
+				/* imm is the map's index among the case's maps (its fd for the kernel). */
+				u32 m = (u32)in->imm;
+				bool value = f == FORM_LDDW_MAP_VALUE || f == FORM_LDDW_MAP_IDX_VALUE;
+				if (m >= vm->nmaps)
+					load_fail(le, -EINVAL, pc, "%s refers to map %u, but there %s %zu", d->mnemonic,
+						  m, vm->nmaps == 1 ? "is" : "are", vm->nmaps);
+				else if (value && vm->maps[m].def.type != EBPF_MAP_ARRAY)
+					load_fail(le, -EINVAL, pc, "%s: map %u is not an array (no first value)",
+						  d->mnemonic, m);
+			} else if (f == FORM_LDDW_CODE_ADDR) {
+				check_target(le, second, n, pc, in->imm, "function address");
+				code[pc].imm = (ebpf_s32)((s64)base + (s64)pc + in->imm + 1);
+			} else if (f != FORM_LDDW) {
+				load_fail(le, -EOPNOTSUPP, pc, "%s (lddw src %d) is not modelled", d->mnemonic,
 					  in->src);
+			}
 			pc++;
 			break;
 		case EBPF_FMT_JA:
 		case EBPF_FMT_JCOND_K:
 		case EBPF_FMT_JCOND_X:
 		case EBPF_FMT_MAY_GOTO:
-			check_target(&le, second, n, pc, in->off, "jump");
+			check_target(le, second, n, pc, in->off, "jump");
 			break;
 		case EBPF_FMT_JA32:
-			check_target(&le, second, n, pc, in->imm, "jump");
+			check_target(le, second, n, pc, in->imm, "jump");
 			break;
 		case EBPF_FMT_CALL:
 			if (f == FORM_CALL_LOCAL)
-				check_target(&le, second, n, pc, in->imm, "call");
+				check_target(le, second, n, pc, in->imm, "call");
 			else if (f == FORM_CALL_BTF)
-				load_fail(&le, -EOPNOTSUPP, pc, "call btf %d (kfunc) is not modelled", in->imm);
-			else if (!find_helper(vm, (u32)in->imm))
-				load_fail(&le, -EOPNOTSUPP, pc, "call to helper %u is not modelled", (u32)in->imm);
+				load_fail(le, -EOPNOTSUPP, pc, "call btf %d (kfunc) is not modelled", in->imm);
+			else if (!find_helper(vm, (u32)in->imm) &&
+				 ebpf_platform_helper(vm->opts.platform, (u32)in->imm) == EBPF_H_NONE)
+				load_fail(le, -EOPNOTSUPP, pc, "call to helper %u is not modelled on platform %s",
+					  (u32)in->imm, vm->opts.platform == EBPF_PLATFORM_UBPF ? "ubpf" : "linux");
 			break;
 		default:
 			break;
 		}
 	}
-	if (!le.einval) {
+	if (!le->einval) {
 		const struct ebpf_insn *in = &insns[last];
 		if (second[last] || (in->opcode != 0x95 && in->opcode != 0x05 && in->opcode != 0x06))
-			load_fail(&le, -EINVAL, last, "missing exit: the last instruction must be exit or ja");
+			load_fail(le, -EINVAL, last, "missing exit: the last instruction must be exit or ja");
 	}
-	if (le.einval || le.enotsup) {
+}
+
+int uvm_load_progs(struct uvm *vm, const struct uvm_prog *progs, size_t nprogs, char *err, size_t errlen)
+{
+	if (err && errlen)
+		err[0] = 0;
+	vm->code = NULL;
+	vm->n = 0;
+	size_t total = 0;
+	for (size_t k = 0; k < nprogs; k++) {
+		if (!progs[k].n || !progs[k].insns) {
+			if (err)
+				snprintf(err, errlen, "%spc 0: empty program", nprogs > 1 && k ? "prog " : "");
+			if (err && nprogs > 1 && k)
+				snprintf(err, errlen, "prog %zu: pc 0: empty program", k);
+			return -EINVAL;
+		}
+		total += progs[k].n;
+	}
+	if (!nprogs || total > (1u << 24)) {
 		if (err)
-			snprintf(err, errlen, "%s", le.einval ? le.inval : le.notsup);
-		return le.einval ? -EINVAL : -EOPNOTSUPP;
+			snprintf(err, errlen, nprogs ? "pc 0: program of %zu instructions is too large"
+						     : "pc 0: empty program", total);
+		return -EINVAL;
 	}
-	vm->code = code;
-	vm->n = n;
+	if (total > vm->cap) {
+		struct dinsn *nb = realloc(vm->buf, total * sizeof(*nb));
+		if (nb)
+			vm->buf = nb;
+		u8 *ns = realloc(vm->second, total + 1);
+		if (ns)
+			vm->second = ns;
+		if (!nb || !ns)
+			return -ENOMEM;
+		vm->cap = total;
+	}
+	if (nprogs + 1 > vm->prog_cap) {
+		u32 *pb = realloc(vm->prog_base, (nprogs + 1) * sizeof(*pb));
+		if (!pb)
+			return -ENOMEM;
+		vm->prog_base = pb;
+		vm->prog_cap = nprogs + 1;
+	}
+	memset(vm->second, 0, total + 1);
+	size_t base = 0;
+	for (size_t k = 0; k < nprogs; k++) {
+		vm->prog_base[k] = (u32)base;
+		for (size_t pc = 0; pc < progs[k].n; pc++)
+			if (ebpf_is_lddw(&progs[k].insns[pc]))
+				vm->second[base + ++pc] = 1;
+		base += progs[k].n;
+	}
+	vm->prog_base[nprogs] = (u32)total;
+	vm->nprogs = nprogs;
+	for (size_t k = 0; k < nprogs; k++) {
+		struct load_err le = { 0 };
+		size_t b = vm->prog_base[k];
+		load_one(vm, &le, progs[k].insns, progs[k].n, vm->buf + b, vm->second + b, b);
+		if (le.einval || le.enotsup) {
+			if (err && k)
+				snprintf(err, errlen, "prog %zu: %s", k, le.einval ? le.inval : le.notsup);
+			else if (err)
+				snprintf(err, errlen, "%s", le.einval ? le.inval : le.notsup);
+			vm->nprogs = 0;
+			return le.einval ? -EINVAL : -EOPNOTSUPP;
+		}
+	}
+	vm->code = vm->buf;
+	vm->n = total;
+	return 0;
+}
+
+int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err, size_t errlen)
+{
+	struct uvm_prog p = { insns, n };
+	return uvm_load_progs(vm, &p, 1, err, errlen);
+}
+
+int uvm_set_maps(struct uvm *vm, const struct uvm_map_def *defs, size_t n)
+{
+	if (n > EBPF_MAX_MAPS)
+		return -E2BIG;
+	/* The same definitions as last time (a fuzzer's case after case): clear only. */
+	bool same = n == vm->nmaps;
+	for (size_t i = 0; same && i < n; i++)
+		same = !memcmp(&vm->maps[i].def, &defs[i], sizeof(defs[i]));
+	if (same) {
+		for (size_t i = 0; i < n; i++)
+			vmap_clear(&vm->maps[i]);
+		return 0;
+	}
+	for (size_t i = 0; i < vm->nmaps; i++)
+		vmap_free(&vm->maps[i]);
+	vm->nmaps = 0;
+	vm->code = NULL; /* programs refer to maps by index: load again */
+	vm->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		int rc = vmap_init(&vm->maps[i], &defs[i]);
+		if (rc < 0) {
+			for (size_t j = 0; j < i; j++)
+				vmap_free(&vm->maps[j]);
+			return rc;
+		}
+	}
+	vm->nmaps = n;
+	return 0;
+}
+
+int uvm_map_update(struct uvm *vm, uint32_t map, const void *key, const void *value, uint64_t flags)
+{
+	if (map >= vm->nmaps || !key || !value)
+		return -EINVAL;
+	struct vmap *m = &vm->maps[map];
+	if (m->def.type == EBPF_MAP_PROG_ARRAY) {
+		/* From the host, as BPF_MAP_UPDATE_ELEM with a program's fd. */
+		uint32_t i, prog;
+		memcpy(&i, key, 4);
+		memcpy(&prog, value, 4);
+		if (flags > EBPF_EXIST)
+			return -EINVAL;
+		if (i >= m->def.max_entries)
+			return -E2BIG;
+		if (flags == EBPF_NOEXIST)
+			return -EEXIST;
+		prog += 1;
+		memcpy(m->vals + (size_t)i * m->stride, &prog, 4);
+		return 0;
+	}
+	int64_t rc = vmap_update(m, key, value, flags);
+	return (int)rc;
+}
+
+int uvm_map_lookup(struct uvm *vm, uint32_t map, const void *key, void *value)
+{
+	if (map >= vm->nmaps || !key || !value)
+		return -EINVAL;
+	struct vmap *m = &vm->maps[map];
+	int64_t s = vmap_lookup(m, key);
+	if (s < 0)
+		return -ENOENT;
+	if (m->def.type == EBPF_MAP_PROG_ARRAY) {
+		uint32_t v;
+		memcpy(&v, m->vals + (size_t)s * m->stride, 4);
+		if (!v)
+			return -ENOENT;
+		v -= 1;
+		memcpy(value, &v, 4);
+		return 0;
+	}
+	memcpy(value, m->vals + (size_t)s * m->stride, m->def.value_size);
+	return 0;
+}
+
+int uvm_map_next_key(struct uvm *vm, uint32_t map, const void *key, void *next)
+{
+	if (map >= vm->nmaps || !next)
+		return -EINVAL;
+	return vmap_next_key(&vm->maps[map], key, next);
+}
+
+int uvm_set_env_values(struct uvm *vm, int kind, const uint64_t *values, size_t n)
+{
+	if (kind < 0 || kind >= EBPF_ENV_KINDS || (n && !values))
+		return -EINVAL;
+	if (n > vm->env_n[kind] || !vm->env_vals[kind]) {
+		u64 *v = realloc(vm->env_vals[kind], (n ? n : 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		vm->env_vals[kind] = v;
+	}
+	if (n)
+		memcpy(vm->env_vals[kind], values, n * sizeof(*values));
+	vm->env_n[kind] = n;
 	return 0;
 }
 

@@ -18,6 +18,8 @@ struct uvm;
 #define UVM_DEFAULT_MEM_ADDR 0x0000000100000000ULL
 #define UVM_DEFAULT_STACK_TOP 0x0000000200000000ULL /* r10 of the first frame */
 #define UVM_DEFAULT_BUDGET 100000000ULL             /* guest instructions */
+#define UVM_DEFAULT_MAP_ADDR 0x0000000300000000ULL  /* map values, map pointers, code addresses */
+#define UVM_DEFAULT_ENV_SEED 0x62706664696666ULL     /* "bpfdiff" */
 
 struct uvm_opts {
 	size_t sz;            /* sizeof(struct uvm_opts), as libbpf's opts */
@@ -33,6 +35,12 @@ struct uvm_opts {
 				 slots never hold the same value (finds results that depend on them) */
 	int isa;              /* EBPF_ISA_RFC9669: refuse the Linux extensions (load-acquire,
 				 store-release, may_goto); 0 = EBPF_ISA_LINUX (accept them) */
+	uint64_t map_addr;    /* guest base of map values, map pointers and code addresses
+				 (vm/helpers.h); 0 = UVM_DEFAULT_MAP_ADDR */
+	int platform;         /* what helper numbers mean: EBPF_PLATFORM_LINUX (0) or _UBPF */
+	uint64_t env_seed;    /* values of bpf_ktime_get_ns, bpf_get_prandom_u32 and
+				 bpf_get_smp_processor_id the case does not give (helpers.h);
+				 0 = UVM_DEFAULT_ENV_SEED */
 };
 
 enum uvm_status {
@@ -49,6 +57,7 @@ enum uvm_fault {
 	UVM_FAULT_DEPTH, /* call depth */
 	UVM_FAULT_OTHER, /* internal: an instruction uvm_load should have refused */
 	UVM_FAULT_R10,   /* an instruction that writes r10 (the read-only frame pointer) ran */
+	UVM_FAULT_CALL,  /* a helper argument that is not what it must be (a map, a callback) */
 };
 
 struct uvm_result {
@@ -61,7 +70,8 @@ struct uvm_result {
 	char message[160];    /* "pc 3: read of 8 bytes at 0x100000010 out of bounds" */
 };
 
-/* A helper model: gets r1..r5, returns r0. Room for later; none registered now. */
+/* A host function as a helper: gets r1..r5, returns r0. A registered number
+ * takes precedence over the platform's own helpers (vm/helpers.h). */
 typedef uint64_t (*uvm_helper_fn)(void *ctx, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
 				  uint64_t r5);
 
@@ -71,8 +81,40 @@ int uvm_set_opts(struct uvm *vm, const struct uvm_opts *opts);
 int uvm_register_helper(struct uvm *vm, uint32_t id, uvm_helper_fn fn, void *ctx);
 
 /* Validate and pre-decode. -EINVAL: malformed (message "pc N: ...");
- * -EOPNOTSUPP: valid eBPF the uvm does not model (pseudo lddw, helper). */
+ * -EOPNOTSUPP: valid eBPF the uvm does not model (an unknown helper, a kfunc,
+ * lddw of a BTF variable). lddw of a map refers to the maps set by
+ * uvm_set_maps, which must come first. */
 int uvm_load(struct uvm *vm, const struct ebpf_insn *insns, size_t n, char *err, size_t errlen);
+
+/* Several programs at once: the first runs, the others are tail-call targets
+ * (a prog_array's values are indexes into this list). Errors name the
+ * program when there are several ("prog 2: pc 3: ..."). */
+struct uvm_prog {
+	const struct ebpf_insn *insns;
+	size_t n;
+};
+int uvm_load_progs(struct uvm *vm, const struct uvm_prog *progs, size_t nprogs, char *err, size_t errlen);
+
+/*
+ * Maps, with the kernel's semantics (vm/maps.h). uvm_set_maps replaces every
+ * map by an empty one (arrays zeroed); the host fills them with
+ * uvm_map_update (a prog_array's value is a u32 program index) before each
+ * run and reads them back after it. Types and flags have the kernel's
+ * numbers (EBPF_MAP_* in vm/helpers.h). Functions return 0 or a negative
+ * errno as the kernel's bpf(2) would (-EINVAL, -E2BIG, -EEXIST, -ENOENT).
+ */
+struct uvm_map_def {
+	uint32_t type, key_size, value_size, max_entries, flags;
+};
+int uvm_set_maps(struct uvm *vm, const struct uvm_map_def *defs, size_t n);
+int uvm_map_update(struct uvm *vm, uint32_t map, const void *key, const void *value, uint64_t flags);
+int uvm_map_lookup(struct uvm *vm, uint32_t map, const void *key, void *value);
+/* The next key after key (NULL: the first); -ENOENT after the last. */
+int uvm_map_next_key(struct uvm *vm, uint32_t map, const void *key, void *next);
+
+/* The values an environment helper (EBPF_ENV_* in vm/helpers.h) returns,
+ * in call order, before the seed's take over; n 0 clears them. Kept across runs. */
+int uvm_set_env_values(struct uvm *vm, int kind, const uint64_t *values, size_t n);
 
 /* Run the loaded program on mem (modified in place). 0 = ran, see res->status. */
 int uvm_run(struct uvm *vm, void *mem, size_t mem_len, struct uvm_result *res);

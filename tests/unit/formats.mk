@@ -2,8 +2,9 @@
 # Included from the top-level Makefile; run from the repository root:
 #   build/unit/test_formats [../shared/bpf_conformance/tests [build/unit/elf_prog.bpf.o]]
 FORMATS_SRCS := tests/unit/test_formats.c harness/case.c harness/asm.c harness/disasm.c harness/elf.c harness/escape.c \
-	harness/backend.c vm/isa.c
-FORMATS_HDRS := harness/case.h harness/asm.h harness/elf.h harness/escape.h harness/backend.h vm/isa.h vm/ebpf.h
+	harness/backend.c vm/isa.c harness/maps.c harness/map_format.c harness/helpers.c
+FORMATS_HDRS := harness/case.h harness/asm.h harness/elf.h harness/escape.h harness/backend.h vm/isa.h vm/ebpf.h \
+	harness/maps.h harness/helpers.h vm/helpers.h
 FORMATS_ELF := $(BUILD)/unit/elf_prog.bpf.o
 
 $(FORMATS_ELF): tests/unit/elf_prog.bpf.c | $(DEPS_STAMP)

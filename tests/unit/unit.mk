@@ -1,10 +1,10 @@
 # C unit tests of the uvm (included by the top Makefile).
 # Plain, ASan+UBSan, and -DUVM_MUTANTS builds; the mutant objects are also what fuzz/ links.
 
-UVM_UNIT_OBJS := $(BUILD)/obj/tests/unit/test_uvm.o $(BUILD)/obj/vm/uvm.o $(BUILD)/obj/vm/isa.o
-UVM_UNIT_SAN_OBJS := $(BUILD)/san/tests/unit/test_uvm.o $(BUILD)/san/vm/uvm.o $(BUILD)/san/vm/isa.o
-UVM_MUT_OBJS := $(BUILD)/obj/tests/unit/test_uvm-mutants.o $(BUILD)/obj/vm/uvm-mutants.o $(BUILD)/obj/vm/isa.o
-UVM_MUT_SAN_OBJS := $(BUILD)/san/tests/unit/test_uvm-mutants.o $(BUILD)/san/vm/uvm-mutants.o $(BUILD)/san/vm/isa.o
+UVM_UNIT_OBJS := $(BUILD)/obj/tests/unit/test_uvm.o $(BUILD)/obj/vm/uvm.o $(BUILD)/obj/vm/maps.o $(BUILD)/obj/vm/isa.o
+UVM_UNIT_SAN_OBJS := $(BUILD)/san/tests/unit/test_uvm.o $(BUILD)/san/vm/uvm.o $(BUILD)/san/vm/maps.o $(BUILD)/san/vm/isa.o
+UVM_MUT_OBJS := $(BUILD)/obj/tests/unit/test_uvm-mutants.o $(BUILD)/obj/vm/uvm-mutants.o $(BUILD)/obj/vm/maps.o $(BUILD)/obj/vm/isa.o
+UVM_MUT_SAN_OBJS := $(BUILD)/san/tests/unit/test_uvm-mutants.o $(BUILD)/san/vm/uvm-mutants.o $(BUILD)/san/vm/maps.o $(BUILD)/san/vm/isa.o
 UVM_UNIT_TESTS := $(BUILD)/unit/test_uvm $(BUILD)/unit-san/test_uvm \
 	$(BUILD)/unit/test_uvm_mutants $(BUILD)/unit-san/test_uvm_mutants
 UNIT_TESTS += $(UVM_UNIT_TESTS)

@@ -5,10 +5,11 @@ XDP_TEST_SAN := $(BUILD)/unit-san/test_xdp
 UNIT_TESTS += $(XDP_TEST) $(XDP_TEST_SAN)
 # harness/backend_uvm.c when it exists: the plain build cross-checks every case against the uvm.
 XDP_TEST_UVM_C := $(wildcard harness/backend_uvm.c)
-XDP_TEST_OBJS := $(BUILD)/obj/harness/backend_xdp.o $(BUILD)/obj/vm/isa.o $(BUILD)/obj/vm/uvm.o \
-	$(BUILD)/obj/harness/backend.o $(BUILD)/obj/harness/env.o $(XDP_TEST_UVM_C:%.c=$(BUILD)/obj/%.o)
-XDP_TEST_SAN_OBJS := $(BUILD)/san/harness/backend_xdp.o $(BUILD)/san/vm/isa.o $(BUILD)/san/vm/uvm.o \
-	$(BUILD)/san/harness/backend.o $(BUILD)/san/harness/env.o
+XDP_TEST_OBJS := $(BUILD)/obj/harness/backend_xdp.o $(BUILD)/obj/vm/isa.o $(BUILD)/obj/vm/uvm.o $(BUILD)/obj/vm/maps.o \
+	$(BUILD)/obj/harness/backend.o $(BUILD)/obj/harness/env.o $(BUILD)/obj/harness/maps.o $(BUILD)/obj/harness/helpers.o \
+	$(XDP_TEST_UVM_C:%.c=$(BUILD)/obj/%.o)
+XDP_TEST_SAN_OBJS := $(BUILD)/san/harness/backend_xdp.o $(BUILD)/san/vm/isa.o $(BUILD)/san/vm/uvm.o $(BUILD)/san/vm/maps.o \
+	$(BUILD)/san/harness/backend.o $(BUILD)/san/harness/env.o $(BUILD)/san/harness/maps.o $(BUILD)/san/harness/helpers.o
 
 $(XDP_TEST): tests/unit/test_xdp.c $(XDP_TEST_OBJS)
 	@mkdir -p $(dir $@)
