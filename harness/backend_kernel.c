@@ -19,12 +19,14 @@
 #include <unistd.h>
 #include "backend.h"
 #include "env.h"
+#include "helpers.h"
 #include "kexec.h"
 #include "vm/isa.h"
 
 struct bd_backend {
 	struct kexec k;
 	int cpu, isa;
+	int platform;
 	int kmsg_fd;             /* /dev/kmsg, read from its end: kernel warnings per case */
 	char kmsg_pid[24];       /* " PID: <ours> " as the kernel prints it */
 };
@@ -83,10 +85,36 @@ static void from_kexec(const struct kexec_result *kr, struct bd_result *res)
 	snprintf(res->warning, sizeof(res->warning), "%s", kr->warning);
 }
 
+/* A map element the kernel gives back after the run, into res->maps. */
+struct readback {
+	const struct bd_case *c;
+	struct bd_result *res;
+};
+static int put_elem(void *ctx, size_t map, const void *key, const void *value)
+{
+	struct readback *rb = ctx;
+	return bd_map_contents_put(&rb->c->maps[map], &rb->res->maps[map], key, value) == -ENOMEM ? -1 : 0;
+}
+
+/* On platform ubpf, helper numbers mean ubpf's helpers: the kernel has others. */
+static bool calls_helper(const struct ebpf_insn *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (in[i].opcode == 0x85 && in[i].src == EBPF_CALL_HELPER)
+			return true;
+		if (in[i].opcode == 0x18)
+			i++;
+	}
+	return false;
+}
+
 static int kb_run(struct bd_backend *b, const struct bd_case *c, const struct bd_run_opts *ro,
 		  struct bd_result *res)
 {
 	struct kexec_result kr;
+	struct kexec_prog progs[KEXEC_MAX_PROGS];
+	struct kexec_map maps[KEXEC_MAX_MAPS];
+	uint8_t *init[KEXEC_MAX_MAPS] = { 0 };
 	(void)ro; /* addresses, fills and budget are the kernel's own */
 	bd_result_reset(res);
 	/* --isa rfc9669: the kernel would run its extensions, the profile refuses them. */
@@ -94,10 +122,59 @@ static int kb_run(struct bd_backend *b, const struct bd_case *c, const struct bd
 		res->status = BD_REJECTED;
 		return 0;
 	}
+	for (int k = 0; k < c->nprogs; k++)
+		if (ebpf_isa_check(c->progs[k].insns, c->progs[k].ninsns, b->isa, res->message,
+				   sizeof(res->message)) < 0) {
+			res->status = BD_REJECTED;
+			return 0;
+		}
+	if (c->nprogs + 1 > KEXEC_MAX_PROGS || c->nmaps > KEXEC_MAX_MAPS) {
+		res->status = BD_UNSUPPORTED;
+		snprintf(res->message, sizeof(res->message), "more than %d programs or %d maps", KEXEC_MAX_PROGS,
+			 KEXEC_MAX_MAPS);
+		return 0;
+	}
+	struct kexec_case kc = { progs, 0, maps, (size_t)c->nmaps, c->mem, c->mem_len };
+	progs[kc.nprogs++] = (struct kexec_prog){ c->insns, c->ninsns };
+	for (int k = 0; k < c->nprogs; k++)
+		progs[kc.nprogs++] = (struct kexec_prog){ c->progs[k].insns, c->progs[k].ninsns };
+	if (b->platform != EBPF_PLATFORM_LINUX)
+		for (size_t k = 0; k < kc.nprogs; k++)
+			if (calls_helper(progs[k].insns, progs[k].n)) {
+				res->status = BD_UNSUPPORTED;
+				snprintf(res->message, sizeof(res->message),
+					 "platform %s: its helper numbers mean %s's helpers, not the kernel's",
+					 bd_platform_name(b->platform), bd_platform_name(b->platform));
+				return 0;
+			}
+	for (int i = 0; i < c->nmaps; i++) {
+		const struct bd_map *m = &c->maps[i];
+		size_t es = (size_t)m->key_size + m->value_size;
+		maps[i] = (struct kexec_map){ m->type, m->key_size, m->value_size, m->max_entries, m->flags,
+					      m->freeze, m->init.n, NULL };
+		if (m->init.n && !(init[i] = malloc(m->init.n * es))) {
+			for (int j = 0; j < i; j++)
+				free(init[j]);
+			return -ENOMEM;
+		}
+		for (size_t e = 0; e < m->init.n; e++) {
+			memcpy(init[i] + e * es, m->init.e[e].key, m->key_size);
+			memcpy(init[i] + e * es + m->key_size, m->init.e[e].value, m->value_size);
+		}
+		maps[i].init = init[i];
+	}
+	int rc = 0;
 	if (c->mem_len && !(res->mem = malloc(c->mem_len)))
-		return -ENOMEM;
+		rc = -ENOMEM;
+	if (!rc && c->nmaps && !(res->maps = calloc((size_t)c->nmaps, sizeof(*res->maps))))
+		rc = -ENOMEM;
+	res->nmaps = res->maps ? c->nmaps : 0;
+	struct readback rb = { c, res };
 	kmsg_warning(b, NULL, 0); /* what others logged before this case is not ours */
-	int rc = kexec_run(&b->k, c->insns, c->ninsns, c->mem, c->mem_len, res->mem, &kr);
+	if (!rc)
+		rc = kexec_run_case(&b->k, &kc, res->mem, c->nmaps ? put_elem : NULL, &rb, &kr);
+	for (int i = 0; i < c->nmaps; i++)
+		free(init[i]);
 	if (rc < 0)
 		return rc;
 	from_kexec(&kr, res);
@@ -108,6 +185,13 @@ static int kb_run(struct bd_backend *b, const struct bd_case *c, const struct bd
 	} else {
 		free(res->mem);
 		res->mem = NULL;
+	}
+	if (res->status != BD_OK && res->maps) {
+		for (int i = 0; i < res->nmaps; i++)
+			bd_map_contents_free(&res->maps[i]);
+		free(res->maps);
+		res->maps = NULL;
+		res->nmaps = 0;
 	}
 	return 0;
 }
@@ -151,10 +235,16 @@ static int kb_open(struct bd_backend **out, const struct bd_backend_config *cfg,
 	b->k.r0_fd = -1;
 	b->cpu = cfg ? cfg->cpu : 4;
 	b->isa = cfg ? cfg->isa : 0;
+	b->platform = cfg ? cfg->platform : EBPF_PLATFORM_LINUX;
+	/* `kernel:bpf_loop=helper`: a second kernel slot where bpf_loop stays a
+	 * helper call, to diff against the inlined loop of the default slot. */
+	bool loop_helper = !strcmp(arg, "bpf_loop=helper");
+	if (loop_helper)
+		arg = "xdp";
 	if (!strncmp(arg, "type=", 5))
 		arg += 5;
 	if (kexec_prog_type(arg, &type, &type_name) < 0) {
-		snprintf(why, whylen, "unknown program type '%s' (xdp, socket_filter, sched_cls)", arg);
+		snprintf(why, whylen, "unknown program type '%s' (xdp, socket_filter, sched_cls; or bpf_loop=helper)", arg);
 		free(b);
 		return -EINVAL;
 	}
@@ -169,6 +259,7 @@ static int kb_open(struct bd_backend **out, const struct bd_backend_config *cfg,
 		return rc;
 	}
 	b->k.type_name = type_name;
+	b->k.loop_helper = loop_helper;
 	/* Unprivileged BPF (socket filters when the sysctl allows it) runs a
 	 * stricter verifier: its rejections are not the ones bpfdiff studies. */
 	if (!has_caps()) {
@@ -206,7 +297,8 @@ static void kb_env(struct bd_backend *b, struct bd_env *e)
 {
 	bd_env_host(e);
 	e->reg_invariants = b->k.reg_invariants;
-	snprintf(e->detail, sizeof(e->detail), "program type %s, BPF_PROG_TEST_RUN", b->k.type_name);
+	snprintf(e->detail, sizeof(e->detail), "program type %s, BPF_PROG_TEST_RUN%s", b->k.type_name,
+		 b->k.loop_helper ? ", bpf_loop kept a helper call (not inlined)" : "");
 }
 
 const struct bd_backend_ops bd_backend_kernel = {

@@ -36,6 +36,30 @@
  * mem_len 0: r1 = 0 (NULL, as ubpf and the bpf_conformance runner pass it),
  * r2 = 0. Any access through r1 is then rejected by the verifier, which
  * matches a bounds-checked VM faulting on it. No zero-sized map exists.
+ *
+ * A case's maps and programs (kexec_run_case): the maps are created with
+ * BPF_MAP_CREATE and filled; lddw src 1/2 get the map's fd in imm, src 5/6
+ * keep their index into the fd_array passed with the load. Every program is
+ * wrapped as above and loaded; prog_arrays get the programs' fds and stay
+ * open until the run is over (the kernel empties a prog_array when its last
+ * user-space handle closes: tail calls would then fall through). Two helper
+ * calls of the main function need more than the case gives them, and get it
+ * from a trampoline placed in the prologue (so every case insn still moves
+ * by the same P):
+ *   bpf_tail_call (12) needs r1 = the context, which the prologue replaced by
+ *     the memory: the prologue spills the context to [r10-512] and the
+ *     trampoline reloads r1 from there before the call (the case's own r1 is
+ *     ignored, as the uvm and the xdp VM ignore it). Main's stack is then
+ *     512 bytes deep, which the verifier refuses with local calls; a tail
+ *     call from a subprogram is refused for its r1.
+ *   bpf_loop (181), with loop_helper: the trampoline ORs into the flags (r4)
+ *     a 0 the verifier cannot see (loaded from a map, into r5, which the call
+ *     clobbers anyway), so it cannot inline the loop: the helper runs as
+ *     defined, and the two can be diffed (`kernel:bpf_loop=helper`).
+ *   the case's `call` becomes `ja` to its trampoline, which jumps back after it.
+ * A callback's address (lddw src 4) needs BTF func_info: one static `int
+ * f(void)` serves every subprogram (the verifier checks no static
+ * function's arguments against it).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -63,6 +87,10 @@
 #define PSEUDO_MAP_IDX 5
 #define PSEUDO_MAP_IDX_VALUE 6
 #define PSEUDO_FUNC 4
+#define HELPER_TAIL_CALL 12
+#define HELPER_LOOP 181
+#define TRAMP_TAIL_CALL 3   /* ldxdw r1, [r10-512]; call 12; ja back */
+#define TRAMP_LOOP 6        /* lddw r5, zero; ldxdw r5, [r5]; or r4, r5; call 181; ja back */
 
 static long sys_bpf(int cmd, union bpf_attr *attr)
 {
@@ -106,11 +134,30 @@ int kexec_prog_type(const char *name, uint32_t *type, const char **canonical)
 	return -EINVAL;
 }
 
+/* What a case with maps adds to a load: the fd_array (src 5/6), and the
+ * func_info for callbacks (subprogram starts, all of type k->btf_fd's f). */
+struct load_extra {
+	const int *fds;
+	size_t nfds;
+	uint32_t funcs[2 * 64]; /* insn_off, type_id */
+	size_t nfuncs;
+};
+
+static const struct load_extra *cur_extra; /* for the load being made (kexec is single-threaded) */
+
 static int prog_load(struct kexec *k, const struct ebpf_insn *insns, size_t n, uint32_t flags, char *log,
 		     uint32_t log_size)
 {
 	union bpf_attr a;
 	memset(&a, 0, sizeof(a));
+	if (cur_extra && cur_extra->nfds)
+		a.fd_array = (uint64_t)(uintptr_t)cur_extra->fds;
+	if (cur_extra && cur_extra->nfuncs) {
+		a.prog_btf_fd = (uint32_t)k->btf_fd;
+		a.func_info = (uint64_t)(uintptr_t)cur_extra->funcs;
+		a.func_info_cnt = (uint32_t)cur_extra->nfuncs;
+		a.func_info_rec_size = 8;
+	}
 	a.prog_type = k->prog_type;
 	a.insns = (uint64_t)(uintptr_t)insns;
 	a.insn_cnt = (uint32_t)n;
@@ -216,10 +263,29 @@ static bool branch_target(const struct ebpf_insn *in, size_t i, long *t, int *fi
 	return true;
 }
 
-static size_t build(struct kexec *k, const struct ebpf_insn *in, size_t n, size_t mem_len, int mem_fd,
-		    bool epilogue, struct kexec_result *res, size_t *prologue)
+/* The maps of a case being built: fds by index (NULL = kexec_run, no maps). */
+struct build_env {
+	const int *fds;
+	size_t nmaps;
+	struct load_extra *extra; /* filled: fd_array and func_info */
+};
+
+static bool is_helper_call(const struct ebpf_insn *i, int32_t id)
 {
-	size_t main_end = n, nexits = 0, P, j = 0;
+	return i->opcode == OP_CALL && i->src == 0 && i->imm == id && !i->dst && !i->off;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static size_t build(struct kexec *k, const struct ebpf_insn *in, size_t n, size_t mem_len, int mem_fd,
+		    bool epilogue, const struct build_env *env, struct kexec_result *res, size_t *prologue)
+{
+	size_t main_end = n, nexits = 0, P, j = 0, T = 0;
+	bool funcs = false, spill = false;
 
 	for (size_t i = 0; i < n; i++) {
 		long t;
@@ -229,10 +295,19 @@ static size_t build(struct kexec *k, const struct ebpf_insn *in, size_t n, size_
 			uint8_t s = in[i].src;
 			if (s == PSEUDO_MAP_FD || s == PSEUDO_MAP_VALUE || s == PSEUDO_MAP_IDX ||
 			    s == PSEUDO_MAP_IDX_VALUE) {
-				res->status = KEXEC_UNSUPPORTED;
-				set_msg(res, "insn %zu: lddw src %u refers to a map; bpfdiff models no maps", i, s);
-				return 0;
+				if (!env) {
+					res->status = KEXEC_UNSUPPORTED;
+					set_msg(res, "insn %zu: lddw src %u refers to a map; no maps are given", i, s);
+					return 0;
+				}
+				if ((uint32_t)in[i].imm >= env->nmaps) {
+					res->status = KEXEC_REJECTED;
+					set_msg(res, "insn %zu: lddw src %u refers to map %u, but there %s %zu (checked by bpfdiff)",
+						i, s, (uint32_t)in[i].imm, env->nmaps == 1 ? "is" : "are", env->nmaps);
+					return 0;
+				}
 			}
+			funcs |= s == PSEUDO_FUNC;
 		}
 		if ((in[i].opcode == OP_CALL && in[i].src == PSEUDO_CALL) ||
 		    (in[i].opcode == OP_LDDW && in[i].src == PSEUDO_FUNC)) {
@@ -245,6 +320,12 @@ static size_t build(struct kexec *k, const struct ebpf_insn *in, size_t n, size_
 	for (size_t i = 0; i < main_end; i++) {
 		if (is_valid_exit(&in[i]))
 			nexits++;
+		if (env && is_helper_call(&in[i], HELPER_TAIL_CALL)) {
+			T += TRAMP_TAIL_CALL;
+			spill = true;
+		}
+		if (env && k->loop_helper && k->zero_fd >= 0 && is_helper_call(&in[i], HELPER_LOOP))
+			T += TRAMP_LOOP;
 		if (in[i].opcode == OP_LDDW)
 			i++;
 	}
@@ -253,7 +334,8 @@ static size_t build(struct kexec *k, const struct ebpf_insn *in, size_t n, size_
 	 * and turn the verifier's own complaint into "unreachable insn". */
 	if (!epilogue)
 		nexits = 0;
-	P = 3 + (nexits ? 6 : 0);
+	size_t head = (spill ? 1 : 0) + 3, epi = head + 1;
+	P = head + (nexits || T ? 1 : 0) + (nexits ? 5 : 0) + T;
 	if (n + P > k->cap) {
 		size_t cap = (n + P) * 2;
 		struct ebpf_insn *nb = realloc(k->buf, cap * sizeof(*nb));
@@ -266,6 +348,8 @@ static size_t build(struct kexec *k, const struct ebpf_insn *in, size_t n, size_
 		k->cap = cap;
 	}
 	struct ebpf_insn *o = k->buf;
+	if (spill)
+		o[j++] = mk(BPF_STX | BPF_MEM | BPF_DW, 10, 1, -512, 0); /* the context, for bpf_tail_call */
 	if (mem_len) {
 		o[j++] = mk(OP_LDDW, 1, PSEUDO_MAP_VALUE, 0, mem_fd);
 		o[j++] = mk(0, 0, 0, 0, 0);
@@ -274,8 +358,11 @@ static size_t build(struct kexec *k, const struct ebpf_insn *in, size_t n, size_
 		o[j++] = mk(0, 0, 0, 0, 0);
 	}
 	o[j++] = mk(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, (int32_t)mem_len);
+	if (nexits || T) {
+		o[j] = mk(BPF_JMP | BPF_JA, 0, 0, (int16_t)(P - j - 1), 0);
+		j++;
+	}
 	if (nexits) {
-		o[j++] = mk(BPF_JMP | BPF_JA, 0, 0, 5, 0);
 		o[j++] = mk(OP_LDDW, 1, PSEUDO_MAP_VALUE, 0, k->r0_fd);
 		o[j++] = mk(0, 0, 0, 0, 0);
 		o[j++] = mk(BPF_STX | BPF_MEM | BPF_DW, 1, 0, 0, 0);
@@ -291,11 +378,33 @@ static size_t build(struct kexec *k, const struct ebpf_insn *in, size_t n, size_
 		int field;
 
 		if (i < main_end && is_valid_exit(&in[i])) {
-			long off = 4 - (long)(P + i + 1); /* epilogue at insn 4 */
+			long off = (long)epi - (long)(P + i + 1);
 			if (off >= INT16_MIN)
 				*x = mk(BPF_JMP | BPF_JA, 0, 0, (int16_t)off, 0);
 			else
 				*x = mk(BPF_JMP32 | BPF_JA, 0, 0, 0, (int32_t)off);
+		} else if (i < main_end && T &&
+			   ((spill && is_helper_call(&in[i], HELPER_TAIL_CALL)) ||
+			    (k->loop_helper && k->zero_fd >= 0 && is_helper_call(&in[i], HELPER_LOOP)))) {
+			/* The trampoline, at j in the prologue; back to the insn after the call. */
+			long back = (long)(P + i + 1), there = (long)j;
+			if (in[i].imm == HELPER_TAIL_CALL) {
+				o[j++] = mk(BPF_LDX | BPF_MEM | BPF_DW, 1, 10, -512, 0);
+			} else {
+				o[j++] = mk(OP_LDDW, 5, PSEUDO_MAP_VALUE, 0, k->zero_fd);
+				o[j++] = mk(0, 0, 0, 0, 0);
+				o[j++] = mk(BPF_LDX | BPF_MEM | BPF_DW, 5, 5, 0, 0);
+				o[j++] = mk(BPF_ALU64 | BPF_OR | BPF_X, 4, 5, 0, 0);
+			}
+			o[j++] = in[i];
+			long off = back - (long)(j + 1), to = there - (long)(P + i + 1);
+			if (off < INT16_MIN || to < INT16_MIN) {
+				res->status = KEXEC_UNSUPPORTED;
+				set_msg(res, "insn %zu: too far from the prologue for its trampoline", i);
+				return 0;
+			}
+			o[j++] = mk(BPF_JMP | BPF_JA, 0, 0, (int16_t)off, 0);
+			*x = mk(BPF_JMP | BPF_JA, 0, 0, (int16_t)to, 0);
 		} else if (branch_target(&in[i], i, &t, &field) && t < 0) {
 			/* Keep a target before the case out of range, not in the prologue. */
 			long v = (field ? (long)x->imm : (long)x->off) - (long)P;
@@ -309,8 +418,41 @@ static size_t build(struct kexec *k, const struct ebpf_insn *in, size_t n, size_
 				return 0;
 			}
 		}
+		if (env && in[i].opcode == OP_LDDW && (in[i].src == PSEUDO_MAP_FD || in[i].src == PSEUDO_MAP_VALUE))
+			x->imm = env->fds[(uint32_t)in[i].imm];
 		if (in[i].opcode == OP_LDDW)
 			i++;
+	}
+
+	if (env && env->extra) {
+		struct load_extra *x = env->extra;
+		x->fds = env->fds;
+		x->nfds = env->nmaps;
+		x->nfuncs = 0;
+		if (funcs && k->btf_fd >= 0) {
+			/* Subprogram starts as the verifier finds them: 0 and every
+			 * target of a local call or a function address. */
+			uint32_t starts[64];
+			size_t ns = 0;
+			starts[ns++] = 0;
+			for (size_t i = 0; i < n && ns < 64; i++) {
+				long t;
+				int field;
+				if (((in[i].opcode == OP_CALL && in[i].src == PSEUDO_CALL) ||
+				     (in[i].opcode == OP_LDDW && in[i].src == PSEUDO_FUNC)) &&
+				    branch_target(&in[i], i, &t, &field) && t >= 0 && (size_t)t < n)
+					starts[ns++] = (uint32_t)(P + (size_t)t);
+				if (in[i].opcode == OP_LDDW)
+					i++;
+			}
+			qsort(starts, ns, sizeof(starts[0]), cmp_u32);
+			for (size_t i = 0; i < ns; i++)
+				if (!x->nfuncs || x->funcs[2 * (x->nfuncs - 1)] != starts[i]) {
+					x->funcs[2 * x->nfuncs] = starts[i];
+					x->funcs[2 * x->nfuncs + 1] = 3; /* the FUNC "f" */
+					x->nfuncs++;
+				}
+		}
 	}
 	return n + P;
 }
@@ -318,7 +460,7 @@ static size_t build(struct kexec *k, const struct ebpf_insn *in, size_t n, size_
 size_t kexec_build(struct kexec *k, const struct ebpf_insn *insns, size_t n, size_t mem_len, int mem_fd,
 		   struct kexec_result *res, size_t *prologue)
 {
-	return build(k, insns, n, mem_len, mem_fd, true, res, prologue);
+	return build(k, insns, n, mem_len, mem_fd, true, NULL, res, prologue);
 }
 
 /* --- the verifier's reason ------------------------------------------------ */
@@ -454,6 +596,7 @@ struct retry {
 	const struct ebpf_insn *insns;
 	size_t n, mem_len;
 	int mem_fd;
+	const struct build_env *env;
 };
 
 static int load_refused(struct kexec *k, size_t n, size_t P, uint32_t flags, int first_errno,
@@ -479,7 +622,8 @@ static int load_refused(struct kexec *k, size_t n, size_t P, uint32_t flags, int
 		/* The verifier stopped at the epilogue (e.g. "unreachable insn 4":
 		 * no exit of the case is reachable). Its complaint about the case
 		 * itself comes from the case with its own exits. */
-		size_t P2, len = build(k, retry->insns, retry->n, retry->mem_len, retry->mem_fd, false, res, &P2);
+		size_t P2, len = build(k, retry->insns, retry->n, retry->mem_len, retry->mem_fd, false, retry->env, res,
+				       &P2);
 		int fd2 = len ? prog_load(k, k->buf, len, flags, k->log, KEXEC_LOG_SIZE) : -1;
 		if (fd2 >= 0) {
 			close(fd2);
@@ -502,47 +646,24 @@ static int load_refused(struct kexec *k, size_t n, size_t P, uint32_t flags, int
 	return -1;
 }
 
-int kexec_run(struct kexec *k, const struct ebpf_insn *insns, size_t n, const uint8_t *mem, size_t mem_len,
-	      uint8_t *mem_out, struct kexec_result *res)
+/* Build and load one program: the fd, or -1 with res filled (rejected,
+ * error, unsupported). A verifier invariant violation leaves its message in
+ * res->warning and the program is loaded without the checks. */
+static int load_one(struct kexec *k, const struct ebpf_insn *insns, size_t n, size_t mem_len, int mem_fd,
+		    const struct build_env *env, struct kexec_result *res)
 {
-	struct kexec_mem_map *m = NULL;
-	size_t len, P = 0;
-	int fd, err = 0;
-
-	memset(res, 0, sizeof(*res));
-	k->nrun++;
-	if (!n) {
-		res->status = KEXEC_REJECTED;
-		set_msg(res, "empty program");
-		return 0;
-	}
-	if (mem_len > INT32_MAX) {
-		res->status = KEXEC_UNSUPPORTED;
-		set_msg(res, "memory of %zu bytes is too large for an array-map value", mem_len);
-		return 0;
-	}
-	if (mem_len) {
-		m = mem_map(k, mem_len, &err);
-		if (!m) {
-			res->status = KEXEC_UNSUPPORTED;
-			set_msg(res, "memory of %zu bytes: BPF_MAP_CREATE: %s", mem_len, strerror(-err));
-			return 0;
-		}
-	}
-	len = build(k, insns, n, mem_len, m ? m->fd : -1, true, res, &P);
+	size_t P = 0;
+	size_t len = build(k, insns, n, mem_len, mem_fd, true, env, res, &P);
 	if (!len) {
 		if (res->status == KEXEC_ERROR)
 			k->nerror++;
 		else if (res->status == KEXEC_REJECTED)
 			k->nrejected++;
-		return 0;
+		return -1;
 	}
-	if (m)
-		memcpy(m->val, mem, mem_len);
-	*k->r0 = KEXEC_R0_POISON;
-
+	cur_extra = env ? env->extra : NULL;
 	uint32_t flags = k->reg_invariants ? BPF_F_TEST_REG_INVARIANTS : 0;
-	fd = prog_load(k, k->buf, len, flags, NULL, 0);
+	int fd = prog_load(k, k->buf, len, flags, NULL, 0);
 	if (fd < 0 && errno == EFAULT && flags) {
 		/* The verifier's invariant checks fired: a kernel bug. Keep its
 		 * message (a failed load's log is not rewound), then load without
@@ -565,12 +686,197 @@ int kexec_run(struct kexec *k, const struct ebpf_insn *insns, size_t n, const ui
 		fd = prog_load(k, k->buf, len, flags, NULL, 0);
 	}
 	if (fd < 0) {
-		struct retry r = { insns, n, mem_len, m ? m->fd : -1 };
+		struct retry r = { insns, n, mem_len, mem_fd, env };
 		fd = load_refused(k, len, P, flags, errno, &r, res);
-		if (fd < 0)
-			return 0;
 	}
+	cur_extra = NULL;
+	return fd;
+}
 
+static int map_create(const struct kexec_map *m, size_t idx)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.map_type = m->type;
+	a.key_size = m->key_size;
+	a.value_size = m->value_size;
+	a.max_entries = m->max_entries;
+	a.map_flags = m->flags;
+	snprintf(a.map_name, sizeof(a.map_name), "bpfdiff_m%zu", idx);
+	return (int)sys_bpf(BPF_MAP_CREATE, &a);
+}
+
+static int map_update(int fd, const void *key, const void *value, uint64_t flags)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.map_fd = (uint32_t)fd;
+	a.key = (uint64_t)(uintptr_t)key;
+	a.value = (uint64_t)(uintptr_t)value;
+	a.flags = flags;
+	return (int)sys_bpf(BPF_MAP_UPDATE_ELEM, &a);
+}
+
+static int map_lookup(int fd, const void *key, void *value)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.map_fd = (uint32_t)fd;
+	a.key = (uint64_t)(uintptr_t)key;
+	a.value = (uint64_t)(uintptr_t)value;
+	return (int)sys_bpf(BPF_MAP_LOOKUP_ELEM, &a);
+}
+
+static int map_next_key(int fd, const void *key, void *next)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.map_fd = (uint32_t)fd;
+	a.key = (uint64_t)(uintptr_t)key;
+	a.next_key = (uint64_t)(uintptr_t)next;
+	return (int)sys_bpf(BPF_MAP_GET_NEXT_KEY, &a);
+}
+
+/* The BTF that func_info needs for callbacks: [1] int, [2] int (void), [3] static f. */
+static int btf_for_funcs(void)
+{
+	static const uint32_t types[] = {
+		1, 1u << 24 /* INT */, 4, 1u << 24 | 32 /* signed, 32 bits */,
+		0, 13u << 24 /* FUNC_PROTO, no args */, 1,
+		5, 12u << 24 /* FUNC, static */, 2,
+	};
+	static const char strs[] = "\0int\0f";
+	uint8_t buf[24 + sizeof(types) + sizeof(strs)];
+	uint32_t hdr[6] = { 0xeB9F | 1u << 16 /* magic, version 1, flags 0 */, 24, 0, sizeof(types),
+			    sizeof(types), sizeof(strs) };
+	memcpy(buf, hdr, 24);
+	memcpy(buf + 24, types, sizeof(types));
+	memcpy(buf + 24 + sizeof(types), strs, sizeof(strs));
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.btf = (uint64_t)(uintptr_t)buf;
+	a.btf_size = sizeof(buf);
+	return (int)sys_bpf(BPF_BTF_LOAD, &a);
+}
+
+static bool has_pseudo_func(const struct kexec_prog *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->insns[i].opcode == OP_LDDW && p->insns[i].src == PSEUDO_FUNC)
+			return true;
+	return false;
+}
+
+int kexec_run_case(struct kexec *k, const struct kexec_case *c, uint8_t *mem_out, kexec_elem_fn fn, void *fnctx,
+		   struct kexec_result *res)
+{
+	struct kexec_mem_map *m = NULL;
+	int fd = -1, err = 0, map_fds[KEXEC_MAX_MAPS], prog_fds[KEXEC_MAX_PROGS];
+	size_t nmaps = 0, nprogs = 0, mem_len = c->mem_len;
+	struct load_extra extra;
+
+	memset(res, 0, sizeof(*res));
+	k->nrun++;
+	if (!c->nprogs || !c->progs[0].n) {
+		res->status = KEXEC_REJECTED;
+		set_msg(res, "empty program");
+		return 0;
+	}
+	if (c->nmaps > KEXEC_MAX_MAPS || c->nprogs > KEXEC_MAX_PROGS) {
+		res->status = KEXEC_UNSUPPORTED;
+		set_msg(res, "more than %d maps or %d programs", KEXEC_MAX_MAPS, KEXEC_MAX_PROGS);
+		return 0;
+	}
+	if (mem_len > INT32_MAX) {
+		res->status = KEXEC_UNSUPPORTED;
+		set_msg(res, "memory of %zu bytes is too large for an array-map value", mem_len);
+		return 0;
+	}
+	if (mem_len) {
+		m = mem_map(k, mem_len, &err);
+		if (!m) {
+			res->status = KEXEC_UNSUPPORTED;
+			set_msg(res, "memory of %zu bytes: BPF_MAP_CREATE: %s", mem_len, strerror(-err));
+			return 0;
+		}
+	}
+	bool funcs = false;
+	for (size_t i = 0; i < c->nprogs; i++)
+		funcs |= has_pseudo_func(&c->progs[i]);
+	bool with_env = c->nmaps || c->nprogs > 1 || funcs;
+	if (funcs && k->btf_fd < 0 && (k->btf_fd = btf_for_funcs()) < 0) {
+		res->status = KEXEC_UNSUPPORTED;
+		set_msg(res, "a callback needs BTF func_info, and BPF_BTF_LOAD failed: %s", strerror(errno));
+		return 0;
+	}
+	if (k->loop_helper && k->zero_fd < 0) {
+		struct kexec_map z = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 1 };
+		k->zero_fd = map_create(&z, 99);
+	}
+	for (; nmaps < c->nmaps; nmaps++) {
+		const struct kexec_map *mp = &c->maps[nmaps];
+		if ((map_fds[nmaps] = map_create(mp, nmaps)) < 0) {
+			res->status = KEXEC_UNSUPPORTED;
+			set_msg(res, "map %zu: BPF_MAP_CREATE: %s", nmaps, strerror(errno));
+			goto out;
+		}
+		if (mp->type == BPF_MAP_TYPE_PROG_ARRAY)
+			continue;
+		for (size_t e = 0; e < mp->ninit; e++) {
+			const uint8_t *key = mp->init + e * (mp->key_size + mp->value_size);
+			if (map_update(map_fds[nmaps], key, key + mp->key_size, BPF_ANY) < 0) {
+				res->status = KEXEC_ERROR;
+				set_msg(res, "map %zu: initial element %zu: BPF_MAP_UPDATE_ELEM: %s", nmaps, e, strerror(errno));
+				nmaps++;
+				goto out;
+			}
+		}
+		if (mp->freeze) {
+			union bpf_attr a;
+			memset(&a, 0, sizeof(a));
+			a.map_fd = (uint32_t)map_fds[nmaps];
+			if (sys_bpf(BPF_MAP_FREEZE, &a) < 0) {
+				res->status = KEXEC_ERROR;
+				set_msg(res, "map %zu: BPF_MAP_FREEZE: %s", nmaps, strerror(errno));
+				nmaps++;
+				goto out;
+			}
+		}
+	}
+	struct build_env env = { map_fds, nmaps, &extra };
+	for (; nprogs < c->nprogs; nprogs++) {
+		prog_fds[nprogs] = load_one(k, c->progs[nprogs].insns, c->progs[nprogs].n, mem_len, m ? m->fd : -1,
+					    with_env ? &env : NULL, res);
+		if (prog_fds[nprogs] < 0) {
+			if (nprogs) {
+				char msg[sizeof(res->message)];
+				snprintf(msg, sizeof(msg), "%s", res->message);
+				set_msg(res, "prog %zu: %s", nprogs, msg);
+			}
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < nmaps; i++) {
+		const struct kexec_map *mp = &c->maps[i];
+		if (mp->type != BPF_MAP_TYPE_PROG_ARRAY)
+			continue;
+		for (size_t e = 0; e < mp->ninit; e++) {
+			const uint8_t *key = mp->init + e * 8;
+			uint32_t prog;
+			memcpy(&prog, key + 4, 4);
+			if (prog >= nprogs || map_update(map_fds[i], key, &prog_fds[prog], BPF_ANY) < 0) {
+				res->status = KEXEC_ERROR;
+				set_msg(res, "map %zu: program %u into the prog_array: %s", i, prog,
+					prog >= nprogs ? "no such program" : strerror(errno));
+				goto out;
+			}
+		}
+	}
+	fd = prog_fds[0];
+
+	if (m)
+		memcpy(m->val, c->mem, mem_len);
+	*k->r0 = KEXEC_R0_POISON;
 	union bpf_attr a;
 	memset(&a, 0, sizeof(a));
 	a.test.prog_fd = (uint32_t)fd;
@@ -579,12 +885,11 @@ int kexec_run(struct kexec *k, const struct ebpf_insn *insns, size_t n, const ui
 	a.test.repeat = 1;
 	long rc = sys_bpf(BPF_PROG_TEST_RUN, &a);
 	int e = errno;
-	close(fd);
 	if (rc) {
 		res->status = KEXEC_ERROR;
 		set_msg(res, "bpf(BPF_PROG_TEST_RUN): %s", strerror(e));
 		k->nerror++;
-		return 0;
+		goto out;
 	}
 	res->status = KEXEC_OK;
 	res->duration_ns = a.test.duration;
@@ -597,7 +902,43 @@ int kexec_run(struct kexec *k, const struct ebpf_insn *insns, size_t n, const ui
 	}
 	if (mem_len)
 		memcpy(mem_out, m->val, mem_len);
+	/* Every map's contents, read back while the programs still hold them. */
+	for (size_t i = 0; fn && i < nmaps; i++) {
+		const struct kexec_map *mp = &c->maps[i];
+		if (mp->type == BPF_MAP_TYPE_PROG_ARRAY)
+			continue;
+		uint8_t key[512], next[512], *val = malloc(mp->value_size);
+		if (!val) {
+			res->status = KEXEC_ERROR;
+			set_msg(res, "out of memory reading map %zu", i);
+			break;
+		}
+		const uint8_t *kp = NULL;
+		while (!map_next_key(map_fds[i], kp, next)) {
+			memcpy(key, next, mp->key_size);
+			kp = key;
+			if (!map_lookup(map_fds[i], key, val) && fn(fnctx, i, key, val) < 0) {
+				res->status = KEXEC_ERROR;
+				set_msg(res, "out of memory reading map %zu", i);
+				break;
+			}
+		}
+		free(val);
+	}
+out:
+	for (size_t i = 0; i < nprogs; i++)
+		close(prog_fds[i]);
+	for (size_t i = 0; i < nmaps; i++)
+		close(map_fds[i]);
 	return 0;
+}
+
+int kexec_run(struct kexec *k, const struct ebpf_insn *insns, size_t n, const uint8_t *mem, size_t mem_len,
+	      uint8_t *mem_out, struct kexec_result *res)
+{
+	struct kexec_prog p = { insns, n };
+	struct kexec_case c = { &p, 1, NULL, 0, mem, mem_len };
+	return kexec_run_case(k, &c, mem_out, NULL, NULL, res);
 }
 
 int kexec_open(struct kexec *k, uint32_t prog_type, char *why, size_t whylen)
@@ -605,6 +946,8 @@ int kexec_open(struct kexec *k, uint32_t prog_type, char *why, size_t whylen)
 	memset(k, 0, sizeof(*k));
 	k->prog_type = prog_type;
 	k->r0_fd = -1;
+	k->btf_fd = -1;
+	k->zero_fd = -1;
 	struct ebpf_insn probe[2] = { mk(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 2), mk(BPF_JMP | BPF_EXIT, 0, 0, 0, 0) };
 	int fd = prog_load(k, probe, 2, 0, NULL, 0);
 	if (fd < 0) {
@@ -645,8 +988,12 @@ void kexec_close(struct kexec *k)
 		munmap((void *)k->r0, k->r0_maplen);
 	if (k->r0_fd >= 0)
 		close(k->r0_fd);
+	if (k->btf_fd >= 0)
+		close(k->btf_fd);
+	if (k->zero_fd >= 0)
+		close(k->zero_fd);
 	k->r0 = NULL;
-	k->r0_fd = -1;
+	k->r0_fd = k->btf_fd = k->zero_fd = -1;
 	free(k->buf);
 	free(k->log);
 	k->buf = NULL;

@@ -21,7 +21,9 @@
 #define KEXEC_MAX_MEM_MAPS 16        /* distinct memory sizes kept mapped */
 #define KEXEC_LOG_SIZE (1u << 20)    /* verifier log on rejection (rotating since 6.4: keeps the tail) */
 #define KEXEC_PKT_SIZE 64            /* test_run input: XDP/skb need >= ETH_HLEN bytes */
-#define KEXEC_MAX_PROLOGUE 9
+#define KEXEC_MAX_PROLOGUE 9        /* without trampolines (below) */
+#define KEXEC_MAX_MAPS 16            /* a case's own maps */
+#define KEXEC_MAX_PROGS 64           /* a case's programs: the one that runs and its tail-call targets */
 
 enum kexec_status {
 	KEXEC_OK,          /* loaded and ran: r0 and memory are valid */
@@ -53,7 +55,38 @@ struct kexec {
 	char *log;                 /* allocated on the first rejection */
 	uint8_t pkt[KEXEC_PKT_SIZE];
 	uint64_t nrun, nrejected, nerror, nwarned;
+	/* Maps and helpers (see "A case's maps and programs" in kexec.c). */
+	bool loop_helper;          /* keep bpf_loop a helper call: the verifier must not inline it */
+	int btf_fd;                /* one static `int f(void)` for func_info, made on first use; -1 none */
+	int zero_fd;               /* an 8-byte array that stays 0 (loop_helper); -1 none */
 };
+
+/*
+ * A case with maps or several programs. Program 0 runs; the others are
+ * tail-call targets (a prog_array's value is a program index). lddw src 1/2
+ * name a map by its index here (kexec puts its fd in), src 5/6 by its index
+ * in the fd_array kexec passes (the same order).
+ */
+struct kexec_map {
+	uint32_t type, key_size, value_size, max_entries, flags;
+	bool freeze;               /* BPF_MAP_FREEZE after the initial elements */
+	size_t ninit;              /* initial elements, key then value, packed */
+	const uint8_t *init;
+};
+struct kexec_prog {
+	const struct ebpf_insn *insns;
+	size_t n;
+};
+struct kexec_case {
+	const struct kexec_prog *progs;
+	size_t nprogs;
+	const struct kexec_map *maps;
+	size_t nmaps;
+	const uint8_t *mem;
+	size_t mem_len;
+};
+/* Called for every element of every map but prog_arrays after the run. */
+typedef int (*kexec_elem_fn)(void *ctx, size_t map, const void *key, const void *value);
 
 struct kexec_result {
 	enum kexec_status status;
@@ -85,6 +118,17 @@ void kexec_close(struct kexec *k);
  */
 int kexec_run(struct kexec *k, const struct ebpf_insn *insns, size_t n, const uint8_t *mem, size_t mem_len,
 	      uint8_t *mem_out, struct kexec_result *res);
+
+/*
+ * The same for a case with maps and tail-call targets: the maps are created
+ * and filled, every program is loaded (a target the verifier refuses makes
+ * the case `rejected`, its message prefixed "prog K: "), prog_arrays are
+ * filled with the programs' fds, program 0 runs, and each map's contents are
+ * handed to fn (when not NULL) before everything is closed again. A map the
+ * kernel cannot create is KEXEC_UNSUPPORTED.
+ */
+int kexec_run_case(struct kexec *k, const struct kexec_case *c, uint8_t *mem_out, kexec_elem_fn fn, void *fnctx,
+		   struct kexec_result *res);
 
 /*
  * The program kexec_run loads, written into k->buf: returns its length and

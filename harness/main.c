@@ -186,6 +186,11 @@ static void print_line(FILE *out, const struct bd_session *s, const struct bd_ru
 		fprintf(out, "%sunconfirmed find no longer reproduces here", sep);
 		sep = "; ";
 	}
+	for (int i = 0; i < s->n; i++)
+		if (o->env_excused[i]) {
+			fprintf(out, "%s%s not judged: the result depends on %s", sep, s->slot[i].name, o->env_helper);
+			sep = "; ";
+		}
 	if (sep[0] == ';')
 		fputc(')', out);
 	fputc('\n', out);
