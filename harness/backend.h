@@ -57,6 +57,7 @@ struct bd_env {
 	int jit;              /* 1 JIT, 0 interpreter, -1 not a kernel */
 	int jit_harden;       /* net.core.bpf_jit_harden, -1 unknown */
 	int reg_invariants;   /* BPF_F_TEST_REG_INVARIANTS accepted: 1/0, -1 not a kernel */
+	int platform;         /* the helper profile it ran with (EBPF_PLATFORM_*, set by the session) */
 	char detail[192];     /* anything else worth a report line ("program type xdp", "pinned VM") */
 };
 void bd_env_unknown(struct bd_env *e); /* "" and -1 everywhere */

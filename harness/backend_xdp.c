@@ -8,7 +8,7 @@
  *
  * Across processes (`bpfdiff plugin`, one case per process; BPFDIFF_XDP_PIN=1
  * elsewhere) loading costs ~100 ms of verification, so the loaded VM is
- * pinned in bpffs, /sys/fs/bpf/bpfdiff/xdpvm-<build id>/{prog,bss}, and the
+ * pinned in bpffs, /sys/fs/bpf/bpfdiff/xdpvm-<build id>/{prog,bss,arrays,hashes}, and the
  * next process of the same build takes the program and maps the .bss instead
  * of loading (the build id hashes the BPF object; the VM records it in
  * xvm_build_id, so a foreign or half-made pin at that path is replaced; pins
@@ -25,8 +25,17 @@
  *   fault       "pc N: read of 8 bytes at 0x... out of bounds", "pc N: call depth exceeds 8"
  *   timeout     "pc N: instruction budget of B exhausted"
  *   unsupported "pc N: helper call through r1 (helper 5) is not modelled" (callx)
- * The xdp VM's own limits: 65535 instructions, 1 MiB - 4 KiB of memory
- * (beyond: `unsupported`).
+ * The xdp VM's own limits: 65535 instructions, 1 MiB - 4 KiB of memory,
+ * keys of 64 and values of 256 bytes, 64 hash elements looked up per run,
+ * 1024 prog_array slots, 16 values per environment helper (beyond:
+ * `unsupported`).
+ *
+ * Maps: each array or hash map of the case becomes a real kernel map, an
+ * inner map of the VM's xvm_arrays / xvm_hashes (ARRAY_OF_MAPS, pinned with
+ * the VM), created and filled per case and read back after the run, so that
+ * the guest's map helpers are the kernel's (see the VM's header comment).
+ * prog_arrays live in the VM's .bss (xvm_tail): a tail call is the VM's
+ * control flow.
  * There is no verifier in front of the guest: what the kernel rejects
  * (immediate shifts >= width, division by an immediate 0) runs here with the
  * RFC 9669 meaning.
@@ -60,25 +69,26 @@
 #include <bpf/libbpf.h>
 #include "backend.h"
 #include "env.h"
+#include "helpers.h"
 #include "vm/isa.h"
 #include "vm/semantics.h"
 #include "vm/uvm.h"
+#include "vm/xdp/xdpvm.h"
 #include "xdpvm.skel.h"
 
-/* Mirrors of vm/xdp/xdpvm.bpf.c (sizes are checked against the skeleton). */
-#define XDP_MAX_INSNS 65536
-#define XDP_STACK_REGION (EBPF_STACK_SIZE * EBPF_MAX_CALL_DEPTH)
-#define XDP_ARENA_SPAN (1u << 20)
+#define XDP_MAX_INSNS XVM_MAX_INSNS
+#define XDP_STACK_REGION XVM_STACK_REGION
+#define XDP_ARENA_SPAN XVM_ARENA_SPAN
 #define XDP_MEM_MAX (XDP_ARENA_SPAN - XDP_STACK_REGION)
-#define XDP_RUN_STEPS (4ull << 23)
-#define XDP_OP_END 255
-#define XDP_OP_R10 254
+#define XDP_RUN_STEPS ((unsigned long long)XVM_OUTER_STEPS * XVM_INNER_STEPS)
+#define XDP_OP_END XVM_OP_END
+#define XDP_OP_R10 XVM_OP_R10
 #define XDP_MAX_BUDGET (1ull << 44) /* the uvm's cap */
-enum { XVM_RUNNING, XVM_OK, XVM_FAULT, XVM_UNSUPPORTED, XVM_INTERNAL };
-enum { XVM_F_READ = 1, XVM_F_WRITE, XVM_F_DEPTH, XVM_F_END, XVM_F_R10, XVM_F_OP, XVM_F_CALLX };
 
 _Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_prog) == (2 * XDP_MAX_INSNS + 2) * 8, "xvm_prog");
 _Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_arena) == XDP_ARENA_SPAN + 8, "xvm_arena");
+_Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_frames) ==
+		       EBPF_MAX_CALL_DEPTH * XVM_FRAME_WORDS * 8, "xvm_frames");
 _Static_assert(FORM_COUNT < XDP_OP_R10, "form index must fit below XDP_OP_R10");
 
 #define XDP_PIN_ROOT "/sys/fs/bpf"
@@ -96,7 +106,10 @@ struct bd_backend {
 	char pin_note[160];     /* why the VM is not pinned, for `bpfdiff info` */
 	int lock_fd;            /* held around every case when the VM is shared, -1 otherwise */
 	int prog_fd;
+	int arrays_fd, hashes_fd; /* the VM's maps of maps (their own fds when from a pin) */
 	int cpu, isa;
+	int platform;
+	int inner_fd[XVM_MAX_MAPS]; /* this case's maps, as the VM's inner maps; -1 none */
 	double load_ms;
 	char vlog[4096];        /* verifier log at log_level BPF_LOG_STATS */
 	struct bpf_prog_info info;
@@ -151,6 +164,10 @@ static void unpin_dir(const char *dir)
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/bss", dir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/arrays", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/hashes", dir);
+	unlink(path);
 	rmdir(dir);
 }
 
@@ -183,12 +200,16 @@ static int take_pinned(struct bd_backend *b)
 	int pfd = bpf_obj_get(path);
 	snprintf(path, sizeof(path), "%s/bss", b->pin_dir);
 	int mfd = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/arrays", b->pin_dir);
+	int afd = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/hashes", b->pin_dir);
+	int hfd = bpf_obj_get(path);
 	struct bpf_prog_info pi = { 0 };
 	struct bpf_map_info mi = { 0 };
 	__u32 plen = sizeof(pi), mlen = sizeof(mi);
 	void *m = MAP_FAILED;
 	size_t maplen = (sizeof(struct xdpvm__bss) + 4095) & ~(size_t)4095;
-	if (pfd < 0 || mfd < 0 || bpf_obj_get_info_by_fd(pfd, &pi, &plen) ||
+	if (pfd < 0 || mfd < 0 || afd < 0 || hfd < 0 || bpf_obj_get_info_by_fd(pfd, &pi, &plen) ||
 	    bpf_obj_get_info_by_fd(mfd, &mi, &mlen) || pi.type != BPF_PROG_TYPE_XDP || strcmp(pi.name, "xdpvm") ||
 	    mi.type != BPF_MAP_TYPE_ARRAY || mi.value_size != sizeof(struct xdpvm__bss) || mi.max_entries != 1 ||
 	    (m = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0)) == MAP_FAILED ||
@@ -199,10 +220,16 @@ static int take_pinned(struct bd_backend *b)
 			close(pfd);
 		if (mfd >= 0)
 			close(mfd);
+		if (afd >= 0)
+			close(afd);
+		if (hfd >= 0)
+			close(hfd);
 		return 0;
 	}
 	b->prog_fd = pfd;
 	b->bss_fd = mfd;
+	b->arrays_fd = afd;
+	b->hashes_fd = hfd;
 	b->bss = m;
 	b->bss_maplen = maplen;
 	b->info = pi;
@@ -224,6 +251,14 @@ static void pin_loaded(struct bd_backend *b)
 	snprintf(path, sizeof(path), "%s/bss", b->pin_dir);
 	if (!err)
 		err = bpf_obj_pin(bpf_map__fd(b->skel->maps.bss), path);
+	if (!err) {
+		snprintf(path, sizeof(path), "%s/arrays", b->pin_dir);
+		err = bpf_obj_pin(b->arrays_fd, path);
+	}
+	if (!err) {
+		snprintf(path, sizeof(path), "%s/hashes", b->pin_dir);
+		err = bpf_obj_pin(b->hashes_fd, path);
+	}
 	if (err) {
 		snprintf(b->pin_note, sizeof(b->pin_note), "not pinned: %s: %s", path, strerror(errno));
 		unpin_dir(b->pin_dir);
@@ -256,16 +291,26 @@ static int load_vm(struct bd_backend *b, char *why, size_t whylen)
 		return err;
 	}
 	b->prog_fd = bpf_program__fd(b->skel->progs.xdpvm);
+	b->arrays_fd = bpf_map__fd(b->skel->maps.xvm_arrays);
+	b->hashes_fd = bpf_map__fd(b->skel->maps.xvm_hashes);
 	b->bss = b->skel->bss;
 	__u32 len = sizeof(b->info);
 	bpf_obj_get_info_by_fd(b->prog_fd, &b->info, &len);
 	return 0;
 }
 
+static void drop_maps(struct bd_backend *b);
+
 static void xdp_close(struct bd_backend *b)
 {
 	if (!b)
 		return;
+	if (b->bss)
+		drop_maps(b);
+	if (!b->skel && b->arrays_fd >= 0)
+		close(b->arrays_fd);
+	if (!b->skel && b->hashes_fd >= 0)
+		close(b->hashes_fd);
 	if (b->bss_maplen)
 		munmap(b->bss, b->bss_maplen);
 	if (b->bss_fd >= 0)
@@ -297,9 +342,12 @@ static int open_vm(struct bd_backend **out, const struct bd_backend_config *cfg,
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
 	}
-	b->bss_fd = b->lock_fd = b->prog_fd = -1;
+	b->bss_fd = b->lock_fd = b->prog_fd = b->arrays_fd = b->hashes_fd = -1;
 	b->cpu = cfg && cfg->cpu >= 1 && cfg->cpu <= 4 ? cfg->cpu : 4;
 	b->isa = cfg ? cfg->isa : 0;
+	b->platform = cfg ? cfg->platform : EBPF_PLATFORM_LINUX;
+	for (int i = 0; i < XVM_MAX_MAPS; i++)
+		b->inner_fd[i] = -1;
 	b->validator = uvm_create(NULL);
 	if (!b->validator) {
 		snprintf(why, whylen, "out of memory");
@@ -376,48 +424,193 @@ static int verdict(struct bd_result *res, enum bd_status st, const char *fmt, ..
 	return 0;
 }
 
-/* Write the pre-decoded program into .bss. uvm_load has validated it, so
- * every form here is one the VM models and every target is in range. */
-static void decode(struct bd_backend *b, const struct bd_case *c)
+/* Write the pre-decoded programs into .bss, one after the other. uvm_load
+ * has validated them, so every form here is one the VM models and every
+ * target is in range. What a pseudo lddw loads (a map pointer, a map value's
+ * address, a callback's) is worked out here, as the uvm works it out
+ * (vm/helpers.h), and a helper call carries what the helper is (EBPF_H_*)
+ * for the platform. */
+static void decode(struct bd_backend *b, const struct bd_case *c, uint64_t map_addr)
 {
 	__u64 *prog = b->bss->xvm_prog;
-	size_t n = c->ninsns;
+	size_t base = 0;
 
-	for (size_t pc = 0; pc < n; pc++) {
-		const struct ebpf_insn *in = &c->insns[pc];
-		int form = ebpf_decode(in);
-		__s32 arg = 0;
-		__u64 imm = sem_imm64(in->imm);
-		switch (ebpf_forms[form].fmt) {
-		case EBPF_FMT_LDDW:
-			imm = sem_lddw(in->imm, in[1].imm);
-			break;
-		case EBPF_FMT_LDX:
-		case EBPF_FMT_ST:
-		case EBPF_FMT_STX:
-		case EBPF_FMT_ATOMIC:
-		case EBPF_FMT_LOAD_ACQ:
-		case EBPF_FMT_STORE_REL:
-			arg = in->off;
-			break;
-		case EBPF_FMT_JA:
-		case EBPF_FMT_JCOND_K:
-		case EBPF_FMT_JCOND_X:
-		case EBPF_FMT_MAY_GOTO:
-			arg = (__s32)pc + in->off + 1;
-			break;
-		case EBPF_FMT_JA32:
-		case EBPF_FMT_CALL:
-			arg = (__s32)((__s64)pc + in->imm + 1);
-			break;
+	for (int k = 0; k <= c->nprogs; k++) {
+		const struct ebpf_insn *insns = k ? c->progs[k - 1].insns : c->insns;
+		size_t n = k ? c->progs[k - 1].ninsns : c->ninsns;
+		b->bss->xvm_entry[k] = (__u32)base;
+		for (size_t pc = 0; pc < n; pc++) {
+			const struct ebpf_insn *in = &insns[pc];
+			int form = ebpf_decode(in);
+			__s32 arg = 0;
+			__u64 imm = sem_imm64(in->imm);
+			size_t at = base + pc;
+			switch (ebpf_forms[form].fmt) {
+			case EBPF_FMT_LDDW:
+				imm = sem_lddw(in->imm, in[1].imm);
+				if (form == FORM_LDDW_MAP_FD || form == FORM_LDDW_MAP_IDX)
+					imm = map_addr + EBPF_MAP_OBJECTS + (uint64_t)(uint32_t)in->imm * 256;
+				else if (form == FORM_LDDW_MAP_VALUE || form == FORM_LDDW_MAP_IDX_VALUE)
+					imm = map_addr + ((uint64_t)(uint32_t)in->imm << EBPF_MAP_SHIFT) +
+					      (uint32_t)in[1].imm;
+				else if (form == FORM_LDDW_CODE_ADDR)
+					imm = map_addr + EBPF_CODE_ADDRS + (uint64_t)(at + (size_t)in->imm + 1) * 8;
+				form = FORM_LDDW;
+				break;
+			case EBPF_FMT_LDX:
+			case EBPF_FMT_ST:
+			case EBPF_FMT_STX:
+			case EBPF_FMT_ATOMIC:
+			case EBPF_FMT_LOAD_ACQ:
+			case EBPF_FMT_STORE_REL:
+				arg = in->off;
+				break;
+			case EBPF_FMT_JA:
+			case EBPF_FMT_JCOND_K:
+			case EBPF_FMT_JCOND_X:
+			case EBPF_FMT_MAY_GOTO:
+				arg = (__s32)at + in->off + 1;
+				break;
+			case EBPF_FMT_JA32:
+				arg = (__s32)((__s64)at + in->imm + 1);
+				break;
+			case EBPF_FMT_CALL:
+				if (form == FORM_CALL_HELPER)
+					arg = ebpf_platform_helper(b->platform, (uint32_t)in->imm);
+				else
+					arg = (__s32)((__s64)at + in->imm + 1);
+				break;
+			}
+			__u64 op = ebpf_writes_r10(in, form) ? XDP_OP_R10 : (__u64)form;
+			prog[2 * at] = op | (__u64)in->dst << 8 | (__u64)in->src << 12 | (__u64)(__u32)arg << 32;
+			prog[2 * at + 1] = imm;
+			if (form == FORM_LDDW)
+				prog[2 * (at + 1)] = XDP_OP_END; /* never reached: uvm_load refuses jumps into lddw */
+			if (form == FORM_LDDW)
+				pc++;
 		}
-		__u64 op = ebpf_writes_r10(in, form) ? XDP_OP_R10 : (__u64)form;
-		prog[2 * pc] = op | (__u64)in->dst << 8 | (__u64)in->src << 12 | (__u64)(__u32)arg << 32;
-		prog[2 * pc + 1] = imm;
-		if (form == FORM_LDDW)
-			prog[2 * ++pc] = XDP_OP_END; /* never reached: uvm_load refuses jumps into lddw */
+		base += n;
 	}
-	prog[2 * n] = XDP_OP_END;
+	b->bss->xvm_entry[c->nprogs + 1] = (__u32)base;
+	b->bss->xvm_nprogs = (__u32)c->nprogs + 1;
+	prog[2 * base] = XDP_OP_END;
+}
+
+/* Create a map of the case as an inner map of the VM: keys zero-padded to
+ * XVM_KMAX (hash), values to XVM_VMAX + 8. 0, or -errno. */
+static int inner_map(const struct bd_map *m, int *fd)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = m->type == EBPF_MAP_ARRAY ? BPF_F_INNER_MAP : 0);
+	*fd = bpf_map_create(m->type == EBPF_MAP_ARRAY ? BPF_MAP_TYPE_ARRAY : BPF_MAP_TYPE_HASH, "bpfdiff_xm",
+			     m->type == EBPF_MAP_ARRAY ? 4 : XVM_KMAX, XVM_VMAX + 8, m->max_entries, &o);
+	return *fd < 0 ? -errno : 0;
+}
+
+static void drop_maps(struct bd_backend *b)
+{
+	for (__u32 i = 0; i < XVM_MAX_MAPS; i++)
+		if (b->inner_fd[i] >= 0) {
+			bool hash = b->bss->xvm_maps[i].type == EBPF_MAP_HASH;
+			bpf_map_delete_elem(hash ? b->hashes_fd : b->arrays_fd, &i);
+			close(b->inner_fd[i]);
+			b->inner_fd[i] = -1;
+		}
+}
+
+/* The case's maps, programs' prog_arrays, environment values and helper
+ * table into the VM; 0, or a status with the message in res. */
+static int setup_env(struct bd_backend *b, const struct bd_case *c, const struct bd_run_opts *o, struct bd_result *res)
+{
+	struct xdpvm__bss *s = b->bss;
+	__u32 tail = 0;
+	uint8_t key[XVM_KMAX], val[XVM_VMAX + 8];
+
+	s->xvm_nmaps = 0;
+	s->xvm_map_addr = o->map_addr ? o->map_addr : UVM_DEFAULT_MAP_ADDR;
+	s->xvm_tail_calls = 0;
+	s->xvm_cur_prog = 0;
+	s->xvm_nhslots = 0;
+	s->xvm_env_seed = o->env_seed ? o->env_seed : UVM_DEFAULT_ENV_SEED;
+	s->xvm_reg_fill = o->reg_fill;
+	for (int k = 0; k < EBPF_ENV_KINDS; k++) {
+		size_t n = o->ignore_helper_values ? 0 : c->nhelper_values[k];
+		if (n > XVM_ENV_MAX)
+			return verdict(res, BD_UNSUPPORTED, "more than %d values for an environment helper", XVM_ENV_MAX);
+		memcpy(s->xvm_env[k], c->helper_values[k], n * sizeof(__u64));
+		s->xvm_env_n[k] = (__u32)n;
+		s->xvm_env_calls[k] = 0;
+	}
+	for (unsigned h = 0; h < EBPF_HELPER_NUMBERS; h++)
+		s->xvm_helper_of[h] = (unsigned char)ebpf_platform_helper(b->platform, h);
+	if (c->nprogs + 1 > XVM_MAX_PROGS)
+		return verdict(res, BD_UNSUPPORTED, "more than %d programs", XVM_MAX_PROGS);
+	for (int i = 0; i < c->nmaps; i++) {
+		const struct bd_map *m = &c->maps[i];
+		struct xvm_map *xm = &s->xvm_maps[i];
+		*xm = (struct xvm_map){ m->type, m->key_size, m->value_size, m->max_entries,
+					(__u32)ebpf_map_stride(m->value_size), tail };
+		if (m->type == EBPF_MAP_PROG_ARRAY) {
+			if (tail + m->max_entries > XVM_TAIL_SLOTS)
+				return verdict(res, BD_UNSUPPORTED, "prog_arrays of more than %d slots in all",
+					       XVM_TAIL_SLOTS);
+			memset(&s->xvm_tail[tail], 0, m->max_entries * sizeof(__u32));
+			for (size_t e = 0; e < m->init.n; e++) {
+				__u32 idx, prog;
+				memcpy(&idx, m->init.e[e].key, 4);
+				memcpy(&prog, m->init.e[e].value, 4);
+				s->xvm_tail[tail + idx] = prog + 1;
+			}
+			tail += m->max_entries;
+			continue;
+		}
+		if (m->key_size > XVM_KMAX || m->value_size > XVM_VMAX)
+			return verdict(res, BD_UNSUPPORTED, "map %s: keys of %u and values of %u bytes at most here",
+				       m->name, XVM_KMAX, XVM_VMAX);
+		int rc = inner_map(m, &b->inner_fd[i]);
+		if (rc < 0)
+			return verdict(res, BD_ERROR, "map %s: BPF_MAP_CREATE: %s", m->name, strerror(-rc));
+		int outer = m->type == EBPF_MAP_HASH ? b->hashes_fd : b->arrays_fd;
+		__u32 mi = (__u32)i;
+		if (bpf_map_update_elem(outer, &mi, &b->inner_fd[i], BPF_ANY))
+			return verdict(res, BD_ERROR, "map %s: into the VM's map of maps: %s", m->name, strerror(errno));
+		for (size_t e = 0; e < m->init.n; e++) {
+			memset(key, 0, sizeof(key));
+			memset(val, 0, sizeof(val));
+			memcpy(key, m->init.e[e].key, m->key_size);
+			memcpy(val, m->init.e[e].value, m->value_size);
+			if (bpf_map_update_elem(b->inner_fd[i], key, val, BPF_ANY))
+				return verdict(res, BD_ERROR, "map %s: initial element %zu: %s", m->name, e,
+					       strerror(errno));
+		}
+	}
+	s->xvm_nmaps = (__u32)c->nmaps;
+	return 0;
+}
+
+/* Every map's contents after the run (not prog_arrays), keys and values cut
+ * back to the case's sizes. */
+static int read_maps(struct bd_backend *b, const struct bd_case *c, struct bd_result *res)
+{
+	uint8_t key[XVM_KMAX], next[XVM_KMAX], val[XVM_VMAX + 8];
+	if (!c->nmaps)
+		return 0;
+	res->maps = calloc((size_t)c->nmaps, sizeof(*res->maps));
+	if (!res->maps)
+		return -ENOMEM;
+	res->nmaps = c->nmaps;
+	for (int i = 0; i < c->nmaps; i++) {
+		if (b->inner_fd[i] < 0)
+			continue;
+		const void *k = NULL;
+		while (!bpf_map_get_next_key(b->inner_fd[i], k, next)) {
+			memcpy(key, next, sizeof(key));
+			k = key;
+			if (!bpf_map_lookup_elem(b->inner_fd[i], key, val) &&
+			    bd_map_contents_put(&c->maps[i], &res->maps[i], key, val) == -ENOMEM)
+				return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct bd_run_opts *o,
@@ -437,24 +630,50 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 
 	/* Load-time outcome exactly as backend_uvm.c: malformed -> rejected,
 	 * unmodelled (helper/kfunc call, pseudo lddw) -> unsupported. */
-	struct uvm_opts uo = { .sz = sizeof(uo), .cpu = c->cpu ? c->cpu : b->cpu, .isa = b->isa };
+	struct uvm_opts uo = { .sz = sizeof(uo), .cpu = c->cpu ? c->cpu : b->cpu, .isa = b->isa,
+			       .platform = b->platform };
 	rc = uvm_set_opts(b->validator, &uo);
 	if (rc < 0)
 		return verdict(res, BD_ERROR, "xdp: cpu v%d: %s", uo.cpu, strerror(-rc));
-	rc = uvm_load(b->validator, c->insns, c->ninsns, err, sizeof(err));
-	if (rc == -EOPNOTSUPP)
+	struct uvm_map_def defs[BD_MAX_MAPS];
+	for (int i = 0; i < c->nmaps && i < BD_MAX_MAPS; i++)
+		defs[i] = (struct uvm_map_def){ c->maps[i].type, c->maps[i].key_size, c->maps[i].value_size,
+						c->maps[i].max_entries, c->maps[i].flags };
+	if ((rc = uvm_set_maps(b->validator, defs, (size_t)c->nmaps)) < 0)
+		return verdict(res, BD_ERROR, "xdp: the case's maps: %s", strerror(-rc));
+	struct uvm_prog progs[1 + XVM_MAX_PROGS];
+	size_t np = 0, total = 0;
+	progs[np++] = (struct uvm_prog){ c->insns, c->ninsns };
+	for (int k = 0; k < c->nprogs && np < sizeof(progs) / sizeof(progs[0]); k++)
+		progs[np++] = (struct uvm_prog){ c->progs[k].insns, c->progs[k].ninsns };
+	for (size_t k = 0; k < np; k++)
+		total += progs[k].n;
+	rc = uvm_load_progs(b->validator, progs, np, err, sizeof(err));
+	if (rc == -EOPNOTSUPP) {
+		/* Name the helper when that is what is missing, as the uvm backend does. */
+		for (size_t k = 0; k < np; k++)
+			if (bd_helper_check(progs[k].insns, progs[k].n, b->platform, err, sizeof(err)))
+				break;
 		return verdict(res, BD_UNSUPPORTED, "%s", err);
+	}
 	if (rc < 0)
 		return verdict(res, BD_REJECTED, "%s", err);
-	if (c->ninsns >= XDP_MAX_INSNS)
-		return verdict(res, BD_UNSUPPORTED, "program of %zu instructions exceeds the xdp VM's %d",
-			       c->ninsns, XDP_MAX_INSNS - 1);
+	if (total >= XDP_MAX_INSNS)
+		return verdict(res, BD_UNSUPPORTED, "programs of %zu instructions exceed the xdp VM's %d",
+			       total, XDP_MAX_INSNS - 1);
 	if (c->mem_len > XDP_MEM_MAX)
 		return verdict(res, BD_UNSUPPORTED, "memory of %zu bytes exceeds the xdp VM's %u",
 			       c->mem_len, XDP_MEM_MAX);
 	/* A shared (pinned) VM holds one guest: ours from here until its result is read. */
 	xdp_lock(b, LOCK_EX);
-	decode(b, c);
+	drop_maps(b);
+	rc = setup_env(b, c, o, res);
+	if (rc || res->status != BD_OK) {
+		drop_maps(b);
+		xdp_lock(b, LOCK_UN);
+		return rc;
+	}
+	decode(b, c, s->xvm_map_addr);
 
 	for (int i = 0; i < EBPF_NREGS; i++)
 		s->xvm_regs[i] = o->reg_fill;
@@ -487,6 +706,7 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 		b->test_runs++;
 		if (rc) {
 			int e = errno;
+			drop_maps(b);
 			xdp_lock(b, LOCK_UN);
 			return verdict(res, BD_ERROR, "xdp: BPF_PROG_TEST_RUN failed: %s", strerror(e));
 		}
@@ -504,9 +724,11 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 	res->mem = malloc(c->mem_len ? c->mem_len : 1);
 	if (res->mem)
 		memcpy(res->mem, s->xvm_arena + XDP_STACK_REGION, c->mem_len);
+	rc = res->mem ? read_maps(b, c, res) : -ENOMEM;
+	drop_maps(b);
 	xdp_lock(b, LOCK_UN);
-	if (!res->mem)
-		return -ENOMEM;
+	if (rc < 0)
+		return rc;
 	res->mem_len = c->mem_len;
 
 	unsigned pc = v.pc;
@@ -519,6 +741,7 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 				  : v.fault_kind == XVM_F_DEPTH ? BD_FAULT_DEPTH
 				  : v.fault_kind == XVM_F_END   ? BD_FAULT_END
 				  : v.fault_kind == XVM_F_R10   ? BD_FAULT_R10
+				  : v.fault_kind == XVM_F_CALL  ? BD_FAULT_CALL
 								     : BD_FAULT_UNKNOWN;
 	}
 	switch (v.status) {
@@ -540,13 +763,27 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 			return verdict(res, BD_FAULT, "pc %u: fell off the end of the program", pc);
 		case XVM_F_R10:
 			return verdict(res, BD_FAULT, "pc %u: write to r10, the read-only frame pointer", pc);
+		case XVM_F_CALL:
+			return verdict(res, BD_FAULT, "pc %u: helper %s: bad argument 0x%llx (not a map or not a callback "
+				       "of this program)", pc, v.fault_size == EBPF_H_LOOP ? "bpf_loop"
+							       : v.fault_size == EBPF_H_TAIL_CALL ? "bpf_tail_call"
+												    : "map",
+				       v.fault_addr);
 		}
 		break;
 	case XVM_UNSUPPORTED:
+		if (v.fault_kind == XVM_F_STALE)
+			return verdict(res, BD_UNSUPPORTED, "pc %u: access through a pointer to a hash element that was "
+				       "since replaced or deleted (not modelled here)", pc);
+		if (v.fault_kind == XVM_F_HSLOTS)
+			return verdict(res, BD_UNSUPPORTED, "pc %u: more than %d hash elements looked up in one run",
+				       pc, XVM_HSLOTS);
+		if (v.fault_kind == XVM_F_INNER)
+			return verdict(res, BD_ERROR, "pc %u: xdp VM: inner map %llu missing", pc, v.fault_addr);
 		if (v.fault_kind == XVM_F_CALLX && pc < c->ninsns)
 			return verdict(res, BD_UNSUPPORTED,
-				       "pc %u: helper call through r%d (helper %llu) is not modelled", pc,
-				       c->insns[pc].dst, (unsigned long long)v.fault_addr);
+				       "pc %u: helper call through r%d (helper %llu) is not modelled on platform %s", pc,
+				       c->insns[pc].dst, (unsigned long long)v.fault_addr, bd_platform_name(b->platform));
 		return verdict(res, BD_UNSUPPORTED, "pc %u: form %llu is not modelled", pc,
 			       (unsigned long long)v.fault_addr);
 	}
@@ -619,7 +856,6 @@ static void xdp_env(struct bd_backend *b, struct bd_env *e)
 
 const struct bd_backend_ops bd_backend_xdp = {
 	.name = "xdp",
-	.env_values = true,
 	.open = xdp_open,
 	.run = xdp_run,
 	.close = xdp_close,

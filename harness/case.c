@@ -538,7 +538,7 @@ static const char *const statuses[] = { "ok", "fault", "rejected", "timeout", "c
 static bool same_scope(const struct bd_scope *a, const struct bd_scope *b)
 {
 	return !strcmp(a->release, b->release) && !strcmp(a->release_op, b->release_op) &&
-	       !strcmp(a->arch, b->arch) && a->jit == b->jit;
+	       !strcmp(a->arch, b->arch) && a->jit == b->jit && a->platform == b->platform;
 }
 
 static int finish_expect(struct parser *p)
@@ -631,11 +631,12 @@ void bd_scope_any(struct bd_scope *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->jit = -1;
+	s->platform = -1;
 }
 
 bool bd_scope_is_any(const struct bd_scope *s)
 {
-	return !s->release[0] && !s->arch[0] && s->jit < 0;
+	return !s->release[0] && !s->arch[0] && s->jit < 0 && s->platform < 0;
 }
 
 int bd_scope_parse_token(struct bd_scope *s, const char *t, char *err, size_t errlen)
@@ -648,7 +649,7 @@ int bd_scope_parse_token(struct bd_scope *s, const char *t, char *err, size_t er
 			op = ops[i];
 	const char *v = op ? t + klen + strlen(op) : NULL;
 	if (!op || !*v || strpbrk(v, "<>=")) {
-		snprintf(err, errlen, "'%s' is not a scope (release=GLOB, release<VERSION, arch=GLOB, jit=on|off)", t);
+		snprintf(err, errlen, "'%s' is not a scope (release=GLOB, release<VERSION, arch=GLOB, jit=on|off, platform=linux|ubpf)", t);
 		return -EINVAL;
 	}
 	if (klen == 7 && !strncmp(t, "release", 7)) {
@@ -668,7 +669,11 @@ int bd_scope_parse_token(struct bd_scope *s, const char *t, char *err, size_t er
 		s->jit = !strcmp(v, "on");
 		return 0;
 	}
-	snprintf(err, errlen, "'%s' is not a scope (release=GLOB, release<VERSION, arch=GLOB, jit=on|off)", t);
+	if (klen == 8 && !strncmp(t, "platform", 8) && !strcmp(op, "=") && bd_platform_lookup(v) >= 0) {
+		s->platform = bd_platform_lookup(v);
+		return 0;
+	}
+	snprintf(err, errlen, "'%s' is not a scope (release=GLOB, release<VERSION, arch=GLOB, jit=on|off, platform=linux|ubpf)", t);
 	return -EINVAL;
 }
 
@@ -682,7 +687,9 @@ void bd_scope_format(const struct bd_scope *s, char *out, size_t outlen)
 		n += snprintf(out + n, outlen - (size_t)n, " release%s%s", s->release_op[0] ? s->release_op : "=",
 			      s->release);
 	if (s->jit >= 0 && (size_t)n < outlen)
-		snprintf(out + n, outlen - (size_t)n, " jit=%s", s->jit ? "on" : "off");
+		n += snprintf(out + n, outlen - (size_t)n, " jit=%s", s->jit ? "on" : "off");
+	if (s->platform >= 0 && (size_t)n < outlen)
+		snprintf(out + n, outlen - (size_t)n, " platform=%s", bd_platform_name(s->platform));
 }
 
 int bd_expect_parse_header(struct bd_expect *x, const char *text, char *err, size_t errlen)

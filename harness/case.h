@@ -32,6 +32,7 @@ struct bd_scope {
 	char release_op[3];    /* "" (glob), "<", "<=", ">", ">=", "=" */
 	char arch[32];
 	int jit;               /* -1 any, 0 off (interpreter), 1 on */
+	int platform;          /* -1 any, else EBPF_PLATFORM_* (`platform=ubpf`) */
 };
 
 /* Per-backend declared deviation, `-- expect BACKEND [SCOPE]`: what that

@@ -91,6 +91,8 @@ static bool scope_matches(const struct bd_scope *sc, const struct bd_env *e)
 		return false;
 	if (sc->jit >= 0 && e->jit != sc->jit)
 		return false;
+	if (sc->platform >= 0 && e->platform != sc->platform)
+		return false;
 	if (sc->release[0]) {
 		if (!e->release[0])
 			return false;

@@ -15,6 +15,7 @@
 #include "asm.h"
 #include "cli.h"
 #include "elf.h"
+#include "helpers.h"
 #include "env.h"
 #include "escape.h"
 #include "known.h"
@@ -55,6 +56,8 @@ static const char *const run_help =
 	"      --isa PROFILE    linux (default): RFC 9669 plus what the Linux verifier accepts\n"
 	"                       (load-acquire, store-release, may_goto); rfc9669: only the\n"
 	"                       standard forms, the extensions are rejected on every backend\n"
+	"      --platform P     what helper numbers mean: linux (default; helper 5 is\n"
+	"                       bpf_ktime_get_ns) or ubpf (helper 5 is ubpf's unwind)\n"
 	"      --json FILE      write the JSON report\n"
 	"      --junit FILE     write JUnit XML (one testcase per case and backend)\n"
 	"      --markdown FILE  write a markdown summary (CI job summary)\n"
@@ -248,8 +251,9 @@ static int run_case(void *arg, struct bd_run_entry *e)
 
 static int run_or_replay(int argc, char **argv, bool strict)
 {
-	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION, O_FAIL_ON, O_ISA, O_FOLLOW };
+	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION, O_FAIL_ON, O_ISA, O_FOLLOW, O_PLATFORM };
 	static const struct option opts[] = {
+		{ "platform", required_argument, 0, O_PLATFORM },
 		{ "backend", required_argument, 0, 'b' }, { "json", required_argument, 0, O_JSON },
 		{ "junit", required_argument, 0, O_JUNIT }, { "markdown", required_argument, 0, O_MD },
 		{ "cpu", required_argument, 0, O_CPU },     { "known", required_argument, 0, O_KNOWN },
@@ -261,7 +265,7 @@ static int run_or_replay(int argc, char **argv, bool strict)
 	};
 	const char *backends = NULL, *json = NULL, *junit = NULL, *md = NULL, *section = NULL;
 	const char *known_files[16];
-	int nknown = 0, cpu = 4, fail_on = BD_FAIL_ON_FAIL, isa = EBPF_ISA_LINUX;
+	int nknown = 0, cpu = 4, fail_on = BD_FAIL_ON_FAIL, isa = EBPF_ISA_LINUX, platform = EBPF_PLATFORM_LINUX;
 	bool quiet = false, verbose = false, no_known = false, follow = false;
 	int ch;
 	optind = 1;
@@ -281,6 +285,12 @@ static int run_or_replay(int argc, char **argv, bool strict)
 			break;
 		case O_NO_KNOWN: no_known = true; break;
 		case O_FOLLOW: follow = true; break;
+		case O_PLATFORM:
+			if ((platform = bd_platform_lookup(optarg)) < 0) {
+				fprintf(stderr, "bpfdiff %s: --platform takes linux or ubpf, not '%s'\n", argv[0], optarg);
+				return 2;
+			}
+			break;
 		case O_KNOWN:
 			if (nknown == 16) {
 				fprintf(stderr, "bpfdiff %s: at most 16 --known files\n", argv[0]);
@@ -342,7 +352,7 @@ static int run_or_replay(int argc, char **argv, bool strict)
 	for (int i = 0; i < nknown && !rc_known; i++)
 		if (bd_known_load(&x.known, known_files[i], err, sizeof(err)) < 0)
 			rc_known = -1;
-	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .verbose = verbose };
+	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .verbose = verbose, .platform = platform };
 	if (rc_known) {
 		fprintf(stderr, "bpfdiff: %s\n", err);
 	} else if (bd_session_open(&x.s, backends, &cfg, err, sizeof(err)) < 0) {

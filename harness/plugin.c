@@ -35,6 +35,7 @@
 #include "asm.h"
 #include "backend.h"
 #include "case.h"
+#include "helpers.h"
 #include "cli.h"
 #include "session.h"
 #include "vm/isa.h"
@@ -43,7 +44,7 @@
 
 static void plugin_usage(FILE *out)
 {
-	fputs("usage: bpfdiff plugin [--backend B] [--program HEX] [--cpu vN] [--isa P] [MEMORY_HEX]\n"
+	fputs("usage: bpfdiff plugin [--backend B] [--program HEX] [--cpu vN] [--isa P] [--platform linux|ubpf] [MEMORY_HEX]\n"
 	      "\n"
 	      "Runs one program on backend B (uvm by default; kernel, xdp, plugin:PATH) and speaks\n"
 	      "the bpf_conformance plugin contract:\n"
@@ -190,7 +191,7 @@ static char **expand_args(int argc, char **argv, int *nout, char **storage)
 int bd_cmd_plugin(int argc, char **argv)
 {
 	const char *backend = "uvm", *program_hex = NULL, *memory_hex = NULL;
-	int cpu = 4, isa = EBPF_ISA_LINUX, rc = 2, nargs = 0;
+	int cpu = 4, isa = EBPF_ISA_LINUX, rc = 2, nargs = 0, platform = EBPF_PLATFORM_LINUX;
 	char *storage = NULL, *stdin_text = NULL;
 	uint8_t *prog = NULL, *mem = NULL;
 	size_t prog_len = 0, mem_len = 0;
@@ -233,6 +234,7 @@ int bd_cmd_plugin(int argc, char **argv)
 			if (!(nl == 9 && !strncmp(a, "--backend", nl)) &&
 			    !(nl == 9 && !strncmp(a, "--program", nl)) &&
 			    !(nl == 5 && !strncmp(a, "--isa", nl)) &&
+			    !(nl == 10 && !strncmp(a, "--platform", nl)) &&
 			    !(nl == 5 && !strncmp(a, "--cpu", nl)) &&
 			    !(nl == 13 && !strncmp(a, "--cpu_version", nl))) {
 				fprintf(stderr, "bpfdiff plugin: unknown option '%s' (see --help)\n", a);
@@ -248,6 +250,11 @@ int bd_cmd_plugin(int argc, char **argv)
 			}
 			if (a[2] == 'b') {
 				backend = val;
+			} else if (nl == 10) {
+				if ((platform = bd_platform_lookup(val)) < 0) {
+					fprintf(stderr, "bpfdiff plugin: invalid platform '%s' (linux, ubpf)\n", val);
+					goto out;
+				}
 			} else if (a[2] == 'p') {
 				program_hex = val;
 			} else if (a[2] == 'i') {
@@ -306,7 +313,8 @@ int bd_cmd_plugin(int argc, char **argv)
 	c.mem_len = mem_len;
 
 	/* One case per process: the xdp VM is shared through its pin, not loaded each time. */
-	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .arg = NULL, .verbose = false, .share = true };
+	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .arg = NULL, .verbose = false, .share = true,
+					  .platform = platform };
 	int e = bd_session_open(&s, backend, &cfg, err, sizeof(err));
 	if (e < 0) {
 		fprintf(stderr, "bpfdiff plugin: %s\n", err[0] ? err : strerror(-e));

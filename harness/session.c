@@ -145,6 +145,7 @@ static int add_backend(struct bd_session *s, const char *spec, char *err, size_t
 	} else if (slot->ops->env) {
 		slot->ops->env(slot->b, &slot->env);
 	}
+	slot->env.platform = cfg.platform;
 	return 0;
 }
 

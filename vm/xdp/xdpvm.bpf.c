@@ -32,6 +32,27 @@
  * Counting: bpf_loop returns the steps it ran (a step that stops the loop
  * counts), so there is no per-step counter; lddw is one step, as in the uvm.
  *
+ * Maps and helpers: guest maps are real kernel maps, so that the helpers'
+ * semantics (flag checks, error codes, a hash map's capacity) are the
+ * kernel's own and not a third copy. Each array or hash map of the case is an
+ * inner map of an ARRAY_OF_MAPS (xvm_arrays / xvm_hashes, index = the case's
+ * map index) that the harness creates per case; keys are zero-padded to
+ * XVM_KMAX bytes and values to XVM_VMAX + 8 (the inner maps' sizes are fixed
+ * by the outer map's template). bpf_map_lookup_elem/update/delete call the
+ * kernel's helpers on the inner map. A guest pointer to a map value has the
+ * address vm/helpers.h gives it (map base + m << 28 + slot * stride), so
+ * every access through one looks the element up again (xvm_map_rw): an
+ * array's slot is its index, a hash element's slot is bound to its key at
+ * the first lookup that finds it (xvm_hslot). A pointer to a hash element
+ * that was since replaced or deleted is `unsupported` here (the kernel and
+ * the uvm keep the old element's memory; it is not reachable through the
+ * map any more). Modelled here because the kernel's versions cannot run a
+ * guest's code: bpf_loop (a loop frame whose exit re-enters the callback),
+ * bpf_tail_call (the prog_arrays' contents are the harness's xvm_tail), the
+ * environment helpers (values from the case or a seed, as the uvm), ubpf's
+ * unwind. Helper numbers are resolved by the harness (the platform), also
+ * for callx (xvm_helper_of).
+ *
  * Shared with the uvm: every ALU/jump/byte-swap/sign-extension meaning comes
  * from vm/semantics.h. Not shared, and why:
  *  - loads, stores, atomics, calls, exit and the bounds checks: the uvm works
@@ -45,7 +66,9 @@
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include "../helpers.h"
 #include "../semantics.h"
+#include "xdpvm.h"
 
 /* __u64/__u32 (not ebpf_u64) so that the skeleton's .bss struct compiles on the host. */
 #define u64 __u64
@@ -53,22 +76,54 @@
 #define s64 __s64
 #define s32 __s32
 
-/* Keep in sync with harness/backend_xdp.c (it checks sizes against the skeleton). */
-#define XVM_MAX_INSNS 65536
-#define XVM_STACK_REGION (EBPF_STACK_SIZE * EBPF_MAX_CALL_DEPTH) /* 4096 */
-#define XVM_ARENA_MASK ((1u << 20) - 1)                          /* stack + memory */
-#define XVM_INNER_STEPS (1u << 23)                               /* BPF_MAX_LOOPS */
-#define XVM_OUTER_STEPS 4
-#define XVM_OP_END 255 /* slot after the last instruction */
-#define XVM_OP_R10 254 /* an instruction that writes r10: a fault when it runs */
-#define XVM_FRAME_WORDS 8 /* return pc, r6..r9, r10, may_goto budget */
-
-enum { XVM_RUNNING, XVM_OK, XVM_FAULT, XVM_UNSUPPORTED, XVM_INTERNAL };
-enum { XVM_F_READ = 1, XVM_F_WRITE, XVM_F_DEPTH, XVM_F_END, XVM_F_R10, XVM_F_OP, XVM_F_CALLX };
-
 u64 xvm_prog[2 * XVM_MAX_INSNS + 2];
 u64 xvm_regs[16];
 u64 xvm_frames[EBPF_MAX_CALL_DEPTH * XVM_FRAME_WORDS];
+
+/* Maps and helpers (the harness fills these per case; see the top). */
+struct xvm_map xvm_maps[XVM_MAX_MAPS];
+u32 xvm_nmaps;
+u64 xvm_map_addr;                   /* base of map values, map pointers and code addresses */
+u32 xvm_entry[2 * XVM_MAX_PROGS];   /* program k's first slot; [nprogs] = the end (2x: maskable) */
+u32 xvm_nprogs, xvm_cur_prog;
+u32 xvm_tail[XVM_TAIL_SLOTS];       /* prog_array entries: program index + 1, 0 = empty */
+u32 xvm_tail_calls;
+unsigned char xvm_helper_of[EBPF_HELPER_NUMBERS]; /* callx: helper number -> EBPF_H_* */
+u64 xvm_env[EBPF_ENV_KINDS][XVM_ENV_MAX];
+u32 xvm_env_n[EBPF_ENV_KINDS];
+u64 xvm_env_calls[EBPF_ENV_KINDS];
+u64 xvm_env_seed, xvm_reg_fill;
+u64 xvm_rw_val;                     /* the value xvm_map_rw reads or writes */
+unsigned char xvm_key[XVM_KMAX];
+unsigned char xvm_val[XVM_VMAX + 8];
+struct xvm_hslot xvm_hslot[XVM_HSLOTS];
+u32 xvm_nhslots;
+
+struct xvm_inner_array {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(key_size, 4);
+	__uint(value_size, XVM_VMAX + 8);
+};
+struct xvm_inner_hash {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(key_size, XVM_KMAX);
+	__uint(value_size, XVM_VMAX + 8);
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, XVM_MAX_MAPS);
+	__uint(key_size, 4);
+	__array(values, struct xvm_inner_array);
+} xvm_arrays SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, XVM_MAX_MAPS);
+	__uint(key_size, 4);
+	__array(values, struct xvm_inner_hash);
+} xvm_hashes SEC(".maps");
 unsigned char xvm_arena[(1u << 20) + 8];
 
 u64 xvm_mem_addr, xvm_mem_len, xvm_stack_base; /* stack_base = stack_top - 4096 */
@@ -103,6 +158,427 @@ static __attribute__((noinline)) long fault(u32 pc, u32 kind, u64 addr, u32 size
 	xvm_fault_addr = addr;
 	xvm_fault_size = size;
 	return 1;
+}
+
+/* ---- maps: guest accesses to map values ------------------------------- */
+
+/* An index masked into range, the mask kept: clang drops a mask it can prove
+ * redundant from an earlier comparison, and the verifier then sees an
+ * unbounded index. */
+#define BOUND(v, mask)                         \
+	do {                                   \
+		(v) &= (mask);                 \
+		asm volatile("" : "+r"(v));    \
+	} while (0)
+
+/* The element of map m whose value holds slot `slot`, as the kernel's own
+ * lookup gives it; NULL when it is not (or no longer) there. */
+static __attribute__((always_inline)) unsigned char *elem_of(u32 m, u64 slot, int *why)
+{
+	u32 mm = m;
+	BOUND(mm, XVM_MAX_MAPS - 1);
+	struct xvm_map *mi = &xvm_maps[mm];
+	*why = XVM_F_READ;
+	if (mi->type == EBPF_MAP_ARRAY) {
+		u32 idx = slot;
+		if (slot >= mi->max_entries)
+			return 0;
+		void *inner = bpf_map_lookup_elem(&xvm_arrays, &m);
+		if (!inner) {
+			*why = XVM_F_INNER;
+			return 0;
+		}
+		return bpf_map_lookup_elem(inner, &idx);
+	}
+	u64 si = slot;
+	BOUND(si, XVM_HSLOTS - 1);
+	if (mi->type != EBPF_MAP_HASH || slot >= xvm_nhslots || si != slot)
+		return 0;
+	struct xvm_hslot *hs = &xvm_hslot[si];
+	if (hs->map != m)
+		return 0;
+	if (!hs->live) {
+		*why = XVM_F_STALE;
+		return 0;
+	}
+	void *inner = bpf_map_lookup_elem(&xvm_hashes, &m);
+	if (!inner) {
+		*why = XVM_F_INNER;
+		return 0;
+	}
+	unsigned char *v = bpf_map_lookup_elem(inner, hs->key);
+	if (!v)
+		*why = XVM_F_STALE;
+	return v;
+}
+
+/* Read (write = 0, into xvm_rw_val) or write (from it) `size` bytes of a map
+ * value at guest addr: 0, or the fault kind. */
+__attribute__((noinline)) int xvm_map_rw(u64 addr, u32 size, u32 write)
+{
+	u64 x = addr - xvm_map_addr;
+	u32 m = x >> EBPF_MAP_SHIFT;
+	if ((x >> EBPF_MAP_SHIFT) >= xvm_nmaps || (x >> EBPF_MAP_SHIFT) >= XVM_MAX_MAPS)
+		return write ? XVM_F_WRITE : XVM_F_READ;
+	BOUND(m, XVM_MAX_MAPS - 1);
+	struct xvm_map *mi = &xvm_maps[m];
+	u64 stride = mi->stride;
+	if (!stride)
+		return write ? XVM_F_WRITE : XVM_F_READ;
+	u64 rem = x & ((1ULL << EBPF_MAP_SHIFT) - 1), slot = rem / stride, off = rem - slot * stride;
+	if (off > mi->value_size || size > mi->value_size - off || off > XVM_VMAX)
+		return write ? XVM_F_WRITE : XVM_F_READ;
+	int why;
+	unsigned char *v = elem_of(m, slot, &why);
+	if (!v)
+		return why == XVM_F_READ && write ? XVM_F_WRITE : why;
+	u64 o = off;
+	BOUND(o, XVM_VMAX - 1);
+	v += o; /* the value has 8 bytes of slack past XVM_VMAX */
+	if (write) {
+		u64 w = xvm_rw_val;
+		if (size == 1)
+			*v = w;
+		else if (size == 2)
+			*(unsigned short *)v = w;
+		else if (size == 4)
+			*(u32 *)v = w;
+		else
+			*(u64 *)v = w;
+	} else {
+		xvm_rw_val = size == 1 ? *v : size == 2 ? *(unsigned short *)v : size == 4 ? *(u32 *)v : *(u64 *)v;
+	}
+	return 0;
+}
+
+/* A guest access outside the stack and the case memory: a map value, or a fault. */
+__attribute__((noinline)) int xvm_mem_slow(u32 pc, u64 addr, u32 size, u32 write)
+{
+	int rc = xvm_nmaps ? xvm_map_rw(addr, size, write) : write ? XVM_F_WRITE : XVM_F_READ;
+	if (!rc)
+		return 0;
+	fault(pc, rc, addr, size);
+	return 1;
+}
+
+/* One guest byte at addr into *out: 0, or a fault kind. */
+static __attribute__((always_inline)) int guest_byte(u64 addr, unsigned char *out)
+{
+	s64 ix = xlate(addr, 1);
+	if (ix >= 0) {
+		*out = xvm_arena[ix & XVM_ARENA_MASK];
+		return 0;
+	}
+	int rc = xvm_nmaps ? xvm_map_rw(addr, 1, 0) : XVM_F_READ;
+	*out = xvm_rw_val;
+	return rc;
+}
+
+/* Guest key / value bytes into the zero-padded scratch buffers, a byte per
+ * bpf_loop step (the verifier checks the step once, not once per byte). */
+struct copy_ctx {
+	u64 addr;
+	u32 n, to_key;
+	int rc;
+};
+
+static long copy_step(u32 i, void *ctx)
+{
+	struct copy_ctx *c = ctx;
+	unsigned char b = 0;
+	if (i < c->n) {
+		int rc = guest_byte(c->addr + i, &b);
+		if (rc) {
+			c->rc = rc;
+			return 1;
+		}
+	}
+	u32 j = i;
+	if (c->to_key) {
+		BOUND(j, XVM_KMAX - 1);
+		xvm_key[j] = b;
+	} else {
+		BOUND(j, XVM_VMAX - 1);
+		xvm_val[j] = b;
+	}
+	return 0;
+}
+
+__attribute__((noinline)) int xvm_copy_key(u64 addr, u32 n)
+{
+	struct copy_ctx c = { addr, n, 1, 0 };
+	bpf_loop(XVM_KMAX, copy_step, &c, 0);
+	return c.rc;
+}
+
+__attribute__((noinline)) int xvm_copy_val(u64 addr, u32 n)
+{
+	struct copy_ctx c = { addr, n, 0, 0 };
+	bpf_loop(XVM_VMAX, copy_step, &c, 0);
+	return c.rc;
+}
+
+/* The slot of the hash element of map m with key xvm_key (bound at its first
+ * lookup), or -1 when the run has looked up too many. */
+__attribute__((noinline)) int xvm_bind(u32 m)
+{
+	const u64 *k = (const u64 *)xvm_key;
+	u32 n = xvm_nhslots;
+	for (u32 s = 0; s < XVM_HSLOTS; s++) {
+		if (s >= n)
+			break;
+		struct xvm_hslot *hs = &xvm_hslot[s];
+		u64 diff = (hs->map != m) | !hs->live;
+		for (int w = 0; w < XVM_KMAX / 8; w++)
+			diff |= hs->key[w] ^ k[w];
+		if (!diff)
+			return s;
+	}
+	if (n >= XVM_HSLOTS)
+		return -1;
+	struct xvm_hslot *hs = &xvm_hslot[n & (XVM_HSLOTS - 1)];
+	hs->map = m;
+	hs->live = 1;
+	for (int w = 0; w < XVM_KMAX / 8; w++)
+		hs->key[w] = k[w];
+	xvm_nhslots = n + 1;
+	return n;
+}
+
+/* The element with key xvm_key was replaced or deleted: pointers to it now
+ * point at memory the map no longer holds. */
+__attribute__((noinline)) int xvm_detach(u32 m)
+{
+	const u64 *k = (const u64 *)xvm_key;
+	u32 n = xvm_nhslots;
+	for (u32 s = 0; s < XVM_HSLOTS; s++) {
+		if (s >= n)
+			break;
+		struct xvm_hslot *hs = &xvm_hslot[s];
+		u64 diff = hs->map != m;
+		for (int w = 0; w < XVM_KMAX / 8; w++)
+			diff |= hs->key[w] ^ k[w];
+		if (!diff)
+			hs->live = 0;
+	}
+	return 0;
+}
+
+/* ---- helper calls ------------------------------------------------------- */
+
+#define CLOBBER_ARGS()                                                                          \
+	do {                                                                                    \
+		u64 f_ = xvm_reg_fill;                                                          \
+		xvm_regs[1] = f_;                                                               \
+		xvm_regs[2] = f_;                                                               \
+		xvm_regs[3] = f_;                                                               \
+		xvm_regs[4] = f_;                                                               \
+		xvm_regs[5] = f_;                                                               \
+	} while (0)
+
+/* The map a map pointer names: its index, or -1. */
+static __attribute__((always_inline)) int map_index(u64 ptr)
+{
+	u64 x = ptr - xvm_map_addr - EBPF_MAP_OBJECTS;
+	if ((x & 255) || (x >> 8) >= xvm_nmaps || (x >> 8) >= XVM_MAX_MAPS)
+		return -1;
+	return x >> 8;
+}
+
+__attribute__((noinline)) int xvm_map_helper(u32 pc, u32 h)
+{
+	int m = map_index(xvm_regs[1]);
+	if (m < 0)
+		return fault(pc, XVM_F_CALL, xvm_regs[1], h);
+	u32 mu = m;
+	struct xvm_map *mi = &xvm_maps[mu & (XVM_MAX_MAPS - 1)];
+	if (mi->type != EBPF_MAP_ARRAY && mi->type != EBPF_MAP_HASH)
+		return fault(pc, XVM_F_CALL, xvm_regs[1], h);
+	int rc = xvm_copy_key(xvm_regs[2], mi->key_size);
+	if (rc)
+		return fault(pc, rc, xvm_regs[2], mi->key_size);
+	void *inner = mi->type == EBPF_MAP_ARRAY ? bpf_map_lookup_elem(&xvm_arrays, &mu)
+						   : bpf_map_lookup_elem(&xvm_hashes, &mu);
+	if (!inner)
+		return fault(pc, XVM_F_INNER, mu, 0);
+	u64 base = xvm_map_addr + ((u64)mu << EBPF_MAP_SHIFT);
+	if (h == EBPF_H_MAP_LOOKUP) {
+		if (!bpf_map_lookup_elem(inner, xvm_key)) {
+			xvm_regs[0] = 0;
+		} else if (mi->type == EBPF_MAP_ARRAY) {
+			xvm_regs[0] = base + (u64)*(u32 *)xvm_key * mi->stride;
+		} else {
+			int s = xvm_bind(mu);
+			if (s < 0)
+				return fault(pc, XVM_F_HSLOTS, 0, 0);
+			xvm_regs[0] = base + (u64)s * mi->stride;
+		}
+	} else if (h == EBPF_H_MAP_DELETE) {
+		long r = bpf_map_delete_elem(inner, xvm_key);
+		xvm_regs[0] = r;
+		if (!r && mi->type == EBPF_MAP_HASH)
+			xvm_detach(mu);
+	} else {
+		rc = xvm_copy_val(xvm_regs[3], mi->value_size);
+		if (rc)
+			return fault(pc, rc, xvm_regs[3], mi->value_size);
+		long r = bpf_map_update_elem(inner, xvm_key, xvm_val, xvm_regs[4]);
+		xvm_regs[0] = r;
+		if (!r && mi->type == EBPF_MAP_HASH)
+			xvm_detach(mu); /* the kernel put a new element in its place */
+	}
+	CLOBBER_ARGS();
+	xvm_pc = pc + 1;
+	return 0;
+}
+
+static __attribute__((always_inline)) u64 env_value(u32 kind)
+{
+	u64 i = xvm_env_calls[kind & 3]++;
+	u32 n = xvm_env_n[kind & 3];
+	if (kind == EBPF_ENV_CPU && n)
+		return xvm_env[EBPF_ENV_CPU][0];
+	if (i < n)
+		return xvm_env[kind & 3][i & (XVM_ENV_MAX - 1)];
+	return ebpf_env_value(xvm_env_seed, kind, i);
+}
+
+__attribute__((noinline)) int xvm_tail_call(u32 pc)
+{
+	int m = map_index(xvm_regs[2]);
+	if (m < 0 || xvm_maps[m & (XVM_MAX_MAPS - 1)].type != EBPF_MAP_PROG_ARRAY)
+		return fault(pc, XVM_F_CALL, xvm_regs[2], EBPF_H_TAIL_CALL);
+	struct xvm_map *mi = &xvm_maps[m & (XVM_MAX_MAPS - 1)];
+	u32 idx = xvm_regs[3], target = 0;
+	/* The kernel's order: index, then the count, which goes up even when
+	 * the slot turns out to be empty. */
+	if (idx < mi->max_entries && xvm_tail_calls < EBPF_MAX_TAIL_CALLS) {
+		xvm_tail_calls++;
+		target = xvm_tail[(mi->tail_base + idx) & (XVM_TAIL_SLOTS - 1)];
+	}
+	CLOBBER_ARGS();
+	xvm_regs[0] = xvm_reg_fill;
+	if (!target || target > xvm_nprogs) {
+		xvm_pc = pc + 1;
+		return 0;
+	}
+	for (int i = 6; i < 10; i++)
+		xvm_regs[i] = xvm_reg_fill;
+	xvm_regs[1] = xvm_mem_addr;
+	xvm_regs[2] = xvm_mem_len;
+	xvm_cur_prog = target - 1;
+	xvm_pc = xvm_entry[(target - 1) & (XVM_MAX_PROGS - 1)];
+	return 0;
+}
+
+__attribute__((noinline)) int xvm_loop(u32 pc)
+{
+	u32 nr = xvm_regs[1];
+	if (xvm_regs[4] || nr > EBPF_MAX_LOOPS || !nr) {
+		xvm_regs[0] = xvm_regs[4] ? -(u64)EBPF_EINVAL : nr ? -(u64)EBPF_E2BIG : 0;
+		CLOBBER_ARGS();
+		xvm_pc = pc + 1;
+		return 0;
+	}
+	u64 x = xvm_regs[2] - xvm_map_addr - EBPF_CODE_ADDRS, slot = x >> 3;
+	u32 k = xvm_cur_prog & (XVM_MAX_PROGS - 1);
+	if ((x & 7) || slot < xvm_entry[k] || slot >= xvm_entry[(k + 1) & (2 * XVM_MAX_PROGS - 1)] ||
+	    (xvm_prog[2 * (slot & (XVM_MAX_INSNS - 1))] & 0xff) == XVM_OP_END)
+		return fault(pc, XVM_F_CALL, xvm_regs[2], EBPF_H_LOOP);
+	u32 d = xvm_depth;
+	if (d + 1 >= EBPF_MAX_CALL_DEPTH)
+		return fault(pc, XVM_F_DEPTH, 0, 0);
+	u64 *f = &xvm_frames[(d & (EBPF_MAX_CALL_DEPTH - 1)) * XVM_FRAME_WORDS];
+	f[0] = pc + 1;
+	f[1] = xvm_regs[6];
+	f[2] = xvm_regs[7];
+	f[3] = xvm_regs[8];
+	f[4] = xvm_regs[9];
+	f[5] = xvm_regs[10];
+	f[6] = slot | XVM_LOOP;
+	f[7] = 0;
+	f[8] = nr;
+	f[9] = xvm_regs[3];
+	f[10] = xvm_may_goto;
+	xvm_may_goto = EBPF_MAY_GOTO_BUDGET; /* a callback is a function: its own budget */
+	xvm_regs[10] -= EBPF_STACK_SIZE;
+	xvm_depth = d + 1;
+	xvm_stack_lo = XVM_STACK_REGION - (u64)(d + 2) * EBPF_STACK_SIZE;
+	xvm_regs[1] = 0;
+	xvm_regs[2] = f[9];
+	xvm_regs[3] = 0;
+	xvm_regs[4] = 0;
+	xvm_regs[5] = 0;
+	xvm_pc = slot;
+	return 0;
+}
+
+/* A bpf_loop callback returned (frame d - 1 is a loop frame). */
+__attribute__((noinline)) int xvm_loop_exit(u32 pc)
+{
+	u32 d = xvm_depth - 1;
+	u64 *f = &xvm_frames[(d & (EBPF_MAX_CALL_DEPTH - 1)) * XVM_FRAME_WORDS];
+	u64 i = f[7] + 1;
+	f[7] = i;
+	if (!xvm_regs[0] && i < f[8]) {
+		xvm_regs[1] = i;
+		xvm_regs[2] = f[9];
+		xvm_regs[3] = 0;
+		xvm_regs[4] = 0;
+		xvm_regs[5] = 0;
+		xvm_may_goto = EBPF_MAY_GOTO_BUDGET; /* each call of the callback starts afresh */
+		xvm_pc = (u32)f[6];
+		return 0;
+	}
+	xvm_regs[6] = f[1];
+	xvm_regs[7] = f[2];
+	xvm_regs[8] = f[3];
+	xvm_regs[9] = f[4];
+	xvm_regs[10] = f[5];
+	xvm_may_goto = f[10];
+	xvm_depth = d;
+	xvm_stack_lo = XVM_STACK_REGION - (u64)(d + 1) * EBPF_STACK_SIZE;
+	xvm_regs[0] = i;
+	CLOBBER_ARGS();
+	xvm_pc = f[0];
+	return 0;
+}
+
+/* A helper call (h = EBPF_H_*, resolved by the harness for the platform). */
+__attribute__((noinline)) int xvm_call(u32 pc, u32 h)
+{
+	switch (h) {
+	case EBPF_H_MAP_LOOKUP:
+	case EBPF_H_MAP_UPDATE:
+	case EBPF_H_MAP_DELETE:
+		return xvm_map_helper(pc, h);
+	case EBPF_H_KTIME_GET_NS:
+	case EBPF_H_GET_PRANDOM_U32:
+	case EBPF_H_GET_SMP_PROCESSOR_ID: {
+		u32 kind = h == EBPF_H_KTIME_GET_NS ? EBPF_ENV_KTIME : h == EBPF_H_GET_PRANDOM_U32 ? EBPF_ENV_PRANDOM
+												  : EBPF_ENV_CPU;
+		u64 v = env_value(kind);
+		xvm_regs[0] = kind == EBPF_ENV_KTIME ? v : (u32)v;
+		CLOBBER_ARGS();
+		xvm_pc = pc + 1;
+		return 0;
+	}
+	case EBPF_H_UNWIND:
+		/* ubpf: the helper returns its argument; 0 ends the program, at any depth. */
+		xvm_regs[0] = xvm_regs[1];
+		if (!xvm_regs[0]) {
+			xvm_pc = pc;
+			xvm_status = XVM_OK;
+			return 1;
+		}
+		xvm_pc = pc + 1;
+		return 0;
+	case EBPF_H_TAIL_CALL:
+		return xvm_tail_call(pc);
+	case EBPF_H_LOOP:
+		return xvm_loop(pc);
+	}
+	return fault(pc, XVM_F_OP, FORM_CALL_HELPER, 0);
 }
 
 #define ALU(ID, E64, E32)                                  \
@@ -141,35 +617,60 @@ static __attribute__((noinline)) long fault(u32 pc, u32 kind, u64 addr, u32 size
 		break;                                     \
 	}
 
+/* Stack and case memory directly; anything else through xvm_mem_slow (a
+ * map value, or the fault). */
 #define LOAD(ID, T, SIZE, EXT)                                         \
 	case FORM_##ID: {                                              \
 		u64 addr = b + arg;                                    \
 		s64 ix = xlate(addr, SIZE);                            \
-		if (ix < 0)                                            \
-			return fault(pc, XVM_F_READ, addr, SIZE);      \
-		R(dst) = EXT(*(T *)&xvm_arena[ix & XVM_ARENA_MASK]);   \
+		T v;                                                   \
+		if (ix >= 0)                                           \
+			v = *(T *)&xvm_arena[ix & XVM_ARENA_MASK];     \
+		else if (xvm_mem_slow(pc, addr, SIZE, 0))              \
+			return 1;                                      \
+		else                                                   \
+			v = (T)xvm_rw_val;                             \
+		R(dst) = EXT(v);                                       \
 		break;                                                 \
 	}
 #define STORE(ID, T, SIZE, VAL)                                        \
 	case FORM_##ID: {                                              \
 		u64 addr = a + arg;                                    \
 		s64 ix = xlate(addr, SIZE);                            \
-		if (ix < 0)                                            \
-			return fault(pc, XVM_F_WRITE, addr, SIZE);     \
-		*(T *)&xvm_arena[ix & XVM_ARENA_MASK] = (T)(VAL);      \
+		if (ix >= 0) {                                         \
+			*(T *)&xvm_arena[ix & XVM_ARENA_MASK] = (T)(VAL); \
+		} else {                                               \
+			xvm_rw_val = (T)(VAL);                         \
+			if (xvm_mem_slow(pc, addr, SIZE, 1))           \
+				return 1;                              \
+		}                                                      \
 		break;                                                 \
 	}
 /* Guest atomics: plain read-modify-write (single-threaded guest, see top). */
+#define RMW_READ(T, SIZE)                                              \
+	u64 addr = a + arg;                                            \
+	s64 ix = xlate(addr, SIZE);                                    \
+	T old;                                                         \
+	if (ix >= 0)                                                   \
+		old = *(T *)&xvm_arena[ix & XVM_ARENA_MASK];           \
+	else if (xvm_mem_slow(pc, addr, SIZE, 0))                      \
+		return 1;                                              \
+	else                                                           \
+		old = (T)xvm_rw_val;
+#define RMW_WRITE(T, SIZE, NV)                                         \
+	if (ix >= 0)                                                   \
+		*(T *)&xvm_arena[ix & XVM_ARENA_MASK] = (NV);          \
+	else {                                                         \
+		xvm_rw_val = (NV);                                     \
+		if (xvm_mem_slow(pc, addr, SIZE, 1))                   \
+			return 1;                                      \
+	}
 #define ATOMIC(ID, T, SIZE, NEW, FETCH)                                \
 	case FORM_##ID: {                                              \
-		u64 addr = a + arg;                                    \
-		s64 ix = xlate(addr, SIZE);                            \
-		if (ix < 0)                                            \
-			return fault(pc, XVM_F_WRITE, addr, SIZE);     \
-		T *p = (T *)&xvm_arena[ix & XVM_ARENA_MASK];           \
-		T old = *p, v = (T)b;                                  \
+		RMW_READ(T, SIZE)                                      \
+		T v = (T)b;                                            \
 		(void)v;                                               \
-		*p = (NEW);                                            \
+		RMW_WRITE(T, SIZE, (T)(NEW))                           \
 		if (FETCH)                                             \
 			R(src) = old;                                  \
 		break;                                                 \
@@ -185,14 +686,10 @@ static __attribute__((noinline)) long fault(u32 pc, u32 kind, u64 addr, u32 size
 	ATOMIC(ATOMIC##W##_FETCH_XOR, T, SIZE, old ^ v, 1)                   \
 	ATOMIC(ATOMIC##W##_XCHG, T, SIZE, v, 1)                              \
 	case FORM_ATOMIC##W##_CMPXCHG: {                                     \
-		u64 addr = a + arg;                                          \
-		s64 ix = xlate(addr, SIZE);                                  \
-		if (ix < 0)                                                  \
-			return fault(pc, XVM_F_WRITE, addr, SIZE);           \
-		T *p = (T *)&xvm_arena[ix & XVM_ARENA_MASK];                 \
-		T old = *p;                                                  \
-		if (old == (T)xvm_regs[0])                                   \
-			*p = (T)b;                                           \
+		RMW_READ(T, SIZE)                                            \
+		if (old == (T)xvm_regs[0]) {                                 \
+			RMW_WRITE(T, SIZE, (T)b)                             \
+		}                                                            \
 		xvm_regs[0] = old;                                           \
 		break;                                                       \
 	}
@@ -302,7 +799,8 @@ static long step(u32 i, void *ctx)
 		f[3] = xvm_regs[8];
 		f[4] = xvm_regs[9];
 		f[5] = xvm_regs[10];
-		f[6] = xvm_may_goto;
+		f[6] = 0; /* not a bpf_loop frame */
+		f[10] = xvm_may_goto;
 		xvm_may_goto = EBPF_MAY_GOTO_BUDGET;
 		xvm_regs[10] -= EBPF_STACK_SIZE;
 		xvm_depth = d + 1;
@@ -318,19 +816,27 @@ static long step(u32 i, void *ctx)
 		}
 		d--;
 		u64 *f = &xvm_frames[(d & (EBPF_MAX_CALL_DEPTH - 1)) * XVM_FRAME_WORDS];
+		if (f[6] & XVM_LOOP)
+			return xvm_loop_exit(pc) ? 1 : 0;
 		xvm_regs[6] = f[1];
 		xvm_regs[7] = f[2];
 		xvm_regs[8] = f[3];
 		xvm_regs[9] = f[4];
 		xvm_regs[10] = f[5];
-		xvm_may_goto = f[6];
+		xvm_may_goto = f[10];
 		xvm_depth = d;
 		xvm_stack_lo = XVM_STACK_REGION - (u64)(d + 1) * EBPF_STACK_SIZE;
 		xvm_pc = f[0];
 		return 0;
 	}
-	case FORM_CALLX: /* no helper is modelled: unsupported, with the helper id the guest asked for */
-		return fault(pc, XVM_F_CALLX, a, 0);
+	case FORM_CALL_HELPER:
+		return xvm_call(pc, arg) ? 1 : 0;
+	case FORM_CALLX: {
+		u32 h = a < EBPF_HELPER_NUMBERS ? xvm_helper_of[a & (EBPF_HELPER_NUMBERS - 1)] : 0;
+		if (!h)
+			return fault(pc, XVM_F_CALLX, a, 0);
+		return xvm_call(pc, h) ? 1 : 0;
+	}
 	case XVM_OP_END:
 		return fault(pc, XVM_F_END, 0, 0);
 	case XVM_OP_R10:
