@@ -158,13 +158,25 @@ def test_full_64bit_r0():
     assert int(p.stdout, 16) == expected
 
 
+def test_platform_ubpf_makes_helper_5_unwind():
+    # mov r1, 0; call 5; mov r0, 9; exit: ubpf's unwind of 0 ends the program with r0 = 0,
+    # where Linux's helper 5 (bpf_ktime_get_ns) would return and r0 would be 9.
+    prog = "b7 01 00 00 00 00 00 00 85 00 00 00 05 00 00 00 b7 00 00 00 09 00 00 00 95 00 00 00 00 00 00 00"
+    p = run("plugin", "--platform", "ubpf", "--program", prog, check=0)
+    assert p.stdout.strip() == "0", p.stdout + p.stderr
+    p = run("plugin", "--program", prog, check=0)
+    assert p.stdout.strip() == "9", p.stdout + p.stderr
+    p = run("plugin", "--platform", "windows", "--program", prog)
+    assert p.returncode == 2 and "invalid platform" in p.stderr
+
+
 def test_vm_errors_exit_1_with_status_on_stderr():
     # ldxb r0, [r1+100] on 2 bytes of memory: a fault in the uvm.
     p = run("plugin", "--program", "71 10 64 00 00 00 00 00 95 00 00 00 00 00 00 00", "01 02")
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr.startswith("fault: "), p.stderr
-    # call 5 (a helper): unsupported until helpers are modelled.
-    p = run("plugin", "--program", "85 00 00 00 05 00 00 00 95 00 00 00 00 00 00 00")
+    # call 26 (bpf_skb_load_bytes): a helper bpfdiff does not model.
+    p = run("plugin", "--program", "85 00 00 00 1a 00 00 00 95 00 00 00 00 00 00 00")
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr.startswith("unsupported: "), p.stderr
     # An invalid opcode: the uvm refuses to load it.

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "vm/helpers.h"
 #include "vm/uvm.h"
 #include "vm/semantics.h"
 
@@ -337,9 +338,9 @@ static void test_calls(void)
 	/* Helpers. */
 	struct uvm *vm = uvm_create(NULL);
 	char err[256];
-	rc = uvm_load(vm, P(MOVK(1, 1), CALL(5), EXIT), err, sizeof(err));
-	check(rc == -EOPNOTSUPP && !strcmp(err, "pc 1: call to helper 5 is not modelled"), "unregistered helper",
-	      "rc %d: %s", rc, err);
+	rc = uvm_load(vm, P(MOVK(1, 1), CALL(26), EXIT), err, sizeof(err));
+	check(rc == -EOPNOTSUPP && !strcmp(err, "pc 1: call to helper 26 is not modelled on platform linux"),
+	      "unregistered helper", "rc %d: %s", rc, err);
 	uvm_register_helper(vm, 5, helper_add, NULL);
 	rc = uvm_load(vm, P(MOVK(1, 1), MOVK(2, 2), MOVK(3, 3), MOVK(4, 4), MOVK(5, 5), CALL(5), EXIT), err,
 		      sizeof(err));
@@ -353,12 +354,15 @@ static void test_calls(void)
 	      "rc %d status %d r0 %llu %s", rc, res.status, (unsigned long long)res.r0, res.message);
 	uvm_destroy(vm);
 
-	rc = run_opts(P(MOVK(0, 0), MOVK(2, 5), CALLX(2), EXIT), NULL, mem, sizeof(mem), &res, err);
+	rc = run_opts(P(MOVK(0, 0), MOVK(2, 26), CALLX(2), EXIT), NULL, mem, sizeof(mem), &res, err);
 	check(rc == 0 && res.status == UVM_UNSUPPORTED &&
-		      !strcmp(res.message, "pc 2: helper call through r2 (helper 5) is not modelled") && res.pc == 2,
+		      !strcmp(res.message, "pc 2: helper call through r2 (helper 26) is not modelled on platform linux") &&
+		      res.pc == 2,
 	      "callx unregistered", "rc %d status %d: %s", rc, res.status, res.message);
-	rc = run_opts(P(CALL(1), EXIT), NULL, mem, sizeof(mem), &res, err);
-	check(rc == -EOPNOTSUPP && !strncmp(err, "pc 0: ", 6), "helper 1 unsupported", "rc %d %s", rc, err);
+	struct uvm_opts ub = { .sz = sizeof(ub), .platform = EBPF_PLATFORM_UBPF };
+	rc = run_opts(P(CALL(1), EXIT), &ub, mem, sizeof(mem), &res, err);
+	check(rc == -EOPNOTSUPP && !strcmp(err, "pc 0: call to helper 1 is not modelled on platform ubpf"),
+	      "helper 1 unsupported on ubpf", "rc %d %s", rc, err);
 }
 
 /* ---- faults, budget, options -------------------------------------------- */
@@ -655,15 +659,237 @@ static void test_validator(void)
 	LOAD("lddw at the end", -EINVAL, "pc 0: missing exit", LDDW(0, 1));
 	LOAD("call at the end", -EINVAL, "pc 1: missing exit", MOVK(0, 0), CALL_LOCAL(-2));
 	LOAD("malformed wins over unsupported", -EINVAL, "pc 1: ", CALL(5), I(0xff, 0, 0, 0, 0), EXIT);
-	LOAD("lddw map fd", -EOPNOTSUPP, "pc 0: ", I(0x18, 1, 1, 0, 3), I(0, 0, 0, 0, 0), EXIT);
-	LOAD("lddw map idx value", -EOPNOTSUPP, "pc 0: ", I(0x18, 1, 6, 0, 3), I(0, 0, 0, 0, 0), EXIT);
+	LOAD("lddw map fd, no such map", -EINVAL, "pc 0: lddw_map_fd refers to map 3, but there are 0",
+	     I(0x18, 1, 1, 0, 3), I(0, 0, 0, 0, 0), EXIT);
+	LOAD("lddw map idx value, no such map", -EINVAL, "pc 0: lddw_map_idx_value refers to map 3, but there are 0",
+	     I(0x18, 1, 6, 0, 3), I(0, 0, 0, 0, 0), EXIT);
+	LOAD("lddw var addr", -EOPNOTSUPP, "pc 0: lddw_var_addr", I(0x18, 1, 3, 0, 3), I(0, 0, 0, 0, 0), EXIT);
 	LOAD("lddw src 7", -EINVAL, "pc 0: ", I(0x18, 1, 7, 0, 3), I(0, 0, 0, 0, 0), EXIT);
-	LOAD("call helper", -EOPNOTSUPP, "pc 1: call to helper 5 is not modelled", MOVK(0, 0), CALL(5), EXIT);
+	LOAD("call helper", -EOPNOTSUPP, "pc 1: call to helper 26 is not modelled", MOVK(0, 0), CALL(26), EXIT);
+	LOAD("call helper 5 (linux: bpf_ktime_get_ns)", 0, "", MOVK(0, 0), CALL(5), EXIT);
 	LOAD("call btf", -EOPNOTSUPP, "pc 0: call btf", I(0x85, 0, 2, 0, 5), EXIT);
 	LOAD("call src 3", -EINVAL, "pc 0: ", I(0x85, 0, 3, 0, 5), EXIT);
 	LOAD("callx unused imm", -EINVAL, "pc 0: ", I(0x8d, 1, 0, 0, 1), EXIT);
 	LOAD("ja as last insn ok", 0, "", MOVK(0, 0), JA(0), JA(-3));
 	LOAD("exit only ok", 0, "", EXIT);
+}
+
+/* ---- maps and helpers ---------------------------------------------------- */
+/* Expected values come from the kernel's own definitions: arraymap.c and
+ * hashtab.c (flag checks, then -E2BIG / -EEXIST / -ENOENT), bpf_iter.c's
+ * bpf_loop, MAX_TAIL_CALL_CNT 33. */
+
+#define MAPFD(d, m) I(0x18, d, 1, 0, m), I(0, 0, 0, 0, 0)
+#define MAPVAL(d, m, o) I(0x18, d, 2, 0, m), I(0, 0, 0, 0, o)
+#define CODE(d, rel) I(0x18, d, 4, 0, rel), I(0, 0, 0, 0, 0)
+#define SX32(v) ((u64)(int64_t)(int32_t)(v))
+
+static struct uvm *map_vm(const struct uvm_map_def *defs, size_t n, const struct uvm_opts *o)
+{
+	struct uvm *vm = uvm_create(o);
+	if (vm && uvm_set_maps(vm, defs, n) < 0) {
+		uvm_destroy(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+/* Load p on vm (maps already set) and run it; r0, or a poison with a failure. */
+static u64 run_on(struct uvm *vm, const char *name, const struct ebpf_insn *p, size_t n, struct uvm_result *res)
+{
+	char err[256];
+	int rc = uvm_load(vm, p, n, err, sizeof(err));
+	if (!rc)
+		rc = uvm_run(vm, mem, sizeof(mem), res);
+	if (rc || res->status != UVM_OK) {
+		check(0, name, "rc %d status %d: %s %s", rc, res->status, err, rc ? "" : res->message);
+		return 0xdeadbeefdeadbeefULL;
+	}
+	return res->r0;
+}
+
+/* bpf_map_update_elem(map 0, &(u32)key, &(u64)val, flags) from a program. */
+static u64 prog_update(struct uvm *vm, const char *name, int32_t key, int32_t val, int32_t flags)
+{
+	struct uvm_result res;
+	return run_on(vm, name,
+		      P(ST(W, 10, -4, key), ST(DW, 10, -16, val), MAPFD(1, 0), MOVX(2, 10), ALU64K(ADD, 2, -4), MOVX(3, 10),
+			ALU64K(ADD, 3, -16), MOVK(4, flags), CALL(2), EXIT),
+		      &res);
+}
+
+static void test_maps(void)
+{
+	struct uvm_map_def arr = { EBPF_MAP_ARRAY, 4, 8, 4, 0 }, hash = { EBPF_MAP_HASH, 4, 8, 2, 0 };
+	struct uvm_result res;
+	struct uvm *vm = map_vm(&arr, 1, NULL);
+	check(vm != NULL, "array map", "uvm_set_maps failed");
+	if (!vm)
+		return;
+	/* Array: every element exists; no insert, no delete (arraymap.c). */
+	check(prog_update(vm, "array update any", 0, 5, EBPF_ANY) == 0, "array update any", "");
+	check(prog_update(vm, "array update noexist", 0, 5, EBPF_NOEXIST) == SX32(-17), "array noexist -EEXIST", "");
+	check(prog_update(vm, "array update exist", 1, 6, EBPF_EXIST) == 0, "array exist", "");
+	check(prog_update(vm, "array update past the end", 4, 6, EBPF_ANY) == SX32(-7), "array index 4 -E2BIG", "");
+	check(prog_update(vm, "array update flags 3", 0, 6, 3) == SX32(-22), "array flags 3 -EINVAL", "");
+	check(prog_update(vm, "array update F_LOCK", 0, 6, EBPF_F_LOCK) == SX32(-22), "array F_LOCK -EINVAL", "");
+	/* The index check comes before NOEXIST: -E2BIG, not -EEXIST. */
+	check(prog_update(vm, "array past the end noexist", 9, 6, EBPF_NOEXIST) == SX32(-7), "array order", "");
+	u64 r = run_on(vm, "array delete",
+		       P(ST(W, 10, -4, 0), MAPFD(1, 0), MOVX(2, 10), ALU64K(ADD, 2, -4), CALL(3), EXIT), &res);
+	check(r == SX32(-22), "array delete -EINVAL", "r0 0x%llx", (unsigned long long)r);
+	/* Lookup, NULL check, read-modify-write through the pointer; index 4 is NULL. */
+	r = run_on(vm, "array lookup",
+		   P(ST(W, 10, -4, 1), MAPFD(1, 0), MOVX(2, 10), ALU64K(ADD, 2, -4), CALL(1), JK(JEQ, 0, 0, 4),
+		     LDX(DW, 1, 0, 0), ALU64K(ADD, 1, 10), STX(DW, 0, 1, 0), MOVX(0, 1), EXIT),
+		   &res);
+	u64 v = 0;
+	uint32_t k1 = 1, k4 = 4;
+	check(r == 16 && uvm_map_lookup(vm, 0, &k1, &v) == 0 && v == 16, "array value written through the pointer",
+	      "r0 %llu value %llu", (unsigned long long)r, (unsigned long long)v);
+	check(uvm_map_lookup(vm, 0, &k4, &v) == -ENOENT, "host lookup past the end", "");
+	r = run_on(vm, "array lookup past the end",
+		   P(ST(W, 10, -4, 4), MAPFD(1, 0), MOVX(2, 10), ALU64K(ADD, 2, -4), CALL(1), EXIT), &res);
+	check(r == 0, "array lookup index 4 is NULL", "r0 0x%llx", (unsigned long long)r);
+	/* A value pointer is good for value_size bytes only. */
+	char err[256];
+	int rc = uvm_load(vm,
+			  P(ST(W, 10, -4, 0), MAPFD(1, 0), MOVX(2, 10), ALU64K(ADD, 2, -4), CALL(1),
+			    JK(JEQ, 0, 0, 1), LDX(DW, 0, 0, 4), EXIT),
+			  err, sizeof(err));
+	rc = rc ? rc : uvm_run(vm, mem, sizeof(mem), &res);
+	check(rc == 0 && res.status == UVM_FAULT && res.fault == UVM_FAULT_READ &&
+		      res.fault_addr == UVM_DEFAULT_MAP_ADDR + 4,
+	      "read past a map value faults", "rc %d status %d %s", rc, res.status, res.message);
+	/* lddw src 2: the first value plus the offset; uvm_set_maps empties the map. */
+	uvm_set_maps(vm, &arr, 1);
+	u64 init = 0x1122334455667788ULL;
+	uint32_t k0 = 0;
+	uvm_map_update(vm, 0, &k0, &init, 0);
+	r = run_on(vm, "lddw map value", P(MAPVAL(1, 0, 4), LDX(W, 0, 1, 0), EXIT), &res);
+	check(r == 0x11223344, "lddw map value + 4", "r0 0x%llx", (unsigned long long)r);
+	/* A helper given something that is not a map faults (the verifier would refuse it). */
+	rc = uvm_load(vm, P(MOVK(1, 5), MOVX(2, 10), CALL(1), EXIT), err, sizeof(err));
+	rc = rc ? rc : uvm_run(vm, mem, sizeof(mem), &res);
+	check(rc == 0 && res.status == UVM_FAULT && res.fault == UVM_FAULT_CALL, "lookup in a non-map faults",
+	      "rc %d status %d %s", rc, res.status, res.message);
+	uvm_destroy(vm);
+
+	/* Hash, max_entries 2 (hashtab.c: flags, then check_flags, then capacity). */
+	vm = map_vm(&hash, 1, NULL);
+	if (!vm)
+		return;
+	uint32_t k[4] = { 1, 2, 3, 4 };
+	u64 val = 7;
+	check(uvm_map_update(vm, 0, &k[0], &val, EBPF_NOEXIST) == 0, "hash insert", "");
+	check(uvm_map_update(vm, 0, &k[0], &val, EBPF_NOEXIST) == -17, "hash noexist on existing -EEXIST", "");
+	check(uvm_map_update(vm, 0, &k[1], &val, EBPF_EXIST) == -2, "hash exist on missing -ENOENT", "");
+	check(uvm_map_update(vm, 0, &k[1], &val, EBPF_ANY) == 0, "hash second", "");
+	check(uvm_map_update(vm, 0, &k[2], &val, EBPF_ANY) == -7, "hash full -E2BIG", "");
+	check(uvm_map_update(vm, 0, &k[0], &val, EBPF_EXIST) == 0, "hash full, replacing is fine", "");
+	check(uvm_map_update(vm, 0, &k[0], &val, 3) == -22, "hash flags 3 -EINVAL", "");
+	/* From a program: delete returns 0 then -ENOENT. */
+	r = run_on(vm, "hash delete twice",
+		   P(ST(W, 10, -4, 2), MAPFD(1, 0), MOVX(2, 10), ALU64K(ADD, 2, -4), CALL(3), MOVX(6, 0), MAPFD(1, 0),
+		     MOVX(2, 10), ALU64K(ADD, 2, -4), CALL(3), ALU64X(ADD, 0, 6), EXIT),
+		   &res);
+	check(r == SX32(-2), "hash delete 0 then -ENOENT", "r0 0x%llx", (unsigned long long)r);
+	/* A pointer from before an update of the same key keeps the old element:
+	 * the kernel replaces a hash element, it does not write it in place. */
+	r = run_on(vm, "hash pointer across an update",
+		   P(ST(W, 10, -4, 1), MAPFD(1, 0), MOVX(2, 10), ALU64K(ADD, 2, -4), CALL(1), JK(JEQ, 0, 0, 9),
+		     MOVX(6, 0), ST(DW, 10, -16, 99), MAPFD(1, 0), MOVX(2, 10), ALU64K(ADD, 2, -4), MOVX(3, 10),
+		     ALU64K(ADD, 3, -16), MOVK(4, 0), CALL(2), LDX(DW, 0, 6, 0), EXIT),
+		   &res);
+	check(r == 7 && uvm_map_lookup(vm, 0, &k[0], &v) == 0 && v == 99, "hash update replaces the element",
+	      "r0 %llu map %llu", (unsigned long long)r, (unsigned long long)v);
+	uvm_destroy(vm);
+
+	/* bpf_loop: the helper's own definition (flags, then the u32 count). */
+	vm = map_vm(NULL, 0, NULL);
+#define LOOP(nr, flags, cbret) \
+	LDDW(1, nr), CODE(2, 5), MOVK(3, 0), MOVK(4, flags), CALL(181), EXIT, \
+		/* cb: r0 = (r1 == cbret) */ MOVK(0, 0), JK(JEQ, 1, cbret, 1), EXIT, MOVK(0, 1), EXIT
+	check(run_on(vm, "loop 0", P(LOOP(0, 0, 99)), &res) == 0, "bpf_loop 0 iterations", "");
+	check(run_on(vm, "loop 1", P(LOOP(1, 0, 99)), &res) == 1 && res.insns == 6 + 3, "bpf_loop 1 iteration",
+	      "insns %llu", (unsigned long long)res.insns);
+	check(run_on(vm, "loop stops", P(LOOP(5, 0, 2)), &res) == 3, "bpf_loop stops when the callback says 1", "");
+	check(run_on(vm, "loop max", P(LOOP(1u << 23, 0, -1)), &res) == 1u << 23, "bpf_loop BPF_MAX_LOOPS", "");
+	check(run_on(vm, "loop past max", P(LOOP((1u << 23) + 1, 0, -1)), &res) == SX32(-7), "bpf_loop -E2BIG", "");
+	check(run_on(vm, "loop u32", P(LOOP(0x100000003ULL, 0, -1)), &res) == 3, "bpf_loop count is a u32", "");
+	check(run_on(vm, "loop flags", P(LOOP(3, 1, -1)), &res) == SX32(-22), "bpf_loop flags -EINVAL", "");
+	check(run_on(vm, "loop flags before count", P(LOOP(1ULL << 24, 1, -1)), &res) == SX32(-22),
+	      "bpf_loop flags checked first", "");
+	/* The callback gets r1 = index, r2 = ctx (a stack pointer here, read back). */
+	r = run_on(vm, "loop ctx",
+		   P(ST(DW, 10, -8, 0), MOVK(1, 4), CODE(2, 7), MOVX(3, 10), ALU64K(ADD, 3, -8), MOVK(4, 0), CALL(181),
+		     LDX(DW, 0, 10, -8), EXIT,
+		     /* cb: *(ctx) += index */ LDX(DW, 3, 2, 0), ALU64X(ADD, 3, 1), STX(DW, 2, 3, 0), MOVK(0, 0), EXIT),
+		   &res);
+	check(r == 0 + 1 + 2 + 3, "bpf_loop callback args", "r0 %llu", (unsigned long long)r);
+	rc = uvm_load(vm, P(MOVK(1, 2), MOVK(2, 0), MOVK(3, 0), MOVK(4, 0), CALL(181), EXIT), err, sizeof(err));
+	rc = rc ? rc : uvm_run(vm, mem, sizeof(mem), &res);
+	check(rc == 0 && res.status == UVM_FAULT && res.fault == UVM_FAULT_CALL, "bpf_loop without a callback faults",
+	      "rc %d status %d %s", rc, res.status, res.message);
+
+	/* The environment helpers: the case's values, then the seed's. */
+	u64 kt[2] = { 100, 200 };
+	uvm_set_env_values(vm, EBPF_ENV_KTIME, kt, 2);
+	r = run_on(vm, "ktime values", P(CALL(5), MOVX(6, 0), CALL(5), ALU64X(ADD, 6, 0), CALL(5), MOVX(7, 0),
+				       MOVX(0, 6), JK(JGT, 7, 200, 1), MOVK(0, 0), EXIT), &res);
+	check(r == 300, "bpf_ktime_get_ns from the case, then from the seed", "r0 %llu", (unsigned long long)r);
+	u64 cpu = 3;
+	uvm_set_env_values(vm, EBPF_ENV_CPU, &cpu, 1);
+	check(run_on(vm, "cpu", P(CALL(8), MOVX(6, 0), CALL(8), ALU64X(ADD, 0, 6), EXIT), &res) == 6,
+	      "bpf_get_smp_processor_id: one CPU per run", "");
+	r = run_on(vm, "prandom", P(CALL(7), EXIT), &res);
+	check(r <= 0xffffffffULL && r == (u64)(uint32_t)ebpf_env_value(UVM_DEFAULT_ENV_SEED, EBPF_ENV_PRANDOM, 0),
+	      "bpf_get_prandom_u32 is 32 bits, from the seed", "r0 0x%llx", (unsigned long long)r);
+	uvm_destroy(vm);
+
+	/* ubpf's unwind: r0 = r1, and 0 ends the program even in a call. */
+	struct uvm_opts ub = { .sz = sizeof(ub), .platform = EBPF_PLATFORM_UBPF };
+	vm = map_vm(NULL, 0, &ub);
+	check(run_on(vm, "unwind 0", P(CALL_LOCAL(2), MOVK(0, 9), EXIT, MOVK(1, 0), CALL(5), MOVK(0, 5), EXIT), &res) == 0 &&
+		      res.insns == 3,
+	      "unwind of 0 ends the program", "insns %llu", (unsigned long long)res.insns);
+	check(run_on(vm, "unwind 7", P(MOVK(1, 7), CALL(5), EXIT), &res) == 7, "unwind of 7 goes on", "");
+	uvm_destroy(vm);
+
+	/* Tail calls: the 34th falls through (count in map 0, program 0 calls itself). */
+	struct uvm_map_def tc[2] = { { EBPF_MAP_ARRAY, 4, 8, 1, 0 }, { EBPF_MAP_PROG_ARRAY, 4, 4, 2, 0 } };
+	vm = map_vm(tc, 2, NULL);
+	uint32_t slot = 0, prog = 0;
+	uvm_map_update(vm, 1, &slot, &prog, 0);
+	const struct ebpf_insn self[] = { ST(W, 10, -4, 0), MAPFD(1, 0), MOVX(2, 10), ALU64K(ADD, 2, -4), CALL(1),
+					  JK(JEQ, 0, 0, 8), LDX(DW, 6, 0, 0), ALU64K(ADD, 6, 1), STX(DW, 0, 6, 0),
+					  MAPFD(2, 1), MOVK(3, 0), CALL(12), MOVX(0, 6), EXIT };
+	const struct ebpf_insn other[] = { MOVK(0, 42), EXIT };
+	struct uvm_prog progs[2] = { { self, sizeof(self) / sizeof(self[0]) }, { other, 2 } };
+	rc = uvm_load_progs(vm, progs, 2, err, sizeof(err));
+	rc = rc ? rc : uvm_run(vm, mem, sizeof(mem), &res);
+	check(rc == 0 && res.status == UVM_OK && res.r0 == 34, "33 tail calls, the 34th falls through",
+	      "rc %d status %d r0 %llu %s", rc, res.status, (unsigned long long)res.r0, err);
+	/* An empty slot falls through and still counts (the kernel's order). */
+	uvm_set_maps(vm, tc, 2);
+	slot = 1;
+	prog = 1;
+	uvm_map_update(vm, 1, &slot, &prog, 0);
+	const struct ebpf_insn two[] = { MOVK(6, 0), MAPFD(2, 1), MOVK(3, 0), CALL(12), ALU64K(ADD, 6, 1),
+					 JK(JLT, 6, 33, -6), MAPFD(2, 1), MOVK(3, 1), CALL(12), MOVK(0, 7), EXIT };
+	progs[0] = (struct uvm_prog){ two, sizeof(two) / sizeof(two[0]) };
+	rc = uvm_load_progs(vm, progs, 2, err, sizeof(err));
+	rc = rc ? rc : uvm_run(vm, mem, sizeof(mem), &res);
+	check(rc == 0 && res.r0 == 7, "33 failed tail calls use up the count", "rc %d r0 %llu %s", rc,
+	      (unsigned long long)res.r0, err);
+	const struct ebpf_insn once[] = { MAPFD(2, 1), MOVK(3, 0), CALL(12), MAPFD(2, 1), MOVK(3, 1), CALL(12),
+					  MOVK(0, 7), EXIT };
+	progs[0] = (struct uvm_prog){ once, sizeof(once) / sizeof(once[0]) };
+	rc = uvm_load_progs(vm, progs, 2, err, sizeof(err));
+	rc = rc ? rc : uvm_run(vm, mem, sizeof(mem), &res);
+	check(rc == 0 && res.r0 == 42, "a tail call after a fall-through", "rc %d r0 %llu %s", rc,
+	      (unsigned long long)res.r0, err);
+	uvm_destroy(vm);
 }
 
 /* ---- mutants ------------------------------------------------------------ */
@@ -737,6 +963,7 @@ int main(void)
 	test_budget();
 	test_opts();
 	test_validator();
+	test_maps();
 #ifdef UVM_MUTANTS
 	test_mutants();
 	/* Everything above must hold in a mutant build with no mutant selected. */
