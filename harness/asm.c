@@ -678,7 +678,7 @@ static int asm_insn(struct assembler *a, char tok[][MAX_TOKLEN], int ntok)
 				insn.off = (ebpf_s16)ebpf_forms[form].disc;
 			break;
 		case EBPF_FMT_LDDW: {
-			uint64_t v;
+			uint64_t v = 0;
 			if (operand_count(a, mn, nops, 2) || parse_reg(a, tok[1], &dst))
 				return -EINVAL;
 			if (looks_numeric(tok[2])) {

@@ -103,12 +103,12 @@ void bd_run_opts_default(struct bd_run_opts *o);
 struct bd_backend_config {
 	int cpu;             /* 1..4 */
 	int isa;             /* EBPF_ISA_RFC9669 or EBPF_ISA_LINUX (0 = linux): the forms programs may use */
-	int platform;        /* what helper numbers mean: EBPF_PLATFORM_LINUX (0) or _UBPF */
 	const char *arg;     /* backend argument: `plugin:PATH` gives PATH */
 	bool verbose;
 	/* Declared with the backend (`plugin+verifier+platform=ubpf:PATH`, see
 	 * session.c): a verifier stands in front of the VM; the platform that
-	 * gives helper numbers their meaning (NULL: not declared). */
+	 * gives helper numbers their meaning (NULL: not declared). For bpfdiff's
+	 * own backends the session's `--platform` (NULL: linux). */
 	bool verifier;
 	const char *platform;
 	bool share;          /* a short-lived process: share loaded VMs across processes (xdp: a pinned VM) */

@@ -235,7 +235,7 @@ static int kb_open(struct bd_backend **out, const struct bd_backend_config *cfg,
 	b->k.r0_fd = -1;
 	b->cpu = cfg ? cfg->cpu : 4;
 	b->isa = cfg ? cfg->isa : 0;
-	b->platform = cfg ? cfg->platform : EBPF_PLATFORM_LINUX;
+	b->platform = bd_platform_lookup(cfg && cfg->platform ? cfg->platform : "linux");
 	/* `kernel:bpf_loop=helper`: a second kernel slot where bpf_loop stays a
 	 * helper call, to diff against the inlined loop of the default slot. */
 	bool loop_helper = !strcmp(arg, "bpf_loop=helper");

@@ -28,7 +28,7 @@ static int uvm_backend_open(struct bd_backend **out, const struct bd_backend_con
 	}
 	b->cpu = cfg->cpu;
 	b->isa = cfg->isa;
-	b->platform = cfg->platform;
+	b->platform = bd_platform_lookup(cfg->platform ? cfg->platform : "linux");
 	/* `uvm:MUTANT` runs a uvm with a named injected bug (builds with mutants only). */
 	if (cfg->arg && *cfg->arg) {
 		int id = uvm_mutant_lookup(cfg->arg);

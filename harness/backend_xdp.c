@@ -345,7 +345,7 @@ static int open_vm(struct bd_backend **out, const struct bd_backend_config *cfg,
 	b->bss_fd = b->lock_fd = b->prog_fd = b->arrays_fd = b->hashes_fd = -1;
 	b->cpu = cfg && cfg->cpu >= 1 && cfg->cpu <= 4 ? cfg->cpu : 4;
 	b->isa = cfg ? cfg->isa : 0;
-	b->platform = cfg ? cfg->platform : EBPF_PLATFORM_LINUX;
+	b->platform = bd_platform_lookup(cfg && cfg->platform ? cfg->platform : "linux");
 	for (int i = 0; i < XVM_MAX_MAPS; i++)
 		b->inner_fd[i] = -1;
 	b->validator = uvm_create(NULL);

@@ -491,7 +491,8 @@ static bool depends_on_env_values(struct bd_session *s, const struct bd_case *c)
  * result depends on those values. */
 static void excuse_environment(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
 {
-	const char *h = env_helper_called(c, s->cfg.platform);
+	int plat = s->cfg.platform ? bd_platform_lookup(s->cfg.platform) : EBPF_PLATFORM_LINUX;
+	const char *h = env_helper_called(c, plat < 0 ? EBPF_PLATFORM_LINUX : plat);
 	if (!h)
 		return;
 	bool any = false;

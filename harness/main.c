@@ -265,7 +265,8 @@ static int run_or_replay(int argc, char **argv, bool strict)
 	};
 	const char *backends = NULL, *json = NULL, *junit = NULL, *md = NULL, *section = NULL;
 	const char *known_files[16];
-	int nknown = 0, cpu = 4, fail_on = BD_FAIL_ON_FAIL, isa = EBPF_ISA_LINUX, platform = EBPF_PLATFORM_LINUX;
+	int nknown = 0, cpu = 4, fail_on = BD_FAIL_ON_FAIL, isa = EBPF_ISA_LINUX;
+	const char *platform = NULL;
 	bool quiet = false, verbose = false, no_known = false, follow = false;
 	int ch;
 	optind = 1;
@@ -286,7 +287,8 @@ static int run_or_replay(int argc, char **argv, bool strict)
 		case O_NO_KNOWN: no_known = true; break;
 		case O_FOLLOW: follow = true; break;
 		case O_PLATFORM:
-			if ((platform = bd_platform_lookup(optarg)) < 0) {
+			platform = optarg;
+			if (bd_platform_lookup(optarg) < 0) {
 				fprintf(stderr, "bpfdiff %s: --platform takes linux or ubpf, not '%s'\n", argv[0], optarg);
 				return 2;
 			}

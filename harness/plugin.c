@@ -191,7 +191,8 @@ static char **expand_args(int argc, char **argv, int *nout, char **storage)
 int bd_cmd_plugin(int argc, char **argv)
 {
 	const char *backend = "uvm", *program_hex = NULL, *memory_hex = NULL;
-	int cpu = 4, isa = EBPF_ISA_LINUX, rc = 2, nargs = 0, platform = EBPF_PLATFORM_LINUX;
+	int cpu = 4, isa = EBPF_ISA_LINUX, rc = 2, nargs = 0;
+	const char *platform = NULL;
 	char *storage = NULL, *stdin_text = NULL;
 	uint8_t *prog = NULL, *mem = NULL;
 	size_t prog_len = 0, mem_len = 0;
@@ -251,7 +252,8 @@ int bd_cmd_plugin(int argc, char **argv)
 			if (a[2] == 'b') {
 				backend = val;
 			} else if (nl == 10) {
-				if ((platform = bd_platform_lookup(val)) < 0) {
+				platform = val;
+				if (bd_platform_lookup(val) < 0) {
 					fprintf(stderr, "bpfdiff plugin: invalid platform '%s' (linux, ubpf)\n", val);
 					goto out;
 				}

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "helpers.h"
 #include "session.h"
 
 /* Backends that need libbpf or a BPF object are weak so that builds without
@@ -122,14 +123,15 @@ static int add_backend(struct bd_session *s, const char *spec, char *err, size_t
 		return 0;
 	}
 	slot->verifier = slot->ops->verifier || verifier;
-	/* bpfdiff's own VMs and the kernel follow Linux's helper numbers (the
-	 * default platform profile); a plugin's are unknown unless declared. */
+	/* bpfdiff's own VMs and the kernel follow the session's platform profile
+	 * (`--platform`, Linux's helper numbers by default); a plugin's are
+	 * unknown unless declared. */
 	snprintf(slot->platform, sizeof(slot->platform), "%s",
-		 platform[0] ? platform : strcmp(kind, "plugin") ? "linux" : "");
+		 platform[0] ? platform : strcmp(kind, "plugin") ? (s->cfg.platform ? s->cfg.platform : "linux") : "");
 	struct bd_backend_config cfg = s->cfg;
 	cfg.arg = colon ? colon + 1 : NULL;
 	cfg.verifier = verifier;
-	cfg.platform = platform[0] ? platform : NULL;
+	cfg.platform = slot->platform[0] ? slot->platform : NULL;
 	int rc = slot->ops->open(&slot->b, &cfg, slot->why, sizeof(slot->why));
 	if (rc < 0) {
 		slot->b = NULL;
@@ -145,7 +147,7 @@ static int add_backend(struct bd_session *s, const char *spec, char *err, size_t
 	} else if (slot->ops->env) {
 		slot->ops->env(slot->b, &slot->env);
 	}
-	slot->env.platform = cfg.platform;
+	slot->env.platform = slot->platform[0] ? bd_platform_lookup(slot->platform) : -1;
 	return 0;
 }
 
