@@ -768,12 +768,13 @@ helper: {
 						    .what = "r2 is not a prog_array" };
 			goto helper_fault;
 		}
-		/* The kernel's order (interpreter and JITs alike): index, then the
-		 * count, which goes up even when the slot turns out to be empty. */
+		/* The kernel's order (its interpreter and x86-64 JIT alike, measured
+		 * on 6.18): the index, the count, the slot; only a tail call that is
+		 * taken counts towards the limit. */
 		u32 idx = (u32)r[3], target = 0;
 		if (idx < pa->def.max_entries && tail_calls < EBPF_MAX_TAIL_CALLS) {
-			tail_calls++;
 			memcpy(&target, pa->vals + (size_t)idx * pa->stride, 4);
+			tail_calls += target != 0;
 		}
 		CLOBBER_ARGS();
 		r[0] = o->reg_fill;

@@ -450,11 +450,11 @@ __attribute__((noinline)) int xvm_tail_call(u32 pc)
 		return fault(pc, XVM_F_CALL, xvm_regs[2], EBPF_H_TAIL_CALL);
 	struct xvm_map *mi = &xvm_maps[m & (XVM_MAX_MAPS - 1)];
 	u32 idx = xvm_regs[3], target = 0;
-	/* The kernel's order: index, then the count, which goes up even when
-	 * the slot turns out to be empty. */
+	/* The kernel's order: the index, the count, the slot; only a tail call
+	 * that is taken counts. */
 	if (idx < mi->max_entries && xvm_tail_calls < EBPF_MAX_TAIL_CALLS) {
-		xvm_tail_calls++;
 		target = xvm_tail[(mi->tail_base + idx) & (XVM_TAIL_SLOTS - 1)];
+		xvm_tail_calls += target != 0;
 	}
 	CLOBBER_ARGS();
 	xvm_regs[0] = xvm_reg_fill;
