@@ -1260,6 +1260,7 @@ void bd_case_free(struct bd_case *c)
 	}
 	free(c->progs);
 	free(c->prog_name);
+	free(c->elf_section);
 	for (int k = 0; k < EBPF_ENV_KINDS; k++)
 		free(c->helper_values[k]);
 	memset(c, 0, sizeof(*c));

@@ -95,6 +95,7 @@ struct bd_case {
 	struct bd_prog *progs; /* `-- program NAME` sections */
 	int nprogs;
 	char *prog_name;       /* the case's own program: "main" in .data, libbpf's name in an ELF object */
+	char *elf_section;     /* an ELF case: the section its program is in (escaped), else NULL */
 	uint64_t *helper_values[EBPF_ENV_KINDS]; /* `-- helper values`, per EBPF_ENV_* */
 	size_t nhelper_values[EBPF_ENV_KINDS];
 };

@@ -46,7 +46,7 @@ static const char *const run_help =
 	"usage: bpfdiff %s [OPTIONS] PATH...\n"
 	"\n"
 	"PATH is a .data file, a directory (searched recursively for .data files) or an ELF\n"
-	"object built by clang -target bpf (every program section, or --section NAME).\n"
+	"object built by clang -target bpf (every program, as OBJECT:PROGRAM, or --section NAME).\n"
 	"\n"
 	"  -b, --backend LIST   comma-separated: uvm, kernel, xdp, plugin:PATH (default: all\n"
 	"                       built in; unavailable ones are reported and skipped, except\n"
@@ -64,7 +64,7 @@ static const char *const run_help =
 	"      --known FILE     known per-backend differences (repeatable; default:\n"
 	"                       conformance/known-differences.txt of this checkout)\n"
 	"      --no-known       do not load the default known-differences file\n"
-	"      --section NAME   ELF section to run\n"
+	"      --section NAME   ELF program (or section) to run\n"
 	"      --fail-on WHAT   what makes the exit code 1: discrepancy (backends disagree, a\n"
 	"                       kernel warning, an internal error), fail (also: a backend misses\n"
 	"                       the RFC result; replay: unexplained refusals; the default), any\n"
@@ -524,7 +524,7 @@ int bd_cmd_disasm(int argc, char **argv)
 	static const char *const help =
 		"usage: bpfdiff disasm [--labels] FILE\n"
 		"Disassemble FILE: raw bytecode, hex text (\"b7 00 00 00 ...\"), a .data file or an\n"
-		"ELF object (every program section). - reads stdin. The output re-assembles with\n"
+		"ELF object (every program, with the maps it names). - reads stdin. The output re-assembles with\n"
 		"`bpfdiff asm` to the same bytes.\n";
 	static const struct option opts[] = { { "labels", no_argument, 0, 'l' },
 					      { "help", no_argument, 0, 'h' },
@@ -556,8 +556,13 @@ int bd_cmd_disasm(int argc, char **argv)
 			return 2;
 		}
 		for (size_t i = 0; i < n; i++) {
-			printf("%s# section %s\n", i ? "\n" : "", cases[i].section ? cases[i].section : "?");
-			bd_disasm_program(stdout, cases[i].insns, cases[i].ninsns, labels);
+			printf("%s# program %s (section %s)\n", i ? "\n" : "", cases[i].section ? cases[i].section : "?",
+			       cases[i].elf_section ? cases[i].elf_section : "?");
+			const char *names[BD_MAX_MAPS];
+			for (int m = 0; m < cases[i].nmaps; m++)
+				names[m] = cases[i].maps[m].name;
+			struct bd_asm_syms syms = { names, (size_t)cases[i].nmaps };
+			bd_disasm_program_syms(stdout, cases[i].insns, cases[i].ninsns, labels, &syms);
 			bd_case_free(&cases[i]);
 		}
 		free(cases);

@@ -118,6 +118,32 @@ static void json_hex(FILE *f, const uint8_t *p, size_t n)
 	fputc('"', f);
 }
 
+/* "maps": {"NAME": [["KEY HEX", "VALUE HEX"], ...], ...}: each map's contents
+ * after the run, as long as all of them fit in 64 KiB of values. */
+static void json_maps(FILE *f, const struct bd_case *c, const struct bd_result *r)
+{
+	size_t bytes = 0;
+	for (int i = 0; i < r->nmaps && i < c->nmaps; i++)
+		bytes += r->maps[i].n * ((size_t)c->maps[i].key_size + c->maps[i].value_size);
+	if (!r->maps || bytes > 65536)
+		return;
+	fputs(", \"maps\": {", f);
+	for (int i = 0; i < r->nmaps && i < c->nmaps; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		bd_json_str(f, c->maps[i].name);
+		fputs(": [", f);
+		for (size_t e = 0; e < r->maps[i].n; e++) {
+			fputs(e ? ", [" : "[", f);
+			json_hex(f, r->maps[i].e[e].key, c->maps[i].key_size);
+			fputs(", ", f);
+			json_hex(f, r->maps[i].e[e].value, c->maps[i].value_size);
+			fputc(']', f);
+		}
+		fputc(']', f);
+	}
+	fputc('}', f);
+}
+
 /* {"release", "arch", "jit", "jit_harden", "reg_invariants", "detail"}; unknowns are null. */
 static void json_env(FILE *f, const struct bd_env *e)
 {
@@ -179,6 +205,7 @@ static void json_case(struct bd_report *r, const struct bd_session *s, const str
 			fputs(", \"mem\": ", f);
 			json_hex(f, res->mem, res->mem_len);
 		}
+		json_maps(f, &e->c, res);
 		fputc('}', f);
 	}
 	fputs("}, \"verdict\": ", f);
@@ -191,6 +218,14 @@ static void json_case(struct bd_report *r, const struct bd_session *s, const str
 	}
 	if (!e->input_error && e->o.first_mem_diff >= 0)
 		fprintf(f, ", \"first_mem_diff\": %d", e->o.first_mem_diff);
+	if (!e->input_error && e->o.first_map_diff >= 0 && e->o.first_map_diff < e->c.nmaps) {
+		const struct bd_map *m = &e->c.maps[e->o.first_map_diff];
+		fputs(", \"first_map_diff\": {\"map\": ", f);
+		bd_json_str(f, m->name);
+		fputs(", \"key\": ", f);
+		json_hex(f, e->o.map_diff_key, m->key_size);
+		fprintf(f, ", \"byte\": %ld}", e->o.map_diff_byte);
+	}
 	fputc('}', f);
 }
 

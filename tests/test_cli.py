@@ -311,11 +311,13 @@ def test_elf_object_runs_each_section(tmp_path, backends):
     subprocess.run(["clang-14", "-O2", "-target", "bpf", "-c", str(src), "-o", str(obj)], check=True)
     p, rep = run_json(tmp_path, obj, check=0)
     names = sorted(c["file"] for c in rep["cases"])
-    assert names == [f"{obj}:xdp", f"{obj}:xdp/second"], names
-    first = next(c for c in rep["cases"] if c["file"].endswith(":xdp"))
+    assert names == [f"{obj}:a", f"{obj}:b"], names  # OBJECT:PROGRAM
+    first = next(c for c in rep["cases"] if c["file"].endswith(":a"))
     for b in backends:  # full 64-bit R0 everywhere: 9e10 - 7
         assert first["results"][b]["r0"] == hex(300000 * 300000 - 7), first
     p = run("run", "--section", "xdp/second", "--backend", "uvm", obj, check=0)
-    assert "prog.bpf.o:xdp/second" in p.stdout and ":xdp\n" not in p.stdout
+    assert "prog.bpf.o:b" in p.stdout and "prog.bpf.o:a" not in p.stdout
+    p = run("run", "--section", "a", "--backend", "uvm", obj, check=0)  # or the program's name
+    assert "prog.bpf.o:a" in p.stdout and "prog.bpf.o:b" not in p.stdout
     p = run("run", "--section", "nosuch", obj)
     assert p.returncode == 2 and "nosuch" in p.stdout

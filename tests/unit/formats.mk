@@ -13,11 +13,11 @@ $(FORMATS_ELF): tests/unit/elf_prog.bpf.c | $(DEPS_STAMP)
 
 $(BUILD)/unit/test_formats: $(FORMATS_SRCS) $(FORMATS_HDRS) $(FORMATS_ELF) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DELF_PROG='"$(FORMATS_ELF)"' -o $@ $(FORMATS_SRCS) -lelf
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DELF_PROG='"$(FORMATS_ELF)"' -o $@ $(FORMATS_SRCS) -lbpf -lelf -lz
 
 $(BUILD)/unit-san/test_formats: $(FORMATS_SRCS) $(FORMATS_HDRS) $(FORMATS_ELF) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -DELF_PROG='"$(FORMATS_ELF)"' -o $@ $(FORMATS_SRCS) -lelf
+	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -DELF_PROG='"$(FORMATS_ELF)"' -o $@ $(FORMATS_SRCS) -lbpf -lelf -lz
 
 UNIT_TESTS += $(BUILD)/unit/test_formats $(BUILD)/unit-san/test_formats
 

@@ -113,6 +113,40 @@ static int same_case(const struct bd_case *a, const struct bd_case *b, const cha
 	DIFF(!same_str(a->comment, b->comment), "comment");
 	DIFF(!same_str(a->extra, b->extra), "extra");
 	DIFF(!same_str(a->skip, b->skip) || a->rerun != b->rerun, "skip/rerun");
+	DIFF(a->nmaps != b->nmaps, "nmaps");
+	for (int i = 0; i < a->nmaps; i++) {
+		const struct bd_map *x = &a->maps[i], *y = &b->maps[i];
+		DIFF(strcmp(x->name, y->name) || x->type != y->type || x->key_size != y->key_size ||
+			     x->value_size != y->value_size || x->max_entries != y->max_entries || x->flags != y->flags ||
+			     x->freeze != y->freeze || x->has_after != y->has_after,
+		     "map declaration");
+		for (int pass = 0; pass < 2; pass++) {
+			const struct bd_map_contents *cx = pass ? &x->after : &x->init, *cy = pass ? &y->after : &y->init;
+			struct bd_map_contents fx, fy;
+			/* zero array elements go without saying: compare every element */
+			if (bd_map_contents_full(x, cx, &fx) || bd_map_contents_full(y, cy, &fy)) {
+				*what = "out of memory";
+				return 0;
+			}
+			const uint8_t *k;
+			long byte;
+			char w[160];
+			int d = bd_map_contents_diff(&fx, &fy, &k, &byte, w, sizeof(w)) || fx.n != fy.n;
+			bd_map_contents_free(&fx);
+			bd_map_contents_free(&fy);
+			DIFF(d, pass ? "map after" : "map contents");
+		}
+	}
+	DIFF(a->nprogs != b->nprogs, "nprogs");
+	for (int k = 0; k < a->nprogs; k++)
+		DIFF(strcmp(a->progs[k].name, b->progs[k].name) || a->progs[k].ninsns != b->progs[k].ninsns ||
+			     memcmp(a->progs[k].insns, b->progs[k].insns, a->progs[k].ninsns * sizeof(struct ebpf_insn)),
+		     "programs");
+	for (int k = 0; k < EBPF_ENV_KINDS; k++)
+		DIFF(a->nhelper_values[k] != b->nhelper_values[k] ||
+			     (a->nhelper_values[k] &&
+			      memcmp(a->helper_values[k], b->helper_values[k], a->nhelper_values[k] * sizeof(uint64_t))),
+		     "helper values");
 #undef DIFF
 	return 1;
 }
@@ -959,8 +993,10 @@ static void test_elf(const char *obj)
 	int rc = bd_case_load_elf(obj, "xdp", &cs, &n, err, sizeof(err));
 	check(!rc && n == 1, "load xdp from %s: %s", obj, rc ? err : "");
 	if (!rc) {
-		check(n == 1 && cs[0].ninsns == 7 && !strcmp(cs[0].section, "xdp") && !strcmp(cs[0].path, obj) &&
-			      cs[0].insns[1].opcode == 0x85 && cs[0].insns[1].src == 1 && cs[0].insns[1].imm == 1,
+		/* prog_xdp, then the static function it calls appended after it. */
+		check(n == 1 && cs[0].ninsns == 7 && !strcmp(cs[0].section, "prog_xdp") && !strcmp(cs[0].path, obj) &&
+			      cs[0].insns[1].opcode == 0x85 && cs[0].insns[1].src == 1 && cs[0].insns[1].imm == 1 &&
+			      cs[0].insns[3].opcode == 0xbf,
 		      "xdp case content");
 		char why[4096];
 		check(roundtrip_insns(cs[0].insns, cs[0].ninsns, why, sizeof(why)), "elf roundtrip: %s", why);
@@ -974,13 +1010,121 @@ static void test_elf(const char *obj)
 		bd_case_free(&cs[0]);
 		free(cs);
 	}
+	rc = bd_case_load_elf(obj, "prog_tc", &cs, &n, err, sizeof(err));
+	check(!rc && n == 1 && cs[0].ninsns == 2, "load by program name: %s", rc ? err : "");
+	if (!rc) {
+		bd_case_free(&cs[0]);
+		free(cs);
+	}
+	/* libbpf refuses this object (a static function in a program's own
+	 * section), so it has no maps: prog_bad's global cannot be expressed. */
 	rc = bd_case_load_elf(obj, NULL, &cs, &n, err, sizeof(err));
-	check(rc == -EINVAL && strstr(err, "section bad") && strstr(err, "not supported"),
-	      "all sections must refuse 'bad': rc=%d '%s'", rc, err);
+	check(rc == -EINVAL && strstr(err, "program prog_bad") && strstr(err, "counter") && strstr(err, "not supported"),
+	      "all programs must refuse 'prog_bad': rc=%d '%s'", rc, err);
 	rc = bd_case_load_elf(obj, "nope", &cs, &n, err, sizeof(err));
-	check(rc == -EINVAL && strstr(err, "no executable section 'nope'"), "missing section: '%s'", err);
+	check(rc == -EINVAL && strstr(err, "no program or section 'nope'"), "missing section: '%s'", err);
 	rc = bd_case_load_elf("tests/unit/test_formats.c", NULL, &cs, &n, err, sizeof(err));
 	check(rc == -EINVAL, "non-ELF must fail: '%s'", err);
+}
+
+/* Maps, further programs and helper values: parsed, written back, the same. */
+static void test_maps(void)
+{
+	const char *text = "# maps\n"
+			   "-- map counts array value=8 max_entries=4\n"
+			   "1: 01 02 03 04 05 06 07 08\n"
+			   "-- map seen hash key=6 value=4 max_entries=2 flags=no_prealloc\n"
+			   "aa bb cc dd ee ff: 01 00 00 00   # a comment\n"
+			   "-- map big array value=40 max_entries=1 freeze\n"
+			   "0: 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10 11 12 13 \\\n"
+			   "   14 15 16 17 18 19 1a 1b 1c 1d 1e 1f 20 21 22 23 24 25 26 27\n"
+			   "-- map jt prog_array max_entries=4\n"
+			   "2: second\n"
+			   "0: main\n"
+			   "-- asm\n"
+			   "lddw_map_fd %r1, counts\n"
+			   "lddw_map_value %r2, big+8\n"
+			   "lddw_map_idx %r3, seen\n"
+			   "lddw_map_idx_value %r4, counts\n"
+			   "lddw_code_addr %r5, cb\n"
+			   "call bpf_loop\n"
+			   "exit\n"
+			   "cb:\n"
+			   "mov %r0, 0\n"
+			   "exit\n"
+			   "-- program second\n"
+			   "lddw_map_fd %r2, jt\n"
+			   "mov %r0, 1\n"
+			   "exit\n"
+			   "-- helper values\n"
+			   "bpf_ktime_get_ns 10 20\n"
+			   "get_smp_processor_id 1\n"
+			   "-- result\n"
+			   "0\n"
+			   "-- map counts after\n"
+			   "1: 02 02 03 04 05 06 07 08\n";
+	struct bd_case c;
+	char err[512];
+	int rc = bd_case_parse_data("m.data", text, strlen(text), &c, err, sizeof(err));
+	check(!rc, "maps: %s", err);
+	if (rc)
+		return;
+	check(c.nmaps == 4 && !strcmp(c.maps[1].name, "seen") && c.maps[1].type == 1 && c.maps[1].key_size == 6 &&
+		      c.maps[1].flags == 1 && c.maps[2].freeze && c.maps[0].has_after && c.maps[0].init.n == 1,
+	      "map declarations");
+	/* lddw_map_value %r2, big+8: src 2, imm = map 2, second slot = the offset */
+	check(c.insns[2].src == 2 && c.insns[2].imm == 2 && c.insns[3].imm == 8 && c.insns[0].src == 1 &&
+		      c.insns[0].imm == 0 && c.insns[4].src == 5 && c.insns[4].imm == 1 && c.insns[6].src == 6,
+	      "map references in the program");
+	/* lddw_code_addr %r5, cb: imm = target - pc - 1 = 12 - 8 - 1 */
+	check(c.insns[8].src == 4 && c.insns[8].imm == 3 && c.insns[10].imm == 181, "callback and helper by name");
+	uint32_t slot0, slot2;
+	memcpy(&slot0, c.maps[3].init.e[0].value, 4);
+	memcpy(&slot2, c.maps[3].init.e[1].value, 4);
+	check(c.nprogs == 1 && !strcmp(c.progs[0].name, "second") && slot0 == 0 && slot2 == 1,
+	      "prog_array holds program indexes (main 0, second 1)");
+	check(c.maps[2].init.e[0].value[39] == 0x27, "a value continued on the next line");
+	check(c.nhelper_values[EBPF_ENV_KTIME] == 2 && c.helper_values[EBPF_ENV_KTIME][1] == 20 &&
+		      c.nhelper_values[EBPF_ENV_CPU] == 1,
+	      "helper values");
+	const char *what = "";
+	check(format_roundtrip(&c, &what), "maps round trip: %s", what);
+	bd_case_free(&c);
+
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "-- map m list max_entries=1\n-- asm\nexit\n", "m.data:1: unknown map type 'list'" },
+		{ "-- map m array value=8\n-- asm\nexit\n", "m.data:1: map m: max_entries must be given" },
+		{ "-- map m array key=8 value=8 max_entries=1\n-- asm\nexit\n", "m.data:1: map m: an array's key is 4" },
+		{ "-- map m hash key=4 value=8 max_entries=1\n01: 00\n-- asm\nexit\n",
+		  "m.data:2: map m: key has 1 bytes, the map's key size is 4" },
+		{ "-- map m array value=2 max_entries=2\n0: 00 01 02\n-- asm\nexit\n", "m.data:2: map m: value has more" },
+		{ "-- map m array value=1 max_entries=2\n2: 00\n-- asm\nexit\n", "m.data:2: map m: index 2 out of range" },
+		{ "-- map m array value=1 max_entries=2\n1: 00\n1: 01\n-- asm\nexit\n", "m.data:3: map m: key given twice" },
+		{ "-- map m hash key=1 value=1 max_entries=1\n01: 00\n02: 00\n-- asm\nexit\n",
+		  "m.data:3: map m: more than max_entries" },
+		{ "-- map m array value=1 max_entries=1\n-- map m array value=1 max_entries=1\n-- asm\nexit\n",
+		  "m.data:2: map m declared twice" },
+		{ "-- map m after\n0: 00\n-- asm\nexit\n", "m.data:1: -- map m after: no map m is declared" },
+		{ "-- asm\nlddw_map_fd %r1, nope\nexit\n", "m.data:2: unknown map 'nope'" },
+		{ "-- map m array value=1 max_entries=1\n-- asm\nlddw_map_fd %r1, m+4\nexit\n",
+		  "m.data:3: a map pointer takes no offset" },
+		{ "-- map jt prog_array max_entries=1\n0: ghost\n-- asm\nexit\n", "m.data:1: map jt: no program named 'ghost'" },
+		{ "-- program main\nexit\n-- asm\nexit\n", "m.data:1: 'main' names the case's own program" },
+		{ "-- helper values\nbpf_loop 1\n-- asm\nexit\n", "m.data:2: unknown helper 'bpf_loop'" },
+		{ "-- helper values\nbpf_get_smp_processor_id 1 2\n-- asm\nexit\n", "m.data:2: bpf_get_smp_processor_id takes one value" },
+		{ "-- asm\ncall bpf_no_such_helper\nexit\n", "m.data:2: unknown helper 'bpf_no_such_helper'" },
+		{ "-- map m array value=1 max_entries=1 color=red\n-- asm\nexit\n", "m.data:1: unknown map attribute 'color'" },
+		{ "-- map m array value=1 max_entries=1 flags=sparkly\n-- asm\nexit\n", "m.data:1: unknown map flag 'sparkly'" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rc = bd_case_parse_data("m.data", bad[i].text, strlen(bad[i].text), &c, err, sizeof(err));
+		check(rc == -EINVAL && !strncmp(err, bad[i].want, strlen(bad[i].want)), "bad map case %zu: want '%s', got '%s'",
+		      i, bad[i].want, rc ? err : "(parsed)");
+		if (!rc)
+			bd_case_free(&c);
+	}
 }
 
 int main(int argc, char **argv)
@@ -992,6 +1136,7 @@ int main(int argc, char **argv)
 
 	test_syntax();
 	test_sections();
+	test_maps();
 	test_bad_data();
 	test_ubpf_dialect();
 	test_conformance(dir);
