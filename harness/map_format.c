@@ -276,6 +276,14 @@ void bd_map_format(FILE *f, const struct bd_map *m, const char *const *prog_name
 			fprintf(f, "-- map %s after\n", m->name);
 		for (size_t i = 0; i < c->n; i++) {
 			const struct bd_map_elem *e = &c->e[i];
+			/* Zero array elements go without saying (unlisted = zero). */
+			if (m->type == EBPF_MAP_ARRAY) {
+				size_t z = 0;
+				while (z < m->value_size && !e->value[z])
+					z++;
+				if (z == m->value_size)
+					continue;
+			}
 			if (m->type == EBPF_MAP_HASH) {
 				bd_hex_string(hex, sizeof(hex), e->key, m->key_size);
 				fprintf(f, "%s:", hex);
@@ -289,14 +297,6 @@ void bd_map_format(FILE *f, const struct bd_map *m, const char *const *prog_name
 				memcpy(&p, e->value, 4);
 				fprintf(f, " %s\n", p < nprogs && prog_names[p] ? prog_names[p] : "?");
 				continue;
-			}
-			/* Zero array elements go without saying (unlisted = zero). */
-			if (m->type == EBPF_MAP_ARRAY) {
-				size_t z = 0;
-				while (z < m->value_size && !e->value[z])
-					z++;
-				if (z == m->value_size)
-					continue;
 			}
 			for (uint32_t b = 0; b < m->value_size; b++)
 				fprintf(f, "%s%02x", b % 32 ? " " : b ? " \\\n  " : " ", e->value[b]);
