@@ -486,23 +486,39 @@ static bool depends_on_env_values(struct bd_session *s, const struct bd_case *c)
 	return moved;
 }
 
+/* A backend that takes the environment helpers' values from a real
+ * environment (the kernel; a plugin declared on the session's platform),
+ * and ran the case. Another platform's numbers mean other helpers: the
+ * platform rule (comparable()) deals with those. */
+static bool real_environment(const struct bd_session *s, const struct bd_outcome *o, int i, const char *plat)
+{
+	return s->slot[i].b && !s->slot[i].ops->env_values && bd_status_ran(o->res[i].status) &&
+	       !strcmp(s->slot[i].platform, plat);
+}
+
 /* Mark the backends that cannot be judged on this case's result: those that
  * take the environment helpers' values from a real environment, when the
- * result depends on those values. */
+ * result depends on those values and there is something to judge them
+ * against (the case's truth, or a backend that takes the case's values). */
 static void excuse_environment(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
 {
-	int plat = s->cfg.platform ? bd_platform_lookup(s->cfg.platform) : EBPF_PLATFORM_LINUX;
-	const char *h = env_helper_called(c, plat < 0 ? EBPF_PLATFORM_LINUX : plat);
+	const char *plat = s->cfg.platform ? s->cfg.platform : "linux";
+	int p = bd_platform_lookup(plat);
+	const char *h = env_helper_called(c, p < 0 ? EBPF_PLATFORM_LINUX : p);
 	if (!h)
 		return;
-	bool any = false;
-	for (int i = 0; i < s->n; i++)
-		any |= s->slot[i].b && !s->slot[i].ops->env_values && bd_status_ran(o->res[i].status);
-	if (!any || !depends_on_env_values(s, c))
+	bool any = false, judge = c->has_result || c->has_mem_after || c->has_error;
+	for (int i = 0; i < c->nmaps; i++)
+		judge |= c->maps[i].has_after;
+	for (int i = 0; i < s->n; i++) {
+		any |= real_environment(s, o, i, plat);
+		judge |= s->slot[i].b && s->slot[i].ops->env_values && bd_status_ran(o->res[i].status);
+	}
+	if (!any || !judge || !depends_on_env_values(s, c))
 		return;
 	snprintf(o->env_helper, sizeof(o->env_helper), "%s", h);
 	for (int i = 0; i < s->n; i++)
-		o->env_excused[i] = s->slot[i].b && !s->slot[i].ops->env_values && bd_status_ran(o->res[i].status);
+		o->env_excused[i] = real_environment(s, o, i, plat);
 }
 
 /*
@@ -520,27 +536,24 @@ static bool depends_on_environment(struct bd_session *s, const struct bd_case *c
 		if (bd_backend_uvm.open(&s->probe, &s->cfg, why, sizeof(why)) < 0)
 			return false;
 	}
-	/* Map values, map pointers and callback addresses move too (maps), as do
-	 * the seeded values of the environment helpers the case does not give (env). */
+	/* Map values, map pointers and callback addresses move too (maps). The
+	 * environment helpers' values do not: bpfdiff's VMs take the same ones,
+	 * and a backend that takes real ones is dealt with by excuse_environment. */
 	static const struct {
 		unsigned long long mem, stack;
 		unsigned char fill;
-		unsigned long long seed, regs, maps, env;
+		unsigned long long seed, regs, maps;
 	} alt[] = {
-		{ 0, 0, 0, 0, 0, 0, 0 }, /* the defaults, as the reference */
-		{ 0x00007f3a5c102340ULL, 0x00007ffd9abc7000ULL, 0xa5, 0, 0x5a5a5a5a5a5a5a5aULL,
-		  0x00007f3b00000000ULL, 0x1234 },
-		{ 0x0000555500ab0010ULL, 0x00007ffe01237ff0ULL, 0x3c, 0, 0xdeadbeefcafef00dULL,
-		  0x0000555600000000ULL, 0x98765 },
+		{ 0, 0, 0, 0, 0, 0 }, /* the defaults, as the reference */
+		{ 0x00007f3a5c102340ULL, 0x00007ffd9abc7000ULL, 0xa5, 0, 0x5a5a5a5a5a5a5a5aULL, 0x00007f3b00000000ULL },
+		{ 0x0000555500ab0010ULL, 0x00007ffe01237ff0ULL, 0x3c, 0, 0xdeadbeefcafef00dULL, 0x0000555600000000ULL },
 		/* Kernel-like addresses (negative as s64), as the kernel's pointers are,
 		 * with all-ones and sign-bit fills for uninitialised stack. */
-		{ 0xffff888012345000ULL, 0xffffc90000a3c000ULL, 0xff, 0, 0xffffffffffffffffULL,
-		  0xffff888100000000ULL, 0 },
-		{ 0xffff88810abc0008ULL, 0xffffc9000123a000ULL, 0x80, 0, 0x8000000000000000ULL,
-		  0xffffc90100000000ULL, 0 },
+		{ 0xffff888012345000ULL, 0xffffc90000a3c000ULL, 0xff, 0, 0xffffffffffffffffULL, 0xffff888100000000ULL },
+		{ 0xffff88810abc0008ULL, 0xffffc9000123a000ULL, 0x80, 0, 0x8000000000000000ULL, 0xffffc90100000000ULL },
 		/* Every stack slot different: two uninitialised slots read and
 		 * combined (x - y) cancel out under any uniform fill. */
-		{ 0, 0, 0, 0x243f6a8885a308d3ULL, 0, 0, 0 },
+		{ 0, 0, 0, 0x243f6a8885a308d3ULL, 0, 0 },
 	};
 	if (d == D_MEM) { /* a length difference, or no byte differs in the common part: no address moves that */
 		size_t ndiff = 0;
@@ -566,8 +579,6 @@ static bool depends_on_environment(struct bd_session *s, const struct bd_case *c
 			o.reg_fill = alt[i].regs;
 			if (alt[i].maps)
 				o.map_addr = alt[i].maps;
-			if (alt[i].env)
-				o.env_seed = alt[i].env;
 		}
 		struct bd_result *r = i ? &other : &ref;
 		bd_result_reset(r);

@@ -156,7 +156,7 @@ def verdict_cases(tmp_path):
     return {
         "fail": write_case(tmp_path / "fail.data", "-- asm\nmov %r0, -1\nadd32 %r0, 0\nexit\n-- result\n0xffffffff\n"),
         "discrepancy": write_case(tmp_path / "disc.data", "-- asm\nmov %r0, -1\nadd32 %r0, 0\nexit\n"),
-        "skipped": write_case(tmp_path / "skip.data", "-- asm\ncall 5\nexit\n"),
+        "skipped": write_case(tmp_path / "skip.data", "-- asm\ncall 26\nexit\n"),  # a helper bpfdiff does not model
         "pass": write_case(tmp_path / "pass.data", "-- asm\nmov %r0, 3\nexit\n-- result\n0x3\n"),
     }
 
