@@ -143,6 +143,8 @@ void bd_result_reset(struct bd_result *r)
 		r->maps = NULL;
 	}
 	r->nmaps = 0;
+	r->has_map_accesses = false;
+	r->map_loads = r->map_stores = 0;
 }
 
 void bd_run_opts_default(struct bd_run_opts *o)

@@ -81,6 +81,10 @@ struct bd_result {
 	 * backend gives none back (a plugin) or the case has no maps. */
 	struct bd_map_contents *maps;
 	int nmaps;
+	/* Loads and stores the program made through map value pointers, where the
+	 * backend counts them (bpfdiff's VMs): what `bpfdiff coverage` reports. */
+	bool has_map_accesses;
+	uint64_t map_loads, map_stores;
 };
 void bd_result_reset(struct bd_result *r); /* free mem, zero everything */
 

@@ -190,6 +190,9 @@ static int uvm_backend_run(struct bd_backend *b, const struct bd_case *c, const 
 	res->r0 = ur.r0;
 	res->has_insns = true;
 	res->insns = ur.insns;
+	res->has_map_accesses = true;
+	res->map_loads = ur.map_loads;
+	res->map_stores = ur.map_stores;
 	if (read_maps(b->vm, c, res) < 0)
 		return -ENOMEM;
 	switch (ur.status) {

@@ -526,6 +526,7 @@ static int setup_env(struct bd_backend *b, const struct bd_case *c, const struct
 	uint8_t key[XVM_KMAX], val[XVM_VMAX + 8];
 
 	s->xvm_nmaps = 0;
+	s->xvm_map_loads = s->xvm_map_stores = 0;
 	s->xvm_map_addr = o->map_addr ? o->map_addr : UVM_DEFAULT_MAP_ADDR;
 	s->xvm_tail_calls = 0;
 	s->xvm_cur_prog = 0;
@@ -536,7 +537,8 @@ static int setup_env(struct bd_backend *b, const struct bd_case *c, const struct
 		size_t n = o->ignore_helper_values ? 0 : c->nhelper_values[k];
 		if (n > XVM_ENV_MAX)
 			return verdict(res, BD_UNSUPPORTED, "more than %d values for an environment helper", XVM_ENV_MAX);
-		memcpy(s->xvm_env[k], c->helper_values[k], n * sizeof(__u64));
+		if (n)
+			memcpy(s->xvm_env[k], c->helper_values[k], n * sizeof(__u64));
 		s->xvm_env_n[k] = (__u32)n;
 		s->xvm_env_calls[k] = 0;
 	}
@@ -721,6 +723,9 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 	res->r0 = s->xvm_regs[0];
 	res->has_insns = true;
 	res->insns = s->xvm_executed;
+	res->has_map_accesses = true;
+	res->map_loads = s->xvm_map_loads;
+	res->map_stores = s->xvm_map_stores;
 	res->mem = malloc(c->mem_len ? c->mem_len : 1);
 	if (res->mem)
 		memcpy(res->mem, s->xvm_arena + XDP_STACK_REGION, c->mem_len);
@@ -824,19 +829,43 @@ static void xdp_info(struct bd_backend *b, FILE *out)
 	}
 	fprintf(out, "xdp:   verified_insns %u, xlated %u bytes, jited %u bytes\n", b->info.verified_insns,
 		b->info.xlated_prog_len, b->info.jited_prog_len);
-	/* Inlined bpf_loop leaves only bpf-to-bpf calls; a helper call left means
-	 * a loop was not inlined and every guest step pays an indirect call. */
+	/* An inlined bpf_loop leaves no call to the helper; one left means a loop
+	 * was not inlined and every guest step pays an indirect call. A helper
+	 * call's imm in the xlated program is its address less __bpf_call_base
+	 * (kallsyms); the map helpers of the guest's map paths are calls too. */
 	__u32 xlen = b->info.xlated_prog_len;
 	struct bpf_insn *x = xlen ? calloc(1, xlen) : NULL;
 	if (x) {
 		struct bpf_prog_info pi = { .xlated_prog_len = xlen, .xlated_prog_insns = (__u64)(uintptr_t)x };
 		__u32 len = sizeof(pi);
+		unsigned long long loop = 0, base = 0;
+		FILE *ks = fopen("/proc/kallsyms", "r");
+		char line[256];
+		while (ks && fgets(line, sizeof(line), ks) && (!loop || !base)) {
+			unsigned long long a;
+			char t, name[128];
+			if (sscanf(line, "%llx %c %127s", &a, &t, name) == 3) {
+				if (!strcmp(name, "bpf_loop"))
+					loop = a;
+				else if (!strcmp(name, "__bpf_call_base"))
+					base = a;
+			}
+		}
+		if (ks)
+			fclose(ks);
 		if (!bpf_obj_get_info_by_fd(b->prog_fd, &pi, &len)) {
-			unsigned helpers = 0;
+			unsigned helpers = 0, loops = 0;
 			for (__u32 i = 0; i < xlen / sizeof(*x); i++)
-				helpers += x[i].code == (BPF_JMP | BPF_CALL) && x[i].src_reg == 0;
-			fprintf(out, "xdp:   bpf_loop inlined: %s (%u helper calls in the xlated program)\n",
-				helpers ? "no" : "yes", helpers);
+				if (x[i].code == (BPF_JMP | BPF_CALL) && x[i].src_reg == 0) {
+					helpers++;
+					loops += loop && base && x[i].imm == (__s32)(loop - base);
+				}
+			if (loop && base)
+				fprintf(out, "xdp:   bpf_loop inlined: %s (%u calls to bpf_loop, %u helper calls in all)\n",
+					loops ? "no" : "yes", loops, helpers);
+			else
+				fprintf(out, "xdp:   bpf_loop inlined: unknown (no kallsyms addresses); %u helper calls\n",
+					helpers);
 		}
 		free(x);
 	}

@@ -8,8 +8,68 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "helpers.h"
 #include "report.h"
 #include "../vm/isa.h"
+
+/* Maps and helpers a case reaches: a map of each type (declared), a call to
+ * each helper Linux's profile has (read from its programs), and loads and
+ * stores through map value pointers (counted by bpfdiff's VMs as they run,
+ * so only with --backend). */
+enum feature {
+	F_MAP_ARRAY,
+	F_MAP_HASH,
+	F_MAP_PROG_ARRAY,
+	F_MAP_LOAD,
+	F_MAP_STORE,
+	F_HELPER, /* + EBPF_H_* - 1 */
+	F_COUNT = F_HELPER + EBPF_H_COUNT - 1,
+};
+
+static const char *feature_name(int f, char *buf, size_t len)
+{
+	static const char *const names[] = { "map array", "map hash", "map prog_array",
+					     "map value load (run)", "map value store (run)" };
+	static const unsigned numbers[EBPF_H_COUNT] = {
+		[EBPF_H_MAP_LOOKUP] = 1, [EBPF_H_MAP_UPDATE] = 2, [EBPF_H_MAP_DELETE] = 3,
+		[EBPF_H_KTIME_GET_NS] = 5, [EBPF_H_GET_PRANDOM_U32] = 7, [EBPF_H_GET_SMP_PROCESSOR_ID] = 8,
+		[EBPF_H_TAIL_CALL] = 12, [EBPF_H_LOOP] = 181,
+	};
+	if (f < F_HELPER)
+		return names[f];
+	int h = f - F_HELPER + 1;
+	if (h == EBPF_H_UNWIND)
+		snprintf(buf, len, "helper unwind (ubpf)");
+	else
+		snprintf(buf, len, "helper %s", bd_helper_name(EBPF_PLATFORM_LINUX, numbers[h]));
+	return buf;
+}
+
+static void features_of(const struct bd_case *c, const struct bd_outcome *o, int nres, bool *has)
+{
+	for (int i = 0; i < c->nmaps; i++)
+		has[c->maps[i].type == EBPF_MAP_ARRAY ? F_MAP_ARRAY
+		    : c->maps[i].type == EBPF_MAP_HASH ? F_MAP_HASH : F_MAP_PROG_ARRAY] = true;
+	for (int k = 0; k <= c->nprogs; k++) {
+		const struct ebpf_insn *in = k ? c->progs[k - 1].insns : c->insns;
+		size_t n = k ? c->progs[k - 1].ninsns : c->ninsns;
+		for (size_t pc = 0; pc < n; pc++) {
+			if (in[pc].opcode == 0x18) {
+				pc++;
+				continue;
+			}
+			int h = in[pc].opcode == 0x85 && in[pc].src == EBPF_CALL_HELPER
+					? ebpf_platform_helper(EBPF_PLATFORM_LINUX, (uint32_t)in[pc].imm)
+					: EBPF_H_NONE;
+			if (h != EBPF_H_NONE)
+				has[F_HELPER + h - 1] = true;
+		}
+	}
+	for (int i = 0; i < nres; i++) {
+		has[F_MAP_LOAD] |= o->res[i].has_map_accesses && o->res[i].map_loads;
+		has[F_MAP_STORE] |= o->res[i].has_map_accesses && o->res[i].map_stores;
+	}
+}
 
 static const char *const help =
 	"usage: bpfdiff coverage [--backend LIST] [--isa PROFILE] [--uncovered] PATH...\n"
@@ -25,6 +85,8 @@ struct coverage {
 	bool run;                            /* --backend: run the cases too */
 	size_t cases[FORM_COUNT];            /* per form: how many cases contain it */
 	size_t (*passed)[BD_MAX_BACKENDS];   /* per form and backend: how many of those passed */
+	size_t fcases[F_COUNT];                        /* per map/helper feature: cases reaching it */
+	size_t fpassed[F_COUNT][BD_MAX_BACKENDS];      /* and passed per backend */
 	size_t ncases;
 	int input_errors;
 };
@@ -42,17 +104,28 @@ static int count_case(void *arg, struct bd_run_entry *e)
 	ebpf_forms_used(e->c.insns, e->c.ninsns, seen);
 	if (cv->run)
 		bd_session_run(&cv->s, &e->c, &e->o);
+	bool good[BD_MAX_BACKENDS];
+	for (int i = 0; i < cv->s.n; i++) {
+		enum bd_status st = e->o.res[i].status;
+		/* Passed: the verdict is not bad and this backend did not refuse it. */
+		good[i] = !bd_verdict_is_bad(e->o.verdict) && st != BD_UNAVAILABLE &&
+			  (st == BD_OK || e->o.verdict == BD_V_PASS);
+	}
 	for (int f = 0; f < FORM_COUNT; f++) {
 		if (!seen[f])
 			continue;
 		cv->cases[f]++;
-		for (int i = 0; i < cv->s.n; i++) {
-			enum bd_status st = e->o.res[i].status;
-			/* Passed: the verdict is not bad and this backend did not refuse it. */
-			if (!bd_verdict_is_bad(e->o.verdict) && st != BD_UNAVAILABLE &&
-			    (st == BD_OK || e->o.verdict == BD_V_PASS))
-				cv->passed[f][i]++;
-		}
+		for (int i = 0; i < cv->s.n; i++)
+			cv->passed[f][i] += good[i];
+	}
+	bool has[F_COUNT] = { false };
+	features_of(&e->c, &e->o, cv->run ? cv->s.n : 0, has);
+	for (int f = 0; f < F_COUNT; f++) {
+		if (!has[f])
+			continue;
+		cv->fcases[f]++;
+		for (int i = 0; i < cv->s.n; i++)
+			cv->fpassed[f][i] += good[i];
 	}
 	return 0;
 }
@@ -146,6 +219,24 @@ int bd_cmd_coverage(int argc, char **argv)
 	if (isa == EBPF_ISA_LINUX)
 		printf("  linux:   %d of %d Linux extension forms covered\n", ncovered[EBPF_ISA_LINUX],
 		       nforms[EBPF_ISA_LINUX]);
+	if (!only_uncovered) {
+		printf("\n%-45s %6s", "maps and helpers", "cases");
+		for (int i = 0; i < s->n; i++)
+			printf(" %12s", s->slot[i].name);
+		putchar('\n');
+		for (int f = 0; f < F_COUNT; f++) {
+			char name[64];
+			if ((f == F_MAP_LOAD || f == F_MAP_STORE) && !backends)
+				continue; /* counted as the VMs run */
+			printf("%-45s %6zu", feature_name(f, name, sizeof(name)), cv.fcases[f]);
+			for (int i = 0; i < s->n; i++) {
+				char cell[32];
+				snprintf(cell, sizeof(cell), "%zu/%zu", cv.fcases[f], cv.fpassed[f][i]);
+				printf(" %12s", cell);
+			}
+			putchar('\n');
+		}
+	}
 	free(passed);
 	bd_run_log_free(&log);
 	if (backends)

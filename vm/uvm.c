@@ -333,6 +333,7 @@ __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 
 	u64 fault_addr = 0, helper_id = 0;
 	int fault_size = 0, fault_write = 0;
 	u64 env_calls[EBPF_ENV_KINDS] = { 0 };
+	u64 map_access[2] = { 0, 0 }; /* loads, stores through map value pointers */
 	char at[32];
 	unsigned tail_calls = 0;
 	struct helper_fault hf = { 0 };
@@ -367,7 +368,9 @@ __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 
 			h = stk_host + o_;                                     \
 		else if (likely((o_ = a_ - maddr) < mlim##S))                  \
 			h = mem + o_;                                          \
-		else if (!(h = vm->nmaps ? map_xlate(vm, a_, S) : NULL)) {     \
+		else if ((h = vm->nmaps ? map_xlate(vm, a_, S) : NULL))       \
+			map_access[W]++;                                       \
+		else {                                                         \
 			fault_addr = a_;                                       \
 			fault_size = S;                                        \
 			fault_write = W;                                       \
@@ -945,6 +948,8 @@ end:
 	res->r0 = r[0];
 	res->pc = pc_of(vm, (uintptr_t)p);
 	res->insns = budget - (lim - (uintptr_t)p) / SLOT;
+	res->map_loads = map_access[0];
+	res->map_stores = map_access[1];
 	return;
 
 timeout_xfer:
@@ -966,6 +971,8 @@ timeout:
 	res->r0 = r[0];
 	res->pc = pc_of(vm, (uintptr_t)p);
 	res->insns = budget;
+	res->map_loads = map_access[0];
+	res->map_stores = map_access[1];
 	where(vm, (uintptr_t)p, at, sizeof(at));
 	snprintf(res->message, sizeof(res->message), "%s: instruction budget of %llu exhausted", at,
 		 (unsigned long long)budget);

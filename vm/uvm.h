@@ -68,6 +68,8 @@ struct uvm_result {
 	uint32_t pc;          /* pc of the faulting instruction, or the first one out of budget */
 	uint64_t fault_addr;
 	char message[160];    /* "pc 3: read of 8 bytes at 0x100000010 out of bounds" */
+	uint64_t map_loads;   /* loads (and atomics' reads) through map value pointers */
+	uint64_t map_stores;  /* stores and atomics through map value pointers */
 };
 
 /* A host function as a helper: gets r1..r5, returns r0. A registered number

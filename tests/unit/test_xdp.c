@@ -269,12 +269,16 @@ static void test_calls(void)
 		  I(0x85, 0, 1, 0, 1), EXIT, I(0x79, 0, 1, -8, 0), EXIT);
 	EXPECT_STATUS("endless recursion faults at depth 8", BD_FAULT, "pc 0: call depth exceeds 8",
 		      I(0x85, 0, 1, 0, -1), EXIT);
-	EXPECT_STATUS("helper call unsupported", BD_UNSUPPORTED, "pc 1: call to helper 5 is not modelled",
-		      MOV64K(0, 0), I(0x85, 0, 0, 0, 5), EXIT);
-	EXPECT_STATUS("callx unsupported at run time", BD_UNSUPPORTED, "pc 1: helper call through r1 (helper 5) is not modelled",
-		      MOV64K(1, 5), I(0x8d, 1, 0, 0, 0), EXIT);
-	EXPECT_STATUS("pseudo lddw unsupported", BD_UNSUPPORTED, "pc 0: lddw_map_fd (lddw src 1) is not modelled",
-		      I(0x18, 1, 1, 0, 3), I(0, 0, 0, 0, 0), EXIT);
+	EXPECT_STATUS("unknown helper unsupported", BD_UNSUPPORTED,
+		      "pc 1: helper 26 (bpf_skb_load_bytes) is not modelled on platform linux",
+		      MOV64K(0, 0), I(0x85, 0, 0, 0, 26), EXIT);
+	EXPECT_STATUS("callx of an unknown helper unsupported at run time", BD_UNSUPPORTED,
+		      "pc 1: helper call through r1 (helper 26) is not modelled on platform linux",
+		      MOV64K(1, 26), I(0x8d, 1, 0, 0, 0), EXIT);
+	EXPECT_STATUS("lddw of a map the case does not have is rejected", BD_REJECTED,
+		      "pc 0: lddw_map_fd refers to map 3, but there are 0", I(0x18, 1, 1, 0, 3), I(0, 0, 0, 0, 0), EXIT);
+	EXPECT_STATUS("lddw of a BTF variable unsupported", BD_UNSUPPORTED, "pc 0: lddw_var_addr (lddw src 3) is not modelled",
+		      I(0x18, 1, 3, 0, 3), I(0, 0, 0, 0, 0), EXIT);
 	EXPECT_STATUS("unknown opcode is rejected", BD_REJECTED, "pc 1: unknown opcode 0xff",
 		      MOV64K(0, 0), I(0xff, 0, 0, 0, 0), EXIT);
 	EXPECT_STATUS("jump out of range is rejected", BD_REJECTED, "pc 0: jump target 5 out of range [0, 2)",

@@ -94,6 +94,7 @@ u32 xvm_env_n[EBPF_ENV_KINDS];
 u64 xvm_env_calls[EBPF_ENV_KINDS];
 u64 xvm_env_seed, xvm_reg_fill;
 u64 xvm_rw_val;                     /* the value xvm_map_rw reads or writes */
+u64 xvm_map_loads, xvm_map_stores;  /* the guest's accesses through map value pointers */
 unsigned char xvm_key[XVM_KMAX];
 unsigned char xvm_val[XVM_VMAX + 8];
 struct xvm_hslot xvm_hslot[XVM_HSLOTS];
@@ -251,12 +252,22 @@ __attribute__((noinline)) int xvm_map_rw(u64 addr, u32 size, u32 write)
 	return 0;
 }
 
-/* A guest access outside the stack and the case memory: a map value, or a fault. */
+/* A guest access outside the stack and the case memory: a map value, or a
+ * fault. write: 0 a load, 1 a store, 2 the read of an atomic's
+ * read-modify-write (a write fault, as the uvm reports it; counted once, as
+ * the store that follows). */
 __attribute__((noinline)) int xvm_mem_slow(u32 pc, u64 addr, u32 size, u32 write)
 {
-	int rc = xvm_nmaps ? xvm_map_rw(addr, size, write) : write ? XVM_F_WRITE : XVM_F_READ;
-	if (!rc)
+	int rc = xvm_nmaps ? xvm_map_rw(addr, size, write == 1) : write ? XVM_F_WRITE : XVM_F_READ;
+	if (!rc) {
+		if (write == 1)
+			xvm_map_stores++;
+		else if (!write)
+			xvm_map_loads++;
 		return 0;
+	}
+	if (write == 2 && rc == XVM_F_READ)
+		rc = XVM_F_WRITE;
 	fault(pc, rc, addr, size);
 	return 1;
 }
@@ -653,7 +664,7 @@ __attribute__((noinline)) int xvm_call(u32 pc, u32 h)
 	T old;                                                         \
 	if (ix >= 0)                                                   \
 		old = *(T *)&xvm_arena[ix & XVM_ARENA_MASK];           \
-	else if (xvm_mem_slow(pc, addr, SIZE, 0))                      \
+	else if (xvm_mem_slow(pc, addr, SIZE, 2))                      \
 		return 1;                                              \
 	else                                                           \
 		old = (T)xvm_rw_val;
