@@ -204,3 +204,24 @@ def test_map_cases_pass_on_every_backend(tmp_path, backends):
         assert all(m == maps[0] for m in maps), c
         if "map-" in c["file"] and "past-end" not in c["file"]:
             assert len(maps) == 3 - declared, c  # every backend gave its maps back
+
+
+def test_coverage_reports_helpers_and_map_value_accesses(backends):
+    """bpfdiff coverage's maps-and-helpers table: every helper of Linux's profile and every map
+    type reached by conformance/, and map-value loads/stores counted at run time, passed on
+    every backend."""
+    need(backends, "uvm", "kernel", "xdp")
+    p = run("coverage", "--backend", "uvm,kernel,xdp", CONFORMANCE)
+    out = p.stdout[p.stdout.index("maps and helpers"):]
+    rows = {}
+    for line in out.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) < 5:
+            break
+        rows[" ".join(parts[:-4])] = (int(parts[-4]), parts[-3:])
+    for name in ("map array", "map hash", "map prog_array", "map value load (run)", "map value store (run)",
+                 "helper bpf_map_lookup_elem", "helper bpf_map_update_elem", "helper bpf_map_delete_elem",
+                 "helper bpf_ktime_get_ns", "helper bpf_get_prandom_u32", "helper bpf_get_smp_processor_id",
+                 "helper bpf_tail_call", "helper bpf_loop"):
+        n, per = rows[name]
+        assert n > 0 and per == [f"{n}/{n}"] * 3, (name, rows[name], out)
