@@ -89,6 +89,7 @@ _Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_prog) == (2 * XDP_MAX_INSNS 
 _Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_arena) == XDP_ARENA_SPAN + 8, "xvm_arena");
 _Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_frames) ==
 		       EBPF_MAX_CALL_DEPTH * XVM_FRAME_WORDS * 8, "xvm_frames");
+_Static_assert(sizeof(((struct xdpvm__bss *)0)->xvm_helper_of) == EBPF_HELPER_NUMBERS, "xvm_helper_of");
 _Static_assert(FORM_COUNT < XDP_OP_R10, "form index must fit below XDP_OP_R10");
 
 #define XDP_PIN_ROOT "/sys/fs/bpf"
@@ -110,6 +111,7 @@ struct bd_backend {
 	int cpu, isa;
 	int platform;
 	int inner_fd[XVM_MAX_MAPS]; /* this case's maps, as the VM's inner maps; -1 none */
+	unsigned char helper_of[EBPF_HELPER_NUMBERS]; /* the platform's helper numbers -> EBPF_H_*, for callx */
 	double load_ms;
 	char vlog[4096];        /* verifier log at log_level BPF_LOG_STATS */
 	struct bpf_prog_info info;
@@ -348,6 +350,8 @@ static int open_vm(struct bd_backend **out, const struct bd_backend_config *cfg,
 	b->platform = bd_platform_lookup(cfg && cfg->platform ? cfg->platform : "linux");
 	for (int i = 0; i < XVM_MAX_MAPS; i++)
 		b->inner_fd[i] = -1;
+	for (unsigned h = 0; h < EBPF_HELPER_NUMBERS; h++)
+		b->helper_of[h] = (unsigned char)ebpf_platform_helper(b->platform, h);
 	b->validator = uvm_create(NULL);
 	if (!b->validator) {
 		snprintf(why, whylen, "out of memory");
@@ -542,8 +546,7 @@ static int setup_env(struct bd_backend *b, const struct bd_case *c, const struct
 		s->xvm_env_n[k] = (__u32)n;
 		s->xvm_env_calls[k] = 0;
 	}
-	for (unsigned h = 0; h < EBPF_HELPER_NUMBERS; h++)
-		s->xvm_helper_of[h] = (unsigned char)ebpf_platform_helper(b->platform, h);
+	memcpy(s->xvm_helper_of, b->helper_of, sizeof(b->helper_of));
 	if (c->nprogs + 1 > XVM_MAX_PROGS)
 		return verdict(res, BD_UNSUPPORTED, "more than %d programs", XVM_MAX_PROGS);
 	for (int i = 0; i < c->nmaps; i++) {
