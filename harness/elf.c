@@ -61,6 +61,14 @@ int bd_is_elf(const char *path)
 	return r == 4 && m[0] == 0x7f && m[1] == 'E' && m[2] == 'L' && m[3] == 'F';
 }
 
+/* A name from the object, as it may be printed: control characters escaped. */
+static char *esc_dup(const char *name)
+{
+	char buf[256];
+	bd_escape_ctl(buf, sizeof(buf), name);
+	return strdup(buf);
+}
+
 static int eerr(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int eerr(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
@@ -632,14 +640,6 @@ static bool truncated(Elf *elf, const GElf_Ehdr *eh, unsigned long long size, ch
 		}
 	}
 	return false;
-}
-
-/* A name from the object, as it may be printed: control characters escaped. */
-static char *esc_dup(const char *name)
-{
-	char buf[256];
-	bd_escape_ctl(buf, sizeof(buf), name);
-	return strdup(buf);
 }
 
 int bd_case_load_elf(const char *path, const char *filter, struct bd_case **cases, size_t *ncases, char *err,

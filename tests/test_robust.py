@@ -224,9 +224,11 @@ def test_elf_section_names_are_escaped(tmp_path):
     subprocess.run(["clang-14", "-O2", "-target", "bpf", "-c", src, "-o", obj], check=True)
     p = run("run", "--backend", "uvm", obj, check=0)
     assert "\x1b" not in p.stdout and "\x07" not in p.stdout
-    assert r"xdp/\x1b[2J\x07bell" in p.stdout
-    p = run("disasm", obj, check=0)
-    assert "\x1b" not in p.stdout and r"\x1b[2J" in p.stdout
+    assert "p.o:f" in p.stdout  # an object's cases are OBJECT:PROGRAM (README "ELF objects")
+    p = run("run", "--backend", "uvm", "--section", "xdp/\x1b[2J", obj, check=2)
+    assert "\x1b" not in p.stdout + p.stderr and r"'xdp/\x1b[2J'" in p.stdout + p.stderr
+    p = run("disasm", obj, check=0)  # "# program f (section ...)"
+    assert "\x1b" not in p.stdout and r"xdp/\x1b[2J\x07bell" in p.stdout
 
 
 # --- CLI validation -----------------------------------------------------------------------
