@@ -15,7 +15,7 @@ LIBS := -lbpf -lelf -lz
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 VM_SRCS := vm/isa.c vm/uvm.c
-HARNESS_SRCS := $(sort $(wildcard harness/*.c))
+HARNESS_SRCS := $(sort $(wildcard harness/*.c)) guest/proto.c
 SRCS := $(VM_SRCS) $(HARNESS_SRCS)
 OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o)
@@ -42,6 +42,7 @@ $(DEPS_STAMP): ci/install-deps.sh
 -include tests/plugin/plugin.mk
 -include tests/survey/survey.mk
 -include tests/unit/failalloc.mk
+-include guest/guest.mk
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

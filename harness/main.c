@@ -17,6 +17,7 @@
 #include "elf.h"
 #include "env.h"
 #include "escape.h"
+#include "guest.h"
 #include "known.h"
 #include "outfile.h"
 #include "report.h"
@@ -37,6 +38,7 @@ static const char *const usage_text =
 	"  minimize CASE      shrink a discrepancy to its smallest form with the same signature\n"
 	"  plugin             speak the bpf_conformance plugin contract for one backend\n"
 	"  info               backends available here and their facts\n"
+	"  guest CMD ARCH...  guest kernels under qemu: fetch, start, stop, status\n"
 	"\n"
 	"`bpfdiff COMMAND --help` describes each. Exit: 0 ok, 1 failures or discrepancies,\n"
 	"2 usage or input errors.\n";
@@ -47,7 +49,8 @@ static const char *const run_help =
 	"PATH is a .data file, a directory (searched recursively for .data files) or an ELF\n"
 	"object built by clang -target bpf (every program section, or --section NAME).\n"
 	"\n"
-	"  -b, --backend LIST   comma-separated: uvm, kernel, xdp, plugin:PATH (default: all\n"
+	"  -b, --backend LIST   comma-separated: uvm, kernel, xdp, plugin:PATH, guest:ARCH,\n"
+	"                       guest:ARCH-interp (ARCH: arm64 s390x ppc64le x86_64) (default: all\n"
 	"                       built in; unavailable ones are reported and skipped, except\n"
 	"                       under CI=true where that is an error). A plugin takes options\n"
 	"                       before its ':': plugin+verifier+platform=NAME:PATH\n"
@@ -660,6 +663,7 @@ int main(int argc, char **argv)
 		{ "asm", bd_cmd_asm },           { "disasm", bd_cmd_disasm },
 		{ "coverage", bd_cmd_coverage }, { "minimize", bd_cmd_minimize },
 		{ "plugin", bd_cmd_plugin },     { "info", bd_cmd_info },
+		{ "guest", bd_cmd_guest },
 	};
 	if (argc < 2) {
 		fputs(usage_text, stderr);

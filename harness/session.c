@@ -11,6 +11,7 @@
 extern const struct bd_backend_ops bd_backend_kernel __attribute__((weak));
 extern const struct bd_backend_ops bd_backend_xdp __attribute__((weak));
 extern const struct bd_backend_ops bd_backend_plugin __attribute__((weak));
+extern const struct bd_backend_ops bd_backend_guest __attribute__((weak));
 
 static const struct bd_backend_ops *builtin(const char *name)
 {
@@ -22,6 +23,8 @@ static const struct bd_backend_ops *builtin(const char *name)
 		return &bd_backend_xdp;
 	if (!strcmp(name, "plugin"))
 		return &bd_backend_plugin;
+	if (!strcmp(name, "guest"))
+		return &bd_backend_guest;
 	return NULL;
 }
 
@@ -71,7 +74,7 @@ static int add_backend(struct bd_session *s, const char *spec, char *err, size_t
 	if (klen > hlen)
 		klen = hlen;
 	if (klen == 0 || klen >= sizeof(kind) || hlen >= sizeof(head)) {
-		snprintf(err, errlen, "unknown backend '%s' (known: uvm, kernel, xdp, plugin:PATH)", spec);
+		snprintf(err, errlen, "unknown backend '%s' (known: uvm, kernel, xdp, plugin:PATH, guest:ARCH)", spec);
 		return -EINVAL;
 	}
 	memcpy(kind, spec, klen);
@@ -79,9 +82,9 @@ static int add_backend(struct bd_session *s, const char *spec, char *err, size_t
 	memcpy(head, spec, hlen);
 	head[hlen] = 0;
 	bool known = !strcmp(kind, "uvm") || !strcmp(kind, "kernel") || !strcmp(kind, "xdp") ||
-		     !strcmp(kind, "plugin");
+		     !strcmp(kind, "plugin") || !strcmp(kind, "guest");
 	if (!known) {
-		snprintf(err, errlen, "unknown backend '%s' (known: uvm, kernel, xdp, plugin:PATH)", spec);
+		snprintf(err, errlen, "unknown backend '%s' (known: uvm, kernel, xdp, plugin:PATH, guest:ARCH)", spec);
 		return -EINVAL;
 	}
 	bool verifier = false;
@@ -98,6 +101,10 @@ static int add_backend(struct bd_session *s, const char *spec, char *err, size_t
 	}
 	if (!strcmp(kind, "plugin") && (!colon || !colon[1])) {
 		snprintf(err, errlen, "backend 'plugin' needs a program: plugin:PATH");
+		return -EINVAL;
+	}
+	if (!strcmp(kind, "guest") && (!colon || !colon[1])) {
+		snprintf(err, errlen, "backend 'guest' needs an arch: guest:arm64, guest:arm64-interp, ...");
 		return -EINVAL;
 	}
 	/* The name leaves the options out: `-- expect` lines, known differences,
