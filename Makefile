@@ -85,7 +85,7 @@ run: all
 	$(BUILD)/bpfdiff run $(if $(REPORTS),--json $(REPORTS)/bpfdiff.json --junit $(REPORTS)/bpfdiff.xml \
 		--markdown $(REPORTS)/bpfdiff.md) $(RUN_PATHS)
 
-test: all san $(BUILD)/bpfdiff-mutants $(UNIT_TESTS) $(FUZZ_TEST_DEPS) $(TEST_PLUGINS) $(ISA_SURVEY)
+test: all san $(BUILD)/bpfdiff-mutants $(UNIT_TESTS) $(FUZZ_TEST_DEPS) $(TEST_PLUGINS) $(ISA_SURVEY) guest-test-prep
 	$(PYTHON) -m pytest -q tests
 
 # Each tests/bench/*.sh prints its own figures; ratios are measured side by side in one run.

@@ -12,7 +12,8 @@ FUZZ_VM_SRCS := vm/isa.c vm/uvm.c
 FUZZ_COMMON_SRCS := fuzz/input.c
 FUZZ_HARNESS_SRCS := harness/session.c harness/diff.c harness/env.c harness/backend.c harness/backend_uvm.c harness/case.c \
 	harness/asm.c harness/disasm.c harness/minimize.c harness/backend_kernel.c harness/kexec.c harness/backend_xdp.c \
-	harness/backend_plugin.c harness/outfile.c harness/discover.c harness/escape.c
+	harness/backend_plugin.c harness/outfile.c harness/discover.c harness/escape.c \
+	harness/backend_guest.c harness/guest.c guest/proto.c
 FUZZ_HARNESS_OBJS := $(FUZZ_HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
 
 # -- libFuzzer (clang, -fsanitize=fuzzer) -----------------------------------

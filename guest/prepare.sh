@@ -31,7 +31,7 @@ case $arch in
   ppc64le) qemu=qemu-system-ppc;  triplet=powerpc64le-linux-gnu; libc=libc6-dev-ppc64el-cross ;;
   x86_64)  qemu=qemu-system-x86;  triplet=x86_64-linux-gnu;      libc=libc6-dev-amd64-cross ;;
 esac
-need=("$qemu" cpio gzip)
+need=("$qemu" cpio gzip binutils)
 if [ "$(dpkg --print-architecture)" = "$debarch" ]; then
   cc=gcc; need+=(gcc libc6-dev)
 else
@@ -95,12 +95,20 @@ dpkg-deb --fsys-tarfile "$have_deb" |
 kernel=$(ls "$work"/deb/boot/vmlinu* 2>/dev/null | head -1)
 [ -n "$kernel" ] || die "$have_deb holds no /boot/vmlinu*"
 release=$(basename "$kernel"); release=${release#vmlinu?-}
-for m in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_console; do
-  f=$(find "$work/deb/lib/modules" -name "$m.ko" 2>/dev/null | head -1)
-  [ -n "$f" ] || continue
+# Load order from each module's own depends= (no modules.dep in the package).
+mods=$work/deb/lib/modules
+add_module() {
+  local f d
+  grep -qx "$1.ko" "$work/root/modules/order" 2>/dev/null && return 0
+  f=$(find "$mods" -name "$1.ko" 2>/dev/null | head -1)
+  [ -n "$f" ] || return 0   # built in
+  for d in $(strings -a "$f" | sed -n 's/^depends=//p' | tr ',' ' '); do add_module "$d"; done
   cp "$f" "$work/root/modules/"
-  echo "$m.ko" >>"$work/root/modules/order"
-done
+  echo "$1.ko" >>"$work/root/modules/order"
+}
+# s390x reaches virtio over its channel subsystem (virtio_ccw, built in).
+[ "$arch" = s390x ] || add_module virtio_pci
+add_module virtio_console
 
 # The agent: static, the host kernel backend's own kexec.c.
 "$cc" -static -Os -s -std=gnu11 -Wall -Wextra -Wno-format-truncation -D_GNU_SOURCE -I"$(dirname "$kexec_c")/.." -I"$src" \

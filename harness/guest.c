@@ -112,9 +112,14 @@ const char *guest_images_dir(void)
 	exe[n] = 0;
 	char *d = dirname(exe); /* .../build, or .../build/san for the sanitizer build */
 	for (int up = 0; up < 2; up++) {
-		snprintf(dir, sizeof(dir), "%s/guest", d);
-		if (!access(dir, F_OK))
-			return dir;
+		for (int i = 0; i < guest_narches; i++) {
+			char p[PATH_MAX + 64];
+			snprintf(p, sizeof(p), "%s/guest/%s", d, guest_arches[i].name);
+			if (!access(p, F_OK)) {
+				snprintf(dir, sizeof(dir), "%s/guest", d);
+				return dir;
+			}
+		}
 		d = dirname(d);
 	}
 	snprintf(dir, sizeof(dir), "%s/guest", dirname(exe));
@@ -461,7 +466,9 @@ static int boot(struct guest *g, bool daemon, char *why, size_t whylen)
 		mkdir(parent, 0700);
 		mkdir(g->dir, 0700);
 	} else {
-		snprintf(g->dir, sizeof(g->dir), "/tmp/bpfdiff-guest-%s-XXXXXX", g->arch->name);
+		const char *tmp = getenv("TMPDIR");
+		snprintf(g->dir, sizeof(g->dir), "%s/bpfdiff-guest-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp",
+			 g->arch->name);
 		if (!mkdtemp(g->dir)) {
 			snprintf(why, whylen, "mkdtemp: %s", strerror(errno));
 			return -errno;
