@@ -33,6 +33,9 @@ struct uvm_opts {
 				 slots never hold the same value (finds results that depend on them) */
 	int isa;              /* EBPF_ISA_RFC9669: refuse the Linux extensions (load-acquire,
 				 store-release, may_goto); 0 = EBPF_ISA_LINUX (accept them) */
+	int big_endian;       /* 1: loads, stores and atomics are big-endian and le/be swap roles
+				 (a big-endian target such as s390x, RFC 9669 leaves the order to
+				 the target); 0: little-endian */
 };
 
 enum uvm_status {
