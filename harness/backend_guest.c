@@ -92,6 +92,7 @@ static void gb_env(struct bd_backend *b, struct bd_env *e)
 	e->jit = b->jit;
 	e->jit_harden = 0; /* the agent runs as root with the default bpf_jit_harden=0 */
 	e->reg_invariants = in.reg_invariants;
+	e->big_endian = b->arch->big_endian;
 	snprintf(e->detail, sizeof(e->detail), "qemu %s%s, %s", b->arch->qemu, in.shared ? " (started guest)" : "",
 		 b->arch->big_endian ? "big-endian" : "little-endian");
 }

@@ -13,6 +13,7 @@ struct bd_backend {
 	struct uvm *vm;
 	int cpu, isa;
 	unsigned mutant;
+	bool big_endian;
 };
 
 static int uvm_backend_open(struct bd_backend **out, const struct bd_backend_config *cfg, char *why,
@@ -26,8 +27,12 @@ static int uvm_backend_open(struct bd_backend **out, const struct bd_backend_con
 	}
 	b->cpu = cfg->cpu;
 	b->isa = cfg->isa;
-	/* `uvm:MUTANT` runs a uvm with a named injected bug (builds with mutants only). */
-	if (cfg->arg && *cfg->arg) {
+	b->big_endian = cfg->big_endian;
+	/* `uvm:be`: the uvm as a big-endian target (the reference for s390x). */
+	if (cfg->arg && !strcmp(cfg->arg, "be")) {
+		b->big_endian = true;
+	} else if (cfg->arg && *cfg->arg) {
+		/* `uvm:MUTANT` runs a uvm with a named injected bug (builds with mutants only). */
 		int id = uvm_mutant_lookup(cfg->arg);
 		if (id < 0) {
 			snprintf(why, whylen, "unknown uvm mutant '%s'", cfg->arg);
@@ -63,6 +68,7 @@ static int uvm_backend_run(struct bd_backend *b, const struct bd_case *c, const 
 		.cpu = c->cpu ? c->cpu : b->cpu,
 		.isa = b->isa,
 		.mutant = b->mutant,
+		.big_endian = b->big_endian,
 	};
 	char err[256];
 	bd_result_reset(res);
@@ -131,11 +137,12 @@ static void uvm_backend_close(struct bd_backend *b)
 static void uvm_backend_env(struct bd_backend *b, struct bd_env *e)
 {
 	bd_env_unknown(e);
+	e->big_endian = b->big_endian;
 	if (b->mutant)
 		snprintf(e->detail, sizeof(e->detail), "uvm %s with mutant %s", bd_version(),
 			 uvm_mutant_name(b->mutant));
 	else
-		snprintf(e->detail, sizeof(e->detail), "uvm %s", bd_version());
+		snprintf(e->detail, sizeof(e->detail), "uvm %s%s", bd_version(), b->big_endian ? ", big-endian" : "");
 }
 
 const struct bd_backend_ops bd_backend_uvm = {

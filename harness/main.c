@@ -58,6 +58,8 @@ static const char *const run_help =
 	"      --isa PROFILE    linux (default): RFC 9669 plus what the Linux verifier accepts\n"
 	"                       (load-acquire, store-release, may_goto); rfc9669: only the\n"
 	"                       standard forms, the extensions are rejected on every backend\n"
+	"      --endian ORDER   little (default) or big: the byte order of bpfdiff's own VM (uvm);\n"
+	"                       a big-endian guest in LIST adds uvm:be, its big-endian reference\n"
 	"      --json FILE      write the JSON report\n"
 	"      --junit FILE     write JUnit XML (one testcase per case and backend)\n"
 	"      --markdown FILE  write a markdown summary (CI job summary)\n"
@@ -246,7 +248,7 @@ static int run_case(void *arg, struct bd_run_entry *e)
 
 static int run_or_replay(int argc, char **argv, bool strict)
 {
-	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION, O_FAIL_ON, O_ISA, O_FOLLOW };
+	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION, O_FAIL_ON, O_ISA, O_FOLLOW, O_ENDIAN };
 	static const struct option opts[] = {
 		{ "backend", required_argument, 0, 'b' }, { "json", required_argument, 0, O_JSON },
 		{ "junit", required_argument, 0, O_JUNIT }, { "markdown", required_argument, 0, O_MD },
@@ -255,9 +257,11 @@ static int run_or_replay(int argc, char **argv, bool strict)
 		{ "fail-on", required_argument, 0, O_FAIL_ON }, { "follow", no_argument, 0, O_FOLLOW },
 		{ "quiet", no_argument, 0, 'q' },           { "verbose", no_argument, 0, 'v' },
 		{ "isa", required_argument, 0, O_ISA },     { "help", no_argument, 0, 'h' },
+		{ "endian", required_argument, 0, O_ENDIAN },
 		{ 0, 0, 0, 0 },
 	};
 	const char *backends = NULL, *json = NULL, *junit = NULL, *md = NULL, *section = NULL;
+	bool big_endian = false;
 	const char *known_files[16];
 	int nknown = 0, cpu = 4, fail_on = BD_FAIL_ON_FAIL, isa = EBPF_ISA_LINUX;
 	bool quiet = false, verbose = false, no_known = false, follow = false;
@@ -279,6 +283,13 @@ static int run_or_replay(int argc, char **argv, bool strict)
 			break;
 		case O_NO_KNOWN: no_known = true; break;
 		case O_FOLLOW: follow = true; break;
+		case O_ENDIAN:
+			if (strcmp(optarg, "big") && strcmp(optarg, "little")) {
+				fprintf(stderr, "bpfdiff %s: --endian takes big or little, not '%s'\n", argv[0], optarg);
+				return 2;
+			}
+			big_endian = !strcmp(optarg, "big");
+			break;
 		case O_KNOWN:
 			if (nknown == 16) {
 				fprintf(stderr, "bpfdiff %s: at most 16 --known files\n", argv[0]);
@@ -340,7 +351,7 @@ static int run_or_replay(int argc, char **argv, bool strict)
 	for (int i = 0; i < nknown && !rc_known; i++)
 		if (bd_known_load(&x.known, known_files[i], err, sizeof(err)) < 0)
 			rc_known = -1;
-	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .verbose = verbose };
+	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .verbose = verbose, .big_endian = big_endian };
 	if (rc_known) {
 		fprintf(stderr, "bpfdiff: %s\n", err);
 	} else if (bd_session_open(&x.s, backends, &cfg, err, sizeof(err)) < 0) {

@@ -177,6 +177,17 @@ int bd_session_open(struct bd_session *s, const char *list, const struct bd_back
 		snprintf(err, errlen, "no backend selected");
 		rc = -EINVAL;
 	}
+	/* A big-endian guest among little-endian backends: compare like with like,
+	 * and give it a reference of its own order (`uvm:be`) unless there is one. */
+	bool big = false, big_ref = false;
+	for (int i = 0; !rc && i < s->n; i++) {
+		bool be = bd_slot_big_endian(&s->slot[i]);
+		big |= be;
+		big_ref |= be && s->slot[i].ops == &bd_backend_uvm;
+	}
+	if (!rc && big && !big_ref && s->n < BD_MAX_BACKENDS)
+		rc = add_backend(s, "uvm:be", err, errlen);
+	s->has_big_endian = big;
 	if (rc < 0)
 		bd_session_close(s);
 	return rc;
@@ -209,4 +220,9 @@ void bd_session_close(struct bd_session *s)
 	if (s->probe)
 		bd_backend_uvm.close(s->probe);
 	s->probe = NULL;
+	for (int k = 0; k < 2; k++) {
+		if (s->order_probe[k])
+			bd_backend_uvm.close(s->order_probe[k]);
+		s->order_probe[k] = NULL;
+	}
 }
