@@ -849,6 +849,34 @@ static int cmd_status(const struct guest_arch *a)
 	return 0;
 }
 
+void guest_list(FILE *out)
+{
+	for (int k = 0; k < guest_narches; k++) {
+		const struct guest_arch *a = &guest_arches[k];
+		char why[512], p[PATH_MAX + 64], release[80] = "";
+		if (!guest_prepared(a, why, sizeof(why))) {
+			fprintf(out, "guest:%-8s not prepared (make guests, or bpfdiff guest fetch %s)\n", a->name, a->name);
+			continue;
+		}
+		snprintf(p, sizeof(p), "%s/%s/release", guest_images_dir(), a->name);
+		read_small(p, release, sizeof(release));
+		int jit = guest_has_jit(a);
+		fprintf(out, "guest:%-8s kernel %s (%s), %s", a->name, release, a->machine,
+			jit == 0 ? "no JIT in this kernel (guest:ARCH-interp only)" : "JIT and interpreter");
+		struct guest g = { .arch = a, .fd = -1 };
+		int rc = attach(&g);
+		if (rc == 0)
+			fprintf(out, "; started (pid %d), bpf_jit_enable=%d now\n", (int)g.pid, g.info.jit);
+		else if (rc == -EBUSY)
+			fprintf(out, "; started (pid %d), busy\n", (int)g.pid);
+		else
+			fprintf(out, "; not started (boots per process)\n");
+		disconnect(&g);
+		gp_in_free(&g.in);
+		gp_free(&g.out);
+	}
+}
+
 int bd_cmd_guest(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {

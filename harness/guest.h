@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include "backend.h"
 #include "case.h"
@@ -62,6 +63,10 @@ void guest_get_info(struct guest *g, struct guest_info *out);
 /* Run c with bpf_jit_enable = jit. A guest that dies or hangs gives crash or
  * timeout and is restarted for the next case. Returns 0 or -errno. */
 int guest_run(struct guest *g, bool jit, const struct bd_case *c, struct bd_result *res);
+
+/* For `bpfdiff info`: one line per arch: the prepared kernel's release and
+ * whether it has a JIT, and a started guest's live JIT state. */
+void guest_list(FILE *out);
 
 /* `bpfdiff guest fetch|start|stop|status [ARCH...]` */
 int bd_cmd_guest(int argc, char **argv);

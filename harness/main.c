@@ -614,7 +614,9 @@ int bd_cmd_info(int argc, char **argv)
 {
 	static const char *const help = "usage: bpfdiff info [--backend LIST]\n"
 					"Which backends are available here, why not, and their facts\n"
-					"(for xdp: the VM program's verifier statistics and load time).\n";
+					"(for xdp: the VM program's verifier statistics and load time;\n"
+					"for guest:ARCH: the guest's kernel release and JIT state).\n"
+					"Without --backend it also lists the prepared guest kernels.\n";
 	static const struct option opts[] = { { "backend", required_argument, 0, 'b' },
 					      { "help", no_argument, 0, 'h' },
 					      { 0, 0, 0, 0 } };
@@ -652,6 +654,8 @@ int bd_cmd_info(int argc, char **argv)
 			s.slot[i].ops->info(s.slot[i].b, stdout);
 	}
 	bd_session_close(&s);
+	if (!backends) /* guests boot only when asked for (-b guest:ARCH): here, what is prepared */
+		guest_list(stdout);
 	return 0;
 }
 
