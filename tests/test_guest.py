@@ -171,3 +171,20 @@ def test_s390x_jit_is_unavailable_for_its_reason():
         pytest.skip("s390x guest not prepared (make guests)")
     p = run("info", "--backend", "guest:s390x")
     assert "guest:s390x unavailable: no JIT in this kernel" in p.stdout + p.stderr, p.stdout + p.stderr
+
+
+def test_guest_that_does_not_answer_in_time_gives_timeout(tmp_path):
+    """BPFDIFF_GUEST_TIMEOUT far below one round trip: the case is `timeout`, the guest is
+    killed (no qemu left behind, no private dir)."""
+    if not (GUEST_DIR / "arm64" / "initramfs.cpio.gz").exists():
+        pytest.skip("arm64 guest not prepared") if not IN_CI else pytest.fail("arm64 guest not prepared")
+    c = tmp_path / "c.data"
+    c.write_text("-- asm\nmov r0, 1\nexit\n-- result\n0x1\n")
+    env = dict(os.environ, BPFDIFF_RUNTIME_DIR=str(tmp_path / "run"), TMPDIR=str(tmp_path),
+               BPFDIFF_GUEST_TIMEOUT="0.0001")
+    report = tmp_path / "r.json"
+    p = run("run", "--json", report, "-b", "guest:arm64-interp", c, env=env, timeout=300)
+    res = json.loads(report.read_text())["cases"][0]["results"]["guest:arm64-interp"]
+    assert res["status"] == "timeout", (res, p.stderr)
+    assert "gave no answer" in res["message"]
+    assert not list(tmp_path.glob("bpfdiff-guest-arm64-*")), "private guest dir left behind"
