@@ -79,6 +79,13 @@ u64 xvm_fault_addr;
 u64 xvm_may_goto;   /* the current frame's may_goto budget (vm/semantics.h) */
 u64 xvm_build_id;   /* set by the process that loaded and pinned this VM: which build it is */
 u32 xvm_pc, xvm_depth, xvm_status, xvm_fault_kind, xvm_fault_size;
+u32 xvm_big_endian; /* 1: guest loads, stores and atomics in big-endian order, le/be swap roles */
+
+/* An S-byte value in the guest's byte order (the arena is host, little-endian, memory). */
+#define ORD1(v) (v)
+#define ORD2(v) (xvm_big_endian ? sem_bswap16(v) : (v))
+#define ORD4(v) (xvm_big_endian ? sem_bswap32(v) : (v))
+#define ORD8(v) (xvm_big_endian ? sem_bswap64(v) : (v))
 
 #define R(i) xvm_regs[(i) & 15]
 
@@ -147,7 +154,7 @@ static __attribute__((noinline)) long fault(u32 pc, u32 kind, u64 addr, u32 size
 		s64 ix = xlate(addr, SIZE);                            \
 		if (ix < 0)                                            \
 			return fault(pc, XVM_F_READ, addr, SIZE);      \
-		R(dst) = EXT(*(T *)&xvm_arena[ix & XVM_ARENA_MASK]);   \
+		R(dst) = EXT((T)ORD##SIZE(*(T *)&xvm_arena[ix & XVM_ARENA_MASK])); \
 		break;                                                 \
 	}
 #define STORE(ID, T, SIZE, VAL)                                        \
@@ -156,7 +163,7 @@ static __attribute__((noinline)) long fault(u32 pc, u32 kind, u64 addr, u32 size
 		s64 ix = xlate(addr, SIZE);                            \
 		if (ix < 0)                                            \
 			return fault(pc, XVM_F_WRITE, addr, SIZE);     \
-		*(T *)&xvm_arena[ix & XVM_ARENA_MASK] = (T)(VAL);      \
+		*(T *)&xvm_arena[ix & XVM_ARENA_MASK] = (T)ORD##SIZE((T)(VAL)); \
 		break;                                                 \
 	}
 /* Guest atomics: plain read-modify-write (single-threaded guest, see top). */
@@ -167,9 +174,9 @@ static __attribute__((noinline)) long fault(u32 pc, u32 kind, u64 addr, u32 size
 		if (ix < 0)                                            \
 			return fault(pc, XVM_F_WRITE, addr, SIZE);     \
 		T *p = (T *)&xvm_arena[ix & XVM_ARENA_MASK];           \
-		T old = *p, v = (T)b;                                  \
+		T old = (T)ORD##SIZE(*p), v = (T)b;                    \
 		(void)v;                                               \
-		*p = (NEW);                                            \
+		*p = (T)ORD##SIZE((T)(NEW));                           \
 		if (FETCH)                                             \
 			R(src) = old;                                  \
 		break;                                                 \
@@ -190,9 +197,9 @@ static __attribute__((noinline)) long fault(u32 pc, u32 kind, u64 addr, u32 size
 		if (ix < 0)                                                  \
 			return fault(pc, XVM_F_WRITE, addr, SIZE);           \
 		T *p = (T *)&xvm_arena[ix & XVM_ARENA_MASK];                 \
-		T old = *p;                                                  \
+		T old = (T)ORD##SIZE(*p);                                    \
 		if (old == (T)xvm_regs[0])                                   \
-			*p = (T)b;                                           \
+			*p = (T)ORD##SIZE((T)b);                             \
 		xvm_regs[0] = old;                                           \
 		break;                                                       \
 	}
@@ -228,12 +235,13 @@ static long step(u32 i, void *ctx)
 	case FORM_MOVSX32_64: R(dst) = sem_sext32(b); break;
 	case FORM_MOVSX8_32: R(dst) = (u32)sem_sext8(b); break;
 	case FORM_MOVSX16_32: R(dst) = (u32)sem_sext16(b); break;
-	case FORM_LE16: R(dst) = sem_le(a, 16); break;
-	case FORM_LE32: R(dst) = sem_le(a, 32); break;
-	case FORM_LE64: R(dst) = sem_le(a, 64); break;
-	case FORM_BE16: R(dst) = sem_be(a, 16); break;
-	case FORM_BE32: R(dst) = sem_be(a, 32); break;
-	case FORM_BE64: R(dst) = sem_be(a, 64); break;
+	/* "to le" truncates on a little-endian guest and swaps on a big-endian one. */
+	case FORM_LE16: R(dst) = xvm_big_endian ? sem_be(a, 16) : sem_le(a, 16); break;
+	case FORM_LE32: R(dst) = xvm_big_endian ? sem_be(a, 32) : sem_le(a, 32); break;
+	case FORM_LE64: R(dst) = xvm_big_endian ? sem_be(a, 64) : sem_le(a, 64); break;
+	case FORM_BE16: R(dst) = xvm_big_endian ? sem_le(a, 16) : sem_be(a, 16); break;
+	case FORM_BE32: R(dst) = xvm_big_endian ? sem_le(a, 32) : sem_be(a, 32); break;
+	case FORM_BE64: R(dst) = xvm_big_endian ? sem_le(a, 64) : sem_be(a, 64); break;
 	case FORM_BSWAP16: R(dst) = sem_bswap16(a); break;
 	case FORM_BSWAP32: R(dst) = sem_bswap32(a); break;
 	case FORM_BSWAP64: R(dst) = sem_bswap64(a); break;
