@@ -58,7 +58,7 @@ static const char *const run_help =
 	"      --isa PROFILE    linux (default): RFC 9669 plus what the Linux verifier accepts\n"
 	"                       (load-acquire, store-release, may_goto); rfc9669: only the\n"
 	"                       standard forms, the extensions are rejected on every backend\n"
-	"      --endian ORDER   little (default) or big: the byte order of bpfdiff's own VM (uvm);\n"
+	"      --endian ORDER   little (default) or big: the byte order of bpfdiff's own VMs (uvm, xdp);\n"
 	"                       a big-endian guest in LIST adds uvm:be, its big-endian reference\n"
 	"      --json FILE      write the JSON report\n"
 	"      --junit FILE     write JUnit XML (one testcase per case and backend)\n"

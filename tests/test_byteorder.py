@@ -87,3 +87,20 @@ def test_bad_big_endian_sections_are_input_errors(tmp_path):
     assert p.returncode == 2 and "bad.data:5" in p.stdout + p.stderr, p.stdout + p.stderr
     p = run("run", "-b", "uvm", "--endian", "middle", c)
     assert p.returncode == 2 and "--endian takes big or little" in p.stderr
+
+
+def test_xdp_vm_big_endian_mode(tmp_path, backends):
+    from conftest import need
+    need(backends, "xdp")
+    c = case(tmp_path, "ld.data", LOADS + "-- result\n0x60504030201\n-- mem after\n01 02 03 04 05 06 01 02\n"
+             "-- result big-endian\n0x50601020304\n-- mem after big-endian\n01 02 03 04 05 06 03 04\n")
+    p, res = results(tmp_path, "-b", "xdp", "--endian", "big", c)
+    assert p.returncode == 0 and res["xdp"]["r0"] == "0x50601020304", p.stdout
+    text = ("-- asm\nmov %r2, 1\nlock fetch add32 [%r1+0], %r2\nmov %r0, %r2\nmov %r3, 0x1122\nbe16 %r3\n"
+            "lsh %r3, 32\nor %r0, %r3\nexit\n-- mem\n00 00 00 ff\n"
+            "-- result\n0x2211ff000000\n-- mem after\n01 00 00 ff\n"
+            "-- result big-endian\n0x1122000000ff\n-- mem after big-endian\n00 00 01 00\n")
+    p = run("run", "-b", "xdp,uvm", "--endian", "big", case(tmp_path, "atomic.data", text))
+    assert p.returncode == 0, p.stdout
+    p = run("run", "-b", "xdp,uvm", case(tmp_path, "atomic.data", text))
+    assert p.returncode == 0, p.stdout
