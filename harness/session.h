@@ -12,7 +12,7 @@
 #include "backend.h"
 #include "case.h"
 
-#define BD_MAX_BACKENDS 8
+#define BD_MAX_BACKENDS 16 /* uvm, kernel, xdp, uvm:be, plugins and 7 guest backends */
 
 enum bd_verdict {
 	BD_V_PASS,            /* every backend met the expectations (or agreed, with none) */
