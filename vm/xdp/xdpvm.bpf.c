@@ -79,7 +79,9 @@ u64 xvm_fault_addr;
 u64 xvm_may_goto;   /* the current frame's may_goto budget (vm/semantics.h) */
 u64 xvm_build_id;   /* set by the process that loaded and pinned this VM: which build it is */
 u32 xvm_pc, xvm_depth, xvm_status, xvm_fault_kind, xvm_fault_size;
-u32 xvm_big_endian; /* 1: guest loads, stores and atomics in big-endian order, le/be swap roles */
+/* 1: guest loads, stores and atomics in big-endian order, le/be swap roles. A u64: a lone u32
+ * leaves .bss 4 bytes short of the skeleton struct's padded size, and the pin check refuses it. */
+u64 xvm_big_endian;
 
 /* An S-byte value in the guest's byte order (the arena is host, little-endian, memory). */
 #define ORD1(v) (v)
