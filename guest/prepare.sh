@@ -71,10 +71,13 @@ fi
 if [ -z "$have_deb" ]; then
   mkdir -p "$cache"
   spec="$pkg:$debarch"; [ -n "$version" ] && spec="$spec=$version"
-  if ! apt-cache show "$spec" >/dev/null 2>&1 && [ -z "$updated" ]; then
+  # apt-cache show ignores a missing version; madison lists the ones the archive serves.
+  available() { apt-cache madison "$pkg:$debarch" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}' |
+                  grep -qx -- "${version:-.*}"; }
+  if ! available && [ -z "$updated" ]; then
     apt-get update -qq >/dev/null; updated=1
   fi
-  apt-cache show "$spec" >/dev/null 2>&1 ||
+  available ||
     die "Debian's archive has no $spec (pinned in guest/kernels.conf; override with $override_var=PACKAGE[=VERSION])"
   echo "guest/prepare.sh: apt-get download $spec" >&2
   (cd "$cache" && apt-get download -qq -o APT::Sandbox::User=root "$spec" >/dev/null)
