@@ -474,6 +474,14 @@ static int boot(struct guest *g, bool daemon, char *why, size_t whylen)
 			return -errno;
 		}
 	}
+	if (strlen(g->dir) + sizeof("/sock") > sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(why, whylen, "guest %s: %s is too long for a unix socket path; set %s to a shorter dir",
+			 g->arch->name, g->dir, daemon ? "BPFDIFF_RUNTIME_DIR" : "TMPDIR");
+		if (!daemon)
+			rmdir(g->dir);
+		g->dir[0] = 0;
+		return -ENAMETOOLONG;
+	}
 	g->shared = daemon;
 	g->ours = !daemon;
 	int rc = launch(g->arch, g->dir, daemon, &g->pid, why, whylen);

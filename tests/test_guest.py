@@ -8,8 +8,10 @@ CI a machine that cannot prepare it skips these tests; under CI=true that is a f
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +20,14 @@ import pytest
 from conftest import BPFDIFF, BUILD, IN_CI, ROOT, SHARED, SUITE, run
 
 GUEST_DIR = Path(os.environ.get("BPFDIFF_GUEST_DIR", BUILD / "guest"))
+
+
+@pytest.fixture
+def short_tmp():
+    """A private dir with a short path: qemu's unix socket lives in it (sun_path: 108 bytes)."""
+    d = Path(tempfile.mkdtemp(prefix="bdg", dir="/tmp"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 # What a Debian 6.1 kernel may refuse in the suite, by file name: the cpu v4 forms
 # (Linux 6.6), the immediate shifts every kernel verifier refuses, callx.
 REFUSED_61 = r"(sdiv|smod|movsx|ldxs[bhw]|swap\d|sh(32|64)-imm-(high|neg)|callx)"
@@ -101,7 +111,7 @@ def test_memory_and_full_r0_come_back(arm64, tmp_path):
         assert res[b]["status"] == "ok" and int(res[b]["r0"], 16) == 0x8000000000000001, res
 
 
-def test_guest_that_dies_mid_run_gives_one_crash_and_is_restarted(tmp_path):
+def test_guest_that_dies_mid_run_gives_one_crash_and_is_restarted(tmp_path, short_tmp):
     """A private guest (no started one in this runtime dir) is killed while a run is going:
     the case in flight gets `crash` with the console's last words, the next cases boot a
     fresh guest and pass."""
@@ -111,7 +121,7 @@ def test_guest_that_dies_mid_run_gives_one_crash_and_is_restarted(tmp_path):
     cases.mkdir()
     for i in range(400):
         (cases / f"c{i:03}.data").write_text(f"-- asm\nmov r0, {i}\nadd r0, 1\nexit\n-- result\n{i + 1:#x}\n")
-    env = dict(os.environ, BPFDIFF_RUNTIME_DIR=str(tmp_path / "run"), TMPDIR=str(tmp_path))
+    env = dict(os.environ, BPFDIFF_RUNTIME_DIR=str(tmp_path / "run"), TMPDIR=str(short_tmp))
     report = tmp_path / "r.json"
     proc = subprocess.Popen([str(BPFDIFF), "run", "-q", "--json", str(report), "-b", "guest:arm64-interp",
                              str(cases)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -120,7 +130,7 @@ def test_guest_that_dies_mid_run_gives_one_crash_and_is_restarted(tmp_path):
         pidfile = None
         deadline = time.time() + 240
         while time.time() < deadline and pidfile is None:
-            for d in tmp_path.glob("bpfdiff-guest-arm64-*"):
+            for d in short_tmp.glob("bpfdiff-guest-arm64-*"):
                 log = d / "console.log"
                 if (d / "qemu.pid").exists() and log.exists() and "ready" in log.read_text(errors="replace"):
                     pidfile = d / "qemu.pid"
@@ -138,7 +148,7 @@ def test_guest_that_dies_mid_run_gives_one_crash_and_is_restarted(tmp_path):
     crash = [c for c in json.loads(report.read_text())["cases"]
              if c["results"]["guest:arm64-interp"]["status"] == "crash"][0]
     assert "guest arm64 died" in crash["results"]["guest:arm64-interp"]["message"]
-    assert not list(tmp_path.glob("bpfdiff-guest-arm64-*")), "private guest dirs left behind"
+    assert not list(short_tmp.glob("bpfdiff-guest-arm64-*")), "private guest dirs left behind"
 
 
 def test_bad_backend_names_are_usage_errors(tmp_path):
@@ -173,18 +183,18 @@ def test_s390x_jit_is_unavailable_for_its_reason():
     assert "guest:s390x unavailable: no JIT in this kernel" in p.stdout + p.stderr, p.stdout + p.stderr
 
 
-def test_guest_that_does_not_answer_in_time_gives_timeout(tmp_path):
+def test_guest_that_does_not_answer_in_time_gives_timeout(tmp_path, short_tmp):
     """BPFDIFF_GUEST_TIMEOUT far below one round trip: the case is `timeout`, the guest is
     killed (no qemu left behind, no private dir)."""
     if not (GUEST_DIR / "arm64" / "initramfs.cpio.gz").exists():
         pytest.skip("arm64 guest not prepared") if not IN_CI else pytest.fail("arm64 guest not prepared")
     c = tmp_path / "c.data"
     c.write_text("-- asm\nmov r0, 1\nexit\n-- result\n0x1\n")
-    env = dict(os.environ, BPFDIFF_RUNTIME_DIR=str(tmp_path / "run"), TMPDIR=str(tmp_path),
+    env = dict(os.environ, BPFDIFF_RUNTIME_DIR=str(tmp_path / "run"), TMPDIR=str(short_tmp),
                BPFDIFF_GUEST_TIMEOUT="0.0001")
     report = tmp_path / "r.json"
     p = run("run", "--json", report, "-b", "guest:arm64-interp", c, env=env, timeout=300)
     res = json.loads(report.read_text())["cases"][0]["results"]["guest:arm64-interp"]
     assert res["status"] == "timeout", (res, p.stderr)
     assert "gave no answer" in res["message"]
-    assert not list(tmp_path.glob("bpfdiff-guest-arm64-*")), "private guest dir left behind"
+    assert not list(short_tmp.glob("bpfdiff-guest-arm64-*")), "private guest dir left behind"
