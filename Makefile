@@ -15,7 +15,7 @@ LIBS := -lbpf -lelf -lz
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 VM_SRCS := vm/isa.c vm/uvm.c vm/maps.c
-HARNESS_SRCS := $(sort $(wildcard harness/*.c))
+HARNESS_SRCS := $(sort $(wildcard harness/*.c)) guest/proto.c
 SRCS := $(VM_SRCS) $(HARNESS_SRCS)
 OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o)
@@ -42,6 +42,7 @@ $(DEPS_STAMP): ci/install-deps.sh
 -include tests/plugin/plugin.mk
 -include tests/survey/survey.mk
 -include tests/unit/failalloc.mk
+-include guest/guest.mk
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -84,7 +85,7 @@ run: all
 	$(BUILD)/bpfdiff run $(if $(REPORTS),--json $(REPORTS)/bpfdiff.json --junit $(REPORTS)/bpfdiff.xml \
 		--markdown $(REPORTS)/bpfdiff.md) $(RUN_PATHS)
 
-test: all san $(BUILD)/bpfdiff-mutants $(UNIT_TESTS) $(FUZZ_TEST_DEPS) $(TEST_PLUGINS) $(ISA_SURVEY)
+test: all san $(BUILD)/bpfdiff-mutants $(UNIT_TESTS) $(FUZZ_TEST_DEPS) $(TEST_PLUGINS) $(ISA_SURVEY) guest-test-prep
 	$(PYTHON) -m pytest -q tests
 
 # Each tests/bench/*.sh prints its own figures; ratios are measured side by side in one run.

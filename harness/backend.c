@@ -115,7 +115,7 @@ const char *bd_fault_kind_name(enum bd_fault_kind k)
 void bd_env_unknown(struct bd_env *e)
 {
 	memset(e, 0, sizeof(*e));
-	e->jit = e->jit_harden = e->reg_invariants = -1;
+	e->jit = e->jit_harden = e->reg_invariants = e->big_endian = -1;
 }
 
 /* Field by field: a fuzzer resets millions of results, and the text buffers

@@ -58,6 +58,7 @@ struct bd_env {
 	int jit_harden;       /* net.core.bpf_jit_harden, -1 unknown */
 	int reg_invariants;   /* BPF_F_TEST_REG_INVARIANTS accepted: 1/0, -1 not a kernel */
 	int platform;         /* the helper profile it ran with (EBPF_PLATFORM_*, set by the session) */
+	int big_endian;       /* byte order of its loads and stores: 1 big (s390x), 0 little, -1 unknown */
 	char detail[192];     /* anything else worth a report line ("program type xdp", "pinned VM") */
 };
 void bd_env_unknown(struct bd_env *e); /* "" and -1 everywhere */
@@ -108,6 +109,7 @@ struct bd_backend_config {
 	int cpu;             /* 1..4 */
 	int isa;             /* EBPF_ISA_RFC9669 or EBPF_ISA_LINUX (0 = linux): the forms programs may use */
 	const char *arg;     /* backend argument: `plugin:PATH` gives PATH */
+	bool big_endian;     /* --endian big: bpfdiff's own VMs run in big-endian order */
 	bool verbose;
 	/* Declared with the backend (`plugin+verifier+platform=ubpf:PATH`, see
 	 * session.c): a verifier stands in front of the VM; the platform that

@@ -15,6 +15,7 @@ struct bd_backend {
 	int cpu, isa;
 	int platform;
 	unsigned mutant;
+	bool big_endian;
 };
 
 static int uvm_backend_open(struct bd_backend **out, const struct bd_backend_config *cfg, char *why,
@@ -29,8 +30,12 @@ static int uvm_backend_open(struct bd_backend **out, const struct bd_backend_con
 	b->cpu = cfg->cpu;
 	b->isa = cfg->isa;
 	b->platform = bd_platform_lookup(cfg->platform ? cfg->platform : "linux");
-	/* `uvm:MUTANT` runs a uvm with a named injected bug (builds with mutants only). */
-	if (cfg->arg && *cfg->arg) {
+	b->big_endian = cfg->big_endian;
+	/* `uvm:be`: the uvm as a big-endian target (the reference for s390x). */
+	if (cfg->arg && !strcmp(cfg->arg, "be")) {
+		b->big_endian = true;
+	} else if (cfg->arg && *cfg->arg) {
+		/* `uvm:MUTANT` runs a uvm with a named injected bug (builds with mutants only). */
 		int id = uvm_mutant_lookup(cfg->arg);
 		if (id < 0) {
 			snprintf(why, whylen, "unknown uvm mutant '%s'", cfg->arg);
@@ -124,6 +129,7 @@ static int uvm_backend_run(struct bd_backend *b, const struct bd_case *c, const 
 		.map_addr = o->map_addr,
 		.env_seed = o->env_seed,
 		.platform = b->platform,
+		.big_endian = b->big_endian,
 	};
 	char err[256];
 	bd_result_reset(res);
@@ -227,11 +233,12 @@ static void uvm_backend_close(struct bd_backend *b)
 static void uvm_backend_env(struct bd_backend *b, struct bd_env *e)
 {
 	bd_env_unknown(e);
+	e->big_endian = b->big_endian;
 	if (b->mutant)
 		snprintf(e->detail, sizeof(e->detail), "uvm %s with mutant %s", bd_version(),
 			 uvm_mutant_name(b->mutant));
 	else
-		snprintf(e->detail, sizeof(e->detail), "uvm %s", bd_version());
+		snprintf(e->detail, sizeof(e->detail), "uvm %s%s", bd_version(), b->big_endian ? ", big-endian" : "");
 }
 
 const struct bd_backend_ops bd_backend_uvm = {

@@ -112,6 +112,7 @@ struct bd_backend {
 	int platform;
 	int inner_fd[XVM_MAX_MAPS]; /* this case's maps, as the VM's inner maps; -1 none */
 	unsigned char helper_of[EBPF_HELPER_NUMBERS]; /* the platform's helper numbers -> EBPF_H_*, for callx */
+	bool big_endian;        /* --endian big: the guest program sees big-endian memory */
 	double load_ms;
 	char vlog[4096];        /* verifier log at log_level BPF_LOG_STATS */
 	struct bpf_prog_info info;
@@ -352,6 +353,7 @@ static int open_vm(struct bd_backend **out, const struct bd_backend_config *cfg,
 		b->inner_fd[i] = -1;
 	for (unsigned h = 0; h < EBPF_HELPER_NUMBERS; h++)
 		b->helper_of[h] = (unsigned char)ebpf_platform_helper(b->platform, h);
+	b->big_endian = cfg && cfg->big_endian;
 	b->validator = uvm_create(NULL);
 	if (!b->validator) {
 		snprintf(why, whylen, "out of memory");
@@ -702,6 +704,7 @@ static int xdp_run(struct bd_backend *b, const struct bd_case *c, const struct b
 	s->xvm_depth = 0;
 	s->xvm_may_goto = EBPF_MAY_GOTO_BUDGET;
 	s->xvm_status = XVM_RUNNING;
+	s->xvm_big_endian = b->big_endian;
 
 	/* Each test_run does at most XDP_RUN_STEPS; go on from the state in .bss. */
 	do {
@@ -881,9 +884,10 @@ static void xdp_info(struct bd_backend *b, FILE *out)
  * the VM program is named because its verifier and JIT carry it. */
 static void xdp_env(struct bd_backend *b, struct bd_env *e)
 {
-	(void)b;
 	bd_env_host(e);
-	snprintf(e->detail, sizeof(e->detail), "eBPF-on-eBPF VM %s, run by the host kernel", bd_version());
+	e->big_endian = b->big_endian; /* the guest's order, not the host's */
+	snprintf(e->detail, sizeof(e->detail), "eBPF-on-eBPF VM %s%s, run by the host kernel", bd_version(),
+		 b->big_endian ? ", big-endian" : "");
 }
 
 const struct bd_backend_ops bd_backend_xdp = {

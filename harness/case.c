@@ -66,6 +66,8 @@ enum sect {
 	S_EXTRA,
 	S_DESCRIPTION,
 	S_MEM_AFTER,
+	S_RESULT_BE,
+	S_MEM_AFTER_BE,
 	S_EXPECT,
 	S_OBSERVED,
 	S_SIGNATURE,
@@ -488,6 +490,7 @@ static const char *sect_name(enum sect k)
 		[S_PYELF] = "pyelf", [S_RELOAD] = "reload", [S_UNLOAD] = "unload",
 		[S_MAP] = "map", [S_MAP_AFTER] = "map after", [S_PROGRAM] = "program",
 		[S_HELPER_VALUES] = "helper values",
+		[S_RESULT_BE] = "result big-endian", [S_MEM_AFTER_BE] = "mem after big-endian",
 	};
 	return names[k] ? names[k] : "?";
 }
@@ -509,6 +512,8 @@ static enum sect classify(const char *name, char *arg, size_t arglen)
 		{ "no jit", S_EXTRA },
 		{ "description", S_DESCRIPTION },
 		{ "mem after", S_MEM_AFTER },
+		{ "result big-endian", S_RESULT_BE },
+		{ "mem after big-endian", S_MEM_AFTER_BE },
 		{ "signature", S_SIGNATURE },
 		{ "cpu", S_CPU },
 		{ "pyelf", S_PYELF },
@@ -1016,7 +1021,8 @@ static int finish_section(struct parser *p)
 		return 0;
 	}
 	case S_MEM:
-	case S_MEM_AFTER: {
+	case S_MEM_AFTER:
+	case S_MEM_AFTER_BE: {
 		struct bytes o = { 0 };
 		rc = hex_text(text, 1, &o, &bad, msg, sizeof(msg));
 		if (rc) {
@@ -1026,6 +1032,10 @@ static int finish_section(struct parser *p)
 		if (p->kind == S_MEM) {
 			c->mem = o.b;
 			c->mem_len = o.len;
+		} else if (p->kind == S_MEM_AFTER_BE) {
+			c->has_mem_after_be = true;
+			c->mem_after_be = o.b;
+			c->mem_after_be_len = o.len;
 		} else {
 			c->has_mem_after = true;
 			c->mem_after = o.b;
@@ -1034,12 +1044,15 @@ static int finish_section(struct parser *p)
 		return 0;
 	}
 	case S_RESULT:
+	case S_RESULT_BE: {
+		bool be = p->kind == S_RESULT_BE;
 		if ((rc = single_line(p, val, sizeof(val), &line)))
 			return rc;
-		if (parse_u64(val, &c->result))
+		if (parse_u64(val, be ? &c->result_be : &c->result))
 			return perr(p, line, "invalid result '%s' (hex or decimal, 64-bit)", val);
-		c->has_result = true;
+		*(be ? &c->has_result_be : &c->has_result) = true;
 		return 0;
+	}
 	case S_ERROR:
 	case S_ERROR_PATTERN:
 		if (c->has_error)
@@ -1240,6 +1253,7 @@ void bd_case_free(struct bd_case *c)
 	free(c->mem);
 	free(c->error);
 	free(c->mem_after);
+	free(c->mem_after_be);
 	for (int i = 0; i < c->nexpect && i < BD_MAX_EXPECT; i++) {
 		free(c->expect[i].message);
 		free(c->expect[i].warning);
@@ -1613,6 +1627,12 @@ char *bd_case_format_data(const struct bd_case *c)
 	if (c->has_mem_after) {
 		fputs("-- mem after\n", f);
 		write_hex(f, c->mem_after, c->mem_after_len);
+	}
+	if (c->has_result_be)
+		fprintf(f, "-- result big-endian\n0x%llx\n", (unsigned long long)c->result_be);
+	if (c->has_mem_after_be) {
+		fputs("-- mem after big-endian\n", f);
+		write_hex(f, c->mem_after_be, c->mem_after_be_len);
 	}
 	for (int i = 0; i < c->nexpect && i < BD_MAX_EXPECT; i++) {
 		const struct bd_expect *x = &c->expect[i];

@@ -79,6 +79,14 @@ struct bd_case {
 	bool has_mem_after;    /* `-- mem after`: expected memory after the run */
 	uint8_t *mem_after;
 	size_t mem_after_len;
+	/* `-- result big-endian` / `-- mem after big-endian`: what a big-endian
+	 * target (s390x) must give where it differs from `-- result` / `-- mem
+	 * after`, which are always the little-endian values. */
+	bool has_result_be;
+	uint64_t result_be;
+	bool has_mem_after_be;
+	uint8_t *mem_after_be;
+	size_t mem_after_be_len;
 	struct bd_expect expect[BD_MAX_EXPECT];
 	int nexpect;
 	char *description;     /* `-- description` */

@@ -842,11 +842,13 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 		return 0;
 	excuse_environment(s, c, o);
 
-	/* 1. Each backend against the case: its declared deviation, else the truth. */
+	/* 1. Each backend against the case: its declared deviation, else the truth
+	 * (of its byte order: byteorder.c). */
 	bool failed = false, error = false, rejected = false, ran = false, unchecked = false;
 	int first_failed = -1;
 	enum dim fail_dim = D_NONE;
 	char why[512];
+	int order_dep = s->has_big_endian ? bd_order_dependent(s, c) : 0;
 	for (int i = 0; i < s->n; i++) {
 		struct bd_result *r = &o->res[i];
 		enum dim d;
@@ -856,7 +858,9 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 			ran = true;
 			continue;
 		}
-		o->judged[i] = judge(c, &s->slot[i], r, &o->decl[i], why, sizeof(why), &d);
+		struct bd_case view;
+		const struct bd_case *ce = bd_case_for_order(c, bd_slot_big_endian(&s->slot[i]), order_dep, &view);
+		o->judged[i] = judge(ce, &s->slot[i], r, &o->decl[i], why, sizeof(why), &d);
 		if (i == rerun_differs) { /* `-- unload`: its two runs disagree */
 			o->judged[i] = BD_J_FAILED;
 			snprintf(why, sizeof(why), "%s", rerun_why);
@@ -900,6 +904,8 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 		if (!compared[i])
 			continue;
 		for (int j = i + 1; j < s->n && !what; j++) {
+			if (order_dep && bd_slot_big_endian(&s->slot[i]) != bd_slot_big_endian(&s->slot[j]))
+				continue; /* like with like: the orders give different, correct answers */
 			int off;
 			if (!compared[j])
 				continue;
@@ -956,6 +962,9 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 		}
 		if (!failed) { /* no truth decides: the odd one out of the largest agreeing group */
 			memset(o->deviated, 0, sizeof(o->deviated));
+			if (order_dep) /* attribute within the pair's byte order only */
+				for (int i = 0; i < s->n; i++)
+					compared[i] &= bd_slot_big_endian(&s->slot[i]) == bd_slot_big_endian(&s->slot[da]);
 			attribute(s, o, compared, da, db);
 		}
 		if (!soundness && bd_case_unconfirmed(c) && c->signature &&

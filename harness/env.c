@@ -58,4 +58,5 @@ void bd_env_host(struct bd_env *e)
 	int jit = bd_read_sysctl("/proc/sys/net/core/bpf_jit_enable");
 	e->jit = jit < 0 ? -1 : jit > 0;
 	e->jit_harden = bd_read_sysctl("/proc/sys/net/core/bpf_jit_harden");
+	e->big_endian = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;
 }

@@ -633,6 +633,19 @@ static int load_refused(struct kexec *k, size_t n, size_t P, uint32_t flags, int
 			kexec_reason(k->log, P2, res->message, sizeof(res->message));
 		}
 	}
+	if (e == ENOSPC && first_errno != ENOSPC) {
+		/* Before 6.4 a full log fails the load instead of rotating: its tail
+		 * is a trace line, not the reason, and the first error is the news. */
+		bool refused = first_errno == EACCES || first_errno == EINVAL || first_errno == E2BIG;
+		res->status = refused ? KEXEC_REJECTED : KEXEC_ERROR;
+		set_msg(res, "bpf(BPF_PROG_LOAD): %s (the verifier log overflowed %u bytes: no reason)",
+			strerror(first_errno), KEXEC_LOG_SIZE);
+		if (refused)
+			k->nrejected++;
+		else
+			k->nerror++;
+		return -1;
+	}
 	if (e == EACCES || e == EINVAL || e == E2BIG || e == ENOSPC || res->message[0]) {
 		res->status = KEXEC_REJECTED;
 		if (!res->message[0])

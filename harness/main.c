@@ -18,6 +18,7 @@
 #include "helpers.h"
 #include "env.h"
 #include "escape.h"
+#include "guest.h"
 #include "known.h"
 #include "outfile.h"
 #include "report.h"
@@ -38,6 +39,7 @@ static const char *const usage_text =
 	"  minimize CASE      shrink a discrepancy to its smallest form with the same signature\n"
 	"  plugin             speak the bpf_conformance plugin contract for one backend\n"
 	"  info               backends available here and their facts\n"
+	"  guest CMD ARCH...  guest kernels under qemu: fetch, start, stop, status\n"
 	"\n"
 	"`bpfdiff COMMAND --help` describes each. Exit: 0 ok, 1 failures or discrepancies,\n"
 	"2 usage or input errors.\n";
@@ -48,7 +50,8 @@ static const char *const run_help =
 	"PATH is a .data file, a directory (searched recursively for .data files) or an ELF\n"
 	"object built by clang -target bpf (every program, as OBJECT:PROGRAM, or --section NAME).\n"
 	"\n"
-	"  -b, --backend LIST   comma-separated: uvm, kernel, xdp, plugin:PATH (default: all\n"
+	"  -b, --backend LIST   comma-separated: uvm, kernel, xdp, plugin:PATH, guest:ARCH,\n"
+	"                       guest:ARCH-interp (ARCH: arm64 s390x ppc64le x86_64) (default: all\n"
 	"                       built in; unavailable ones are reported and skipped, except\n"
 	"                       under CI=true where that is an error). A plugin takes options\n"
 	"                       before its ':': plugin+verifier+platform=NAME:PATH\n"
@@ -58,6 +61,8 @@ static const char *const run_help =
 	"                       standard forms, the extensions are rejected on every backend\n"
 	"      --platform P     what helper numbers mean: linux (default; helper 5 is\n"
 	"                       bpf_ktime_get_ns) or ubpf (helper 5 is ubpf's unwind)\n"
+	"      --endian ORDER   little (default) or big: the byte order of bpfdiff's own VMs (uvm, xdp);\n"
+	"                       a big-endian guest in LIST adds uvm:be, its big-endian reference\n"
 	"      --json FILE      write the JSON report\n"
 	"      --junit FILE     write JUnit XML (one testcase per case and backend)\n"
 	"      --markdown FILE  write a markdown summary (CI job summary)\n"
@@ -251,7 +256,8 @@ static int run_case(void *arg, struct bd_run_entry *e)
 
 static int run_or_replay(int argc, char **argv, bool strict)
 {
-	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION, O_FAIL_ON, O_ISA, O_FOLLOW, O_PLATFORM };
+	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION, O_FAIL_ON, O_ISA, O_FOLLOW, O_PLATFORM,
+	       O_ENDIAN };
 	static const struct option opts[] = {
 		{ "platform", required_argument, 0, O_PLATFORM },
 		{ "backend", required_argument, 0, 'b' }, { "json", required_argument, 0, O_JSON },
@@ -261,9 +267,11 @@ static int run_or_replay(int argc, char **argv, bool strict)
 		{ "fail-on", required_argument, 0, O_FAIL_ON }, { "follow", no_argument, 0, O_FOLLOW },
 		{ "quiet", no_argument, 0, 'q' },           { "verbose", no_argument, 0, 'v' },
 		{ "isa", required_argument, 0, O_ISA },     { "help", no_argument, 0, 'h' },
+		{ "endian", required_argument, 0, O_ENDIAN },
 		{ 0, 0, 0, 0 },
 	};
 	const char *backends = NULL, *json = NULL, *junit = NULL, *md = NULL, *section = NULL;
+	bool big_endian = false;
 	const char *known_files[16];
 	int nknown = 0, cpu = 4, fail_on = BD_FAIL_ON_FAIL, isa = EBPF_ISA_LINUX;
 	const char *platform = NULL;
@@ -292,6 +300,13 @@ static int run_or_replay(int argc, char **argv, bool strict)
 				fprintf(stderr, "bpfdiff %s: --platform takes linux or ubpf, not '%s'\n", argv[0], optarg);
 				return 2;
 			}
+			break;
+		case O_ENDIAN:
+			if (strcmp(optarg, "big") && strcmp(optarg, "little")) {
+				fprintf(stderr, "bpfdiff %s: --endian takes big or little, not '%s'\n", argv[0], optarg);
+				return 2;
+			}
+			big_endian = !strcmp(optarg, "big");
 			break;
 		case O_KNOWN:
 			if (nknown == 16) {
@@ -354,7 +369,8 @@ static int run_or_replay(int argc, char **argv, bool strict)
 	for (int i = 0; i < nknown && !rc_known; i++)
 		if (bd_known_load(&x.known, known_files[i], err, sizeof(err)) < 0)
 			rc_known = -1;
-	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .verbose = verbose, .platform = platform };
+	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .verbose = verbose, .platform = platform,
+					  .big_endian = big_endian };
 	if (rc_known) {
 		fprintf(stderr, "bpfdiff: %s\n", err);
 	} else if (bd_session_open(&x.s, backends, &cfg, err, sizeof(err)) < 0) {
@@ -622,7 +638,9 @@ int bd_cmd_info(int argc, char **argv)
 {
 	static const char *const help = "usage: bpfdiff info [--backend LIST]\n"
 					"Which backends are available here, why not, and their facts\n"
-					"(for xdp: the VM program's verifier statistics and load time).\n";
+					"(for xdp: the VM program's verifier statistics and load time;\n"
+					"for guest:ARCH: the guest's kernel release and JIT state).\n"
+					"Without --backend it also lists the prepared guest kernels.\n";
 	static const struct option opts[] = { { "backend", required_argument, 0, 'b' },
 					      { "help", no_argument, 0, 'h' },
 					      { 0, 0, 0, 0 } };
@@ -660,6 +678,8 @@ int bd_cmd_info(int argc, char **argv)
 			s.slot[i].ops->info(s.slot[i].b, stdout);
 	}
 	bd_session_close(&s);
+	if (!backends) /* guests boot only when asked for (-b guest:ARCH): here, what is prepared */
+		guest_list(stdout);
 	return 0;
 }
 
@@ -682,6 +702,7 @@ int main(int argc, char **argv)
 		{ "asm", bd_cmd_asm },           { "disasm", bd_cmd_disasm },
 		{ "coverage", bd_cmd_coverage }, { "minimize", bd_cmd_minimize },
 		{ "plugin", bd_cmd_plugin },     { "info", bd_cmd_info },
+		{ "guest", bd_cmd_guest },
 	};
 	if (argc < 2) {
 		fputs(usage_text, stderr);

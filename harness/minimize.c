@@ -571,6 +571,11 @@ static void strip_expectations(struct bd_case *c)
 	free(c->mem_after);
 	c->mem_after = NULL;
 	c->mem_after_len = 0;
+	c->has_result_be = false;
+	c->has_mem_after_be = false;
+	free(c->mem_after_be);
+	c->mem_after_be = NULL;
+	c->mem_after_be_len = 0;
 }
 
 int bd_cmd_minimize(int argc, char **argv)

@@ -12,6 +12,7 @@
 extern const struct bd_backend_ops bd_backend_kernel __attribute__((weak));
 extern const struct bd_backend_ops bd_backend_xdp __attribute__((weak));
 extern const struct bd_backend_ops bd_backend_plugin __attribute__((weak));
+extern const struct bd_backend_ops bd_backend_guest __attribute__((weak));
 
 static const struct bd_backend_ops *builtin(const char *name)
 {
@@ -23,6 +24,8 @@ static const struct bd_backend_ops *builtin(const char *name)
 		return &bd_backend_xdp;
 	if (!strcmp(name, "plugin"))
 		return &bd_backend_plugin;
+	if (!strcmp(name, "guest"))
+		return &bd_backend_guest;
 	return NULL;
 }
 
@@ -72,7 +75,7 @@ static int add_backend(struct bd_session *s, const char *spec, char *err, size_t
 	if (klen > hlen)
 		klen = hlen;
 	if (klen == 0 || klen >= sizeof(kind) || hlen >= sizeof(head)) {
-		snprintf(err, errlen, "unknown backend '%s' (known: uvm, kernel, xdp, plugin:PATH)", spec);
+		snprintf(err, errlen, "unknown backend '%s' (known: uvm, kernel, xdp, plugin:PATH, guest:ARCH)", spec);
 		return -EINVAL;
 	}
 	memcpy(kind, spec, klen);
@@ -80,9 +83,9 @@ static int add_backend(struct bd_session *s, const char *spec, char *err, size_t
 	memcpy(head, spec, hlen);
 	head[hlen] = 0;
 	bool known = !strcmp(kind, "uvm") || !strcmp(kind, "kernel") || !strcmp(kind, "xdp") ||
-		     !strcmp(kind, "plugin");
+		     !strcmp(kind, "plugin") || !strcmp(kind, "guest");
 	if (!known) {
-		snprintf(err, errlen, "unknown backend '%s' (known: uvm, kernel, xdp, plugin:PATH)", spec);
+		snprintf(err, errlen, "unknown backend '%s' (known: uvm, kernel, xdp, plugin:PATH, guest:ARCH)", spec);
 		return -EINVAL;
 	}
 	bool verifier = false;
@@ -99,6 +102,10 @@ static int add_backend(struct bd_session *s, const char *spec, char *err, size_t
 	}
 	if (!strcmp(kind, "plugin") && (!colon || !colon[1])) {
 		snprintf(err, errlen, "backend 'plugin' needs a program: plugin:PATH");
+		return -EINVAL;
+	}
+	if (!strcmp(kind, "guest") && (!colon || !colon[1])) {
+		snprintf(err, errlen, "backend 'guest' needs an arch: guest:arm64, guest:arm64-interp, ...");
 		return -EINVAL;
 	}
 	/* The name leaves the options out: `-- expect` lines, known differences,
@@ -173,6 +180,17 @@ int bd_session_open(struct bd_session *s, const char *list, const struct bd_back
 		snprintf(err, errlen, "no backend selected");
 		rc = -EINVAL;
 	}
+	/* A big-endian guest among little-endian backends: compare like with like,
+	 * and give it a reference of its own order (`uvm:be`) unless there is one. */
+	bool big = false, big_ref = false;
+	for (int i = 0; !rc && i < s->n; i++) {
+		bool be = bd_slot_big_endian(&s->slot[i]);
+		big |= be;
+		big_ref |= be && s->slot[i].ops == &bd_backend_uvm;
+	}
+	if (!rc && big && !big_ref && s->n < BD_MAX_BACKENDS)
+		rc = add_backend(s, "uvm:be", err, errlen);
+	s->has_big_endian = big;
 	if (rc < 0)
 		bd_session_close(s);
 	return rc;
@@ -205,4 +223,9 @@ void bd_session_close(struct bd_session *s)
 	if (s->probe)
 		bd_backend_uvm.close(s->probe);
 	s->probe = NULL;
+	for (int k = 0; k < 2; k++) {
+		if (s->order_probe[k])
+			bd_backend_uvm.close(s->order_probe[k]);
+		s->order_probe[k] = NULL;
+	}
 }

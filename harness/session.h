@@ -12,7 +12,7 @@
 #include "backend.h"
 #include "case.h"
 
-#define BD_MAX_BACKENDS 8
+#define BD_MAX_BACKENDS 16 /* uvm, kernel, xdp, uvm:be, plugins and 7 guest backends */
 
 enum bd_verdict {
 	BD_V_PASS,            /* every backend met the expectations (or agreed, with none) */
@@ -51,6 +51,9 @@ struct bd_session {
 	struct bd_backend_config cfg;
 	bool require_all;          /* CI=true: an unavailable backend is an error */
 	struct bd_backend *probe;  /* private uvm for the nondeterminism re-runs */
+	bool has_big_endian;       /* a big-endian backend (guest, uvm:be, --endian big): byteorder.c */
+	struct bd_backend *order_probe[2]; /* private uvms, little- and big-endian, that tell
+					      whether a case's outcome depends on byte order */
 	int nondet_checks;         /* how many re-runs were made (for reports) */
 };
 
@@ -110,6 +113,17 @@ void bd_session_close(struct bd_session *s);
 bool bd_ci_strict(void);
 /* Print "PROG: backend NAME unavailable: WHY" for each; returns how many. */
 int bd_session_unavailable(const struct bd_session *s, FILE *out, const char *prog);
+/* Byte order (byteorder.c). A backend's order comes from its environment
+ * (a big-endian guest, `uvm:be`, --endian big). */
+bool bd_slot_big_endian(const struct bd_backend_slot *slot);
+/* 1 when the case's outcome differs between a little- and a big-endian uvm
+ * (loads, stores, le/be), 0 when it does not. */
+int bd_order_dependent(struct bd_session *s, const struct bd_case *c);
+/* What the case expects of a backend of that byte order: `-- result
+ * big-endian` / `-- mem after big-endian` for a big-endian one; nothing of
+ * a result or memory it does not state for that order when dependent. */
+const struct bd_case *bd_case_for_order(const struct bd_case *c, bool big_endian, int dependent,
+					struct bd_case *view);
 
 /* Run c on every available backend, diff, classify. */
 int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o);

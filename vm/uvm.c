@@ -302,6 +302,7 @@ __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 
 	const unsigned mut = o->mutant;
 #endif
 	const u64 budget = o->budget;
+	const int be = o->big_endian;
 	const struct dinsn *p = vm->code, *tgt = NULL;
 	uintptr_t lim = (uintptr_t)p + (budget - 1) * SLOT;
 	u64 r[EBPF_NREGS];
@@ -470,23 +471,24 @@ L_MOVSX16_32:
 	NEXT;
 
 #define SWAP16(E) (MUT(BSWAP16_UPPER) ? (DST & ~0xffffULL) | (E) : (E))
+	/* "to le" only truncates on a little-endian target and swaps on a big-endian one. */
 L_LE16:
-	DST = sem_le(DST, 16);
+	DST = be ? SWAP16(sem_be(DST, 16)) : sem_le(DST, 16);
 	NEXT;
 L_LE32:
-	DST = sem_le(DST, 32);
+	DST = be ? sem_be(DST, 32) : sem_le(DST, 32);
 	NEXT;
 L_LE64:
-	DST = sem_le(DST, 64);
+	DST = be ? sem_be(DST, 64) : sem_le(DST, 64);
 	NEXT;
 L_BE16:
-	DST = SWAP16(sem_be(DST, 16));
+	DST = be ? sem_le(DST, 16) : SWAP16(sem_be(DST, 16));
 	NEXT;
 L_BE32:
-	DST = sem_be(DST, 32);
+	DST = be ? sem_le(DST, 32) : sem_be(DST, 32);
 	NEXT;
 L_BE64:
-	DST = sem_be(DST, 64);
+	DST = be ? sem_le(DST, 64) : sem_be(DST, 64);
 	NEXT;
 L_BSWAP16:
 	DST = SWAP16(sem_bswap16(DST));
@@ -524,14 +526,19 @@ L_LDDW_CODE_ADDR:
 	DST = o->map_addr + EBPF_CODE_ADDRS + (u64)(u32)IMM * 8;
 	LDDW_DONE;
 
-	/* Memory. Unaligned guest accesses are allowed: memcpy. */
+	/* Memory. Unaligned guest accesses are allowed: memcpy. ORD##S puts an
+	 * S-byte value in the target's byte order (the host is little-endian). */
+#define ORD1(v) (v)
+#define ORD2(v) (be ? __builtin_bswap16(v) : (v))
+#define ORD4(v) (be ? __builtin_bswap32(v) : (v))
+#define ORD8(v) (be ? __builtin_bswap64(v) : (v))
 #define LDX(ID, S, T, CONV)                                   \
 	L_##ID: {                                             \
 		u8 *h;                                        \
 		T v;                                          \
 		XLATE(h, SRC + (u64)(s64)OFF, S, 0);          \
 		memcpy(&v, h, S);                             \
-		DST = CONV(v);                                \
+		DST = CONV((T)ORD##S(v));                     \
 		NEXT;                                         \
 	}
 #define ZX(v) ((u64)(v))
@@ -553,7 +560,7 @@ L_LDDW_CODE_ADDR:
 #define STORE(ID, S, T, VAL)                                  \
 	L_##ID: {                                             \
 		u8 *h;                                        \
-		T v = (T)(VAL);                               \
+		T v = (T)ORD##S((T)(VAL));                    \
 		XLATE(h, DST + (u64)(s64)OFF, S, 1);          \
 		memcpy(h, &v, S);                             \
 		NEXT;                                         \
@@ -580,7 +587,8 @@ L_LDDW_CODE_ADDR:
 		T old, v = (T)SRC, nv;                        \
 		XLATE(h, DST + (u64)(s64)OFF, S, 1);          \
 		memcpy(&old, h, S);                           \
-		nv = (T)(E);                                  \
+		old = (T)ORD##S(old);                         \
+		nv = (T)ORD##S((T)(E));                       \
 		memcpy(h, &nv, S);                            \
 		FETCH;                                        \
 		NEXT;                                         \
@@ -602,11 +610,12 @@ L_LDDW_CODE_ADDR:
 #define CMPXCHG(ID, S, T)                                                     \
 	L_##ID: {                                                             \
 		u8 *h;                                                        \
-		T old, v = (T)SRC;                                            \
+		T old, v = (T)SRC, sv = (T)ORD##S(v);                        \
 		XLATE(h, DST + (u64)(s64)OFF, S, 1);                          \
 		memcpy(&old, h, S);                                           \
+		old = (T)ORD##S(old);                                         \
 		if ((T)r[0] == old) {                                         \
-			memcpy(h, &v, S);                                     \
+			memcpy(h, &sv, S);                                    \
 			r[0] = MUT(CMPXCHG_R0) ? (u64)v : (u64)old;           \
 		} else {                                                      \
 			r[0] = old;                                           \

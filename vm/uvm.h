@@ -41,6 +41,9 @@ struct uvm_opts {
 	uint64_t env_seed;    /* values of bpf_ktime_get_ns, bpf_get_prandom_u32 and
 				 bpf_get_smp_processor_id the case does not give (helpers.h);
 				 0 = UVM_DEFAULT_ENV_SEED */
+	int big_endian;       /* 1: loads, stores and atomics are big-endian and le/be swap roles
+				 (a big-endian target such as s390x, RFC 9669 leaves the order to
+				 the target); 0: little-endian */
 };
 
 enum uvm_status {

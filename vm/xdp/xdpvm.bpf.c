@@ -135,6 +135,15 @@ u64 xvm_fault_addr;
 u64 xvm_may_goto;   /* the current frame's may_goto budget (vm/semantics.h) */
 u64 xvm_build_id;   /* set by the process that loaded and pinned this VM: which build it is */
 u32 xvm_pc, xvm_depth, xvm_status, xvm_fault_kind, xvm_fault_size;
+/* 1: guest loads, stores and atomics in big-endian order, le/be swap roles. A u64: a lone u32
+ * leaves .bss 4 bytes short of the skeleton struct's padded size, and the pin check refuses it. */
+u64 xvm_big_endian;
+
+/* An S-byte value in the guest's byte order (the arena is host, little-endian, memory). */
+#define ORD1(v) (v)
+#define ORD2(v) (xvm_big_endian ? sem_bswap16(v) : (v))
+#define ORD4(v) (xvm_big_endian ? sem_bswap32(v) : (v))
+#define ORD8(v) (xvm_big_endian ? sem_bswap64(v) : (v))
 
 #define R(i) xvm_regs[(i) & 15]
 
@@ -641,7 +650,7 @@ __attribute__((noinline)) int xvm_call(u32 pc, u32 h)
 			return 1;                                      \
 		else                                                   \
 			v = (T)xvm_rw_val;                             \
-		R(dst) = EXT(v);                                       \
+		R(dst) = EXT((T)ORD##SIZE(v));                         \
 		break;                                                 \
 	}
 #define STORE(ID, T, SIZE, VAL)                                        \
@@ -649,9 +658,9 @@ __attribute__((noinline)) int xvm_call(u32 pc, u32 h)
 		u64 addr = a + arg;                                    \
 		s64 ix = xlate(addr, SIZE);                            \
 		if (ix >= 0) {                                         \
-			*(T *)&xvm_arena[ix & XVM_ARENA_MASK] = (T)(VAL); \
+			*(T *)&xvm_arena[ix & XVM_ARENA_MASK] = (T)ORD##SIZE((T)(VAL)); \
 		} else {                                               \
-			xvm_rw_val = (T)(VAL);                         \
+			xvm_rw_val = (T)ORD##SIZE((T)(VAL));           \
 			if (xvm_mem_slow(pc, addr, SIZE, 1))           \
 				return 1;                              \
 		}                                                      \
@@ -663,16 +672,16 @@ __attribute__((noinline)) int xvm_call(u32 pc, u32 h)
 	s64 ix = xlate(addr, SIZE);                                    \
 	T old;                                                         \
 	if (ix >= 0)                                                   \
-		old = *(T *)&xvm_arena[ix & XVM_ARENA_MASK];           \
+		old = (T)ORD##SIZE(*(T *)&xvm_arena[ix & XVM_ARENA_MASK]); \
 	else if (xvm_mem_slow(pc, addr, SIZE, 2))                      \
 		return 1;                                              \
 	else                                                           \
-		old = (T)xvm_rw_val;
+		old = (T)ORD##SIZE((T)xvm_rw_val);
 #define RMW_WRITE(T, SIZE, NV)                                         \
 	if (ix >= 0)                                                   \
-		*(T *)&xvm_arena[ix & XVM_ARENA_MASK] = (NV);          \
+		*(T *)&xvm_arena[ix & XVM_ARENA_MASK] = (T)ORD##SIZE((T)(NV)); \
 	else {                                                         \
-		xvm_rw_val = (NV);                                     \
+		xvm_rw_val = (T)ORD##SIZE((T)(NV));                    \
 		if (xvm_mem_slow(pc, addr, SIZE, 1))                   \
 			return 1;                                      \
 	}
@@ -736,12 +745,13 @@ static long step(u32 i, void *ctx)
 	case FORM_MOVSX32_64: R(dst) = sem_sext32(b); break;
 	case FORM_MOVSX8_32: R(dst) = (u32)sem_sext8(b); break;
 	case FORM_MOVSX16_32: R(dst) = (u32)sem_sext16(b); break;
-	case FORM_LE16: R(dst) = sem_le(a, 16); break;
-	case FORM_LE32: R(dst) = sem_le(a, 32); break;
-	case FORM_LE64: R(dst) = sem_le(a, 64); break;
-	case FORM_BE16: R(dst) = sem_be(a, 16); break;
-	case FORM_BE32: R(dst) = sem_be(a, 32); break;
-	case FORM_BE64: R(dst) = sem_be(a, 64); break;
+	/* "to le" truncates on a little-endian guest and swaps on a big-endian one. */
+	case FORM_LE16: R(dst) = xvm_big_endian ? sem_be(a, 16) : sem_le(a, 16); break;
+	case FORM_LE32: R(dst) = xvm_big_endian ? sem_be(a, 32) : sem_le(a, 32); break;
+	case FORM_LE64: R(dst) = xvm_big_endian ? sem_be(a, 64) : sem_le(a, 64); break;
+	case FORM_BE16: R(dst) = xvm_big_endian ? sem_le(a, 16) : sem_be(a, 16); break;
+	case FORM_BE32: R(dst) = xvm_big_endian ? sem_le(a, 32) : sem_be(a, 32); break;
+	case FORM_BE64: R(dst) = xvm_big_endian ? sem_le(a, 64) : sem_be(a, 64); break;
 	case FORM_BSWAP16: R(dst) = sem_bswap16(a); break;
 	case FORM_BSWAP32: R(dst) = sem_bswap32(a); break;
 	case FORM_BSWAP64: R(dst) = sem_bswap64(a); break;
