@@ -184,3 +184,37 @@ def test_minimize_a_real_kernel_discrepancy(tmp_path, backends):
     assert len([line for line in asm if not line.endswith(":")]) <= 7, out.read_text()
     assert "lock cmpxchg32" in "\n".join(asm)
     assert "|uvm/kernel|r0" in p.stderr
+
+
+PADDED_INVARIANT = """-- asm
+mov %r7, 5
+ldxh %r0, [%r1+10]
+add %r7, 3
+mov %r6, 1
+jsgt %r0, 1, L1
+mul %r7, %r7
+jgt32 %r0, %r0, L1
+add %r6, %r7
+L1:
+exit
+-- mem
+00 00 00 00 00 00 00 00 00 00 00 00
+"""
+
+
+def test_minimize_a_real_kernel_warning(tmp_path, backends):
+    """corpus/verifier-reg-invariants-jgt32-same-register.data's verifier bug, padded, then
+    minimized: a kernel warning keeps its signature through the minimizer."""
+    need(backends, "kernel")
+    f = write_case(tmp_path / "pad.data", PADDED_INVARIANT)
+    p, rep = run_json(tmp_path, "--backend", "uvm,kernel", f)
+    if rep["cases"][0]["verdict"] != "kernel warning":
+        pytest.skip("this kernel's verifier does not trip on w0 > w0 (fixed here, or no REG_INVARIANTS)")
+    out = tmp_path / "min.data"
+    p = run("minimize", "--backend", "uvm,kernel", f, "-o", out, check=0)
+    text = out.read_text()
+    asm = [line for line in text.split("-- asm\n")[1].split("\n--")[0].strip().splitlines()
+           if not line.endswith(":")]
+    assert len(asm) <= 4, text
+    assert any(line.startswith("jgt32") for line in asm), text
+    assert "kernel-warning|kernel|verifier bug: REG INVARIANTS VIOLATION (true_reg1)" in text
