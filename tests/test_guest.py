@@ -117,10 +117,14 @@ def test_guest_that_dies_mid_run_gives_one_crash_and_is_restarted(tmp_path, shor
     fresh guest and pass."""
     if not (GUEST_DIR / "arm64" / "initramfs.cpio.gz").exists():
         pytest.skip("arm64 guest not prepared") if not IN_CI else pytest.fail("arm64 guest not prepared")
+    # Enough cases that the kill lands mid-run on any machine: the interpreter guest runs about
+    # 500 cases/s, so 3000 cases last about 6 s after the guest says ready (400 once ran out
+    # before the kill on a fast CI machine and no case was in flight).
+    ncases = 3000
     cases = tmp_path / "cases"
     cases.mkdir()
-    for i in range(400):
-        (cases / f"c{i:03}.data").write_text(f"-- asm\nmov r0, {i}\nadd r0, 1\nexit\n-- result\n{i + 1:#x}\n")
+    for i in range(ncases):
+        (cases / f"c{i:04}.data").write_text(f"-- asm\nmov r0, {i}\nadd r0, 1\nexit\n-- result\n{i + 1:#x}\n")
     env = dict(os.environ, BPFDIFF_RUNTIME_DIR=str(tmp_path / "run"), TMPDIR=str(short_tmp))
     report = tmp_path / "r.json"
     proc = subprocess.Popen([str(BPFDIFF), "run", "-q", "--json", str(report), "-b", "guest:arm64-interp",
@@ -144,7 +148,7 @@ def test_guest_that_dies_mid_run_gives_one_crash_and_is_restarted(tmp_path, shor
             proc.kill()
     statuses = [c["results"]["guest:arm64-interp"]["status"] for c in json.loads(report.read_text())["cases"]]
     assert statuses.count("crash") == 1, (statuses, err)
-    assert statuses.count("ok") == 399, statuses
+    assert statuses.count("ok") == ncases - 1, statuses
     crash = [c for c in json.loads(report.read_text())["cases"]
              if c["results"]["guest:arm64-interp"]["status"] == "crash"][0]
     assert "guest arm64 died" in crash["results"]["guest:arm64-interp"]["message"]
