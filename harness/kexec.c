@@ -145,8 +145,8 @@ struct load_extra {
 
 static const struct load_extra *cur_extra; /* for the load being made (kexec is single-threaded) */
 
-static int prog_load(struct kexec *k, const struct ebpf_insn *insns, size_t n, uint32_t flags, char *log,
-		     uint32_t log_size)
+static int prog_load_level(struct kexec *k, const struct ebpf_insn *insns, size_t n, uint32_t flags, char *log,
+			   uint32_t log_size, uint32_t level)
 {
 	union bpf_attr a;
 	memset(&a, 0, sizeof(a));
@@ -165,12 +165,56 @@ static int prog_load(struct kexec *k, const struct ebpf_insn *insns, size_t n, u
 	a.prog_flags = flags;
 	memcpy(a.prog_name, "bpfdiff", 8);
 	if (log) {
-		a.log_level = 1;
+		a.log_level = level;
 		a.log_buf = (uint64_t)(uintptr_t)log;
 		a.log_size = log_size;
 		log[0] = 0;
 	}
 	return (int)sys_bpf(BPF_PROG_LOAD, &a);
+}
+
+static int prog_load(struct kexec *k, const struct ebpf_insn *insns, size_t n, uint32_t flags, char *log,
+		     uint32_t log_size)
+{
+	return prog_load_level(k, insns, n, flags, log, log_size, 1);
+}
+
+/*
+ * The load for the verifier-state oracle: level 2 logs every state the
+ * verifier explored. A log that does not fit fails the load with ENOSPC
+ * (rotating or not), so the buffer grows and the load is retried; past
+ * KEXEC_STATES_MAX the states are given up (states_truncated), never used
+ * in part. Returns the fd, or -1 (errno kept) for the ordinary path to
+ * load and explain.
+ */
+static int load_with_states(struct kexec *k, size_t len, size_t P, uint32_t flags)
+{
+	for (size_t size = KEXEC_STATES_MIN; size <= KEXEC_STATES_MAX; size *= 16) {
+		if (k->states_cap < size) {
+			char *b = realloc(k->states, size);
+			if (!b) {
+				errno = ENOMEM;
+				break;
+			}
+			k->states = b;
+			k->states_cap = size;
+		}
+		int fd = prog_load_level(k, k->buf, len, flags, k->states, (uint32_t)size, 2);
+		if (fd >= 0) {
+			k->states[size - 1] = '\0';
+			k->states_prologue = P;
+			k->states_truncated = false;
+			return fd;
+		}
+		if (errno != ENOSPC)
+			break;
+		k->states_truncated = true;
+	}
+	int e = errno;
+	if (k->states)
+		k->states[0] = '\0';
+	errno = e;
+	return -1;
 }
 
 static int mmapable_array(size_t value_size, uint8_t **val, size_t *maplen)
@@ -663,7 +707,7 @@ static int load_refused(struct kexec *k, size_t n, size_t P, uint32_t flags, int
  * error, unsupported). A verifier invariant violation leaves its message in
  * res->warning and the program is loaded without the checks. */
 static int load_one(struct kexec *k, const struct ebpf_insn *insns, size_t n, size_t mem_len, int mem_fd,
-		    const struct build_env *env, struct kexec_result *res)
+		    const struct build_env *env, bool states, struct kexec_result *res)
 {
 	size_t P = 0;
 	size_t len = build(k, insns, n, mem_len, mem_fd, true, env, res, &P);
@@ -676,7 +720,12 @@ static int load_one(struct kexec *k, const struct ebpf_insn *insns, size_t n, si
 	}
 	cur_extra = env ? env->extra : NULL;
 	uint32_t flags = k->reg_invariants ? BPF_F_TEST_REG_INVARIANTS : 0;
-	int fd = prog_load(k, k->buf, len, flags, NULL, 0);
+	int fd = states ? load_with_states(k, len, P, flags) : -1;
+	if (fd >= 0) {
+		cur_extra = NULL;
+		return fd;
+	}
+	fd = prog_load(k, k->buf, len, flags, NULL, 0);
 	if (fd < 0 && errno == EFAULT && flags) {
 		/* The verifier's invariant checks fired: a kernel bug. Keep its
 		 * message (a failed load's log is not rewound), then load without
@@ -790,6 +839,9 @@ int kexec_run_case(struct kexec *k, const struct kexec_case *c, uint8_t *mem_out
 
 	memset(res, 0, sizeof(*res));
 	k->nrun++;
+	if (k->states)
+		k->states[0] = '\0';
+	k->states_truncated = false;
 	if (!c->nprogs || !c->progs[0].n) {
 		res->status = KEXEC_REJECTED;
 		set_msg(res, "empty program");
@@ -859,7 +911,7 @@ int kexec_run_case(struct kexec *k, const struct kexec_case *c, uint8_t *mem_out
 	struct build_env env = { map_fds, nmaps, &extra };
 	for (; nprogs < c->nprogs; nprogs++) {
 		prog_fds[nprogs] = load_one(k, c->progs[nprogs].insns, c->progs[nprogs].n, mem_len, m ? m->fd : -1,
-					    with_env ? &env : NULL, res);
+					    with_env ? &env : NULL, k->want_states && !nprogs, res);
 		if (prog_fds[nprogs] < 0) {
 			if (nprogs) {
 				char msg[sizeof(res->message)];
@@ -1009,6 +1061,9 @@ void kexec_close(struct kexec *k)
 	k->r0_fd = k->btf_fd = k->zero_fd = -1;
 	free(k->buf);
 	free(k->log);
+	free(k->states);
 	k->buf = NULL;
 	k->log = NULL;
+	k->states = NULL;
+	k->states_cap = 0;
 }

@@ -23,6 +23,8 @@
 #define KEXEC_PKT_SIZE 64            /* test_run input: XDP/skb need >= ETH_HLEN bytes */
 #define KEXEC_MAX_PROLOGUE 9        /* without trampolines (below) */
 #define KEXEC_MAX_MAPS 16            /* a case's own maps */
+#define KEXEC_STATES_MIN (1u << 20)  /* level-2 log: first buffer, grown 16x on ENOSPC ... */
+#define KEXEC_STATES_MAX (64u << 20) /* ... up to this, then the log counts as truncated */
 #define KEXEC_MAX_PROGS 64           /* a case's programs: the one that runs and its tail-call targets */
 
 enum kexec_status {
@@ -59,6 +61,13 @@ struct kexec {
 	bool loop_helper;          /* keep bpf_loop a helper call: the verifier must not inline it */
 	int btf_fd;                /* one static `int f(void)` for func_info, made on first use; -1 none */
 	int zero_fd;               /* an 8-byte array that stays 0 (loop_helper); -1 none */
+	/* The verifier-state oracle (harness/vlog.h): when want_states is set,
+	 * program 0 is loaded with a level-2 verifier log, kept in states. */
+	bool want_states;
+	char *states;              /* "" unless the last case's program 0 loaded with a complete log */
+	size_t states_cap;
+	size_t states_prologue;    /* insns before the case in the logged program */
+	bool states_truncated;     /* the log did not fit KEXEC_STATES_MAX bytes: states is "" */
 };
 
 /*

@@ -46,6 +46,9 @@ typedef ebpf_u8 u8;
 /* An instruction that writes r10: valid (the kernel loads it where its
  * verifier does not go) and a fault when it runs. */
 #define LABEL_R10_WRITE (FORM_COUNT + 1)
+/* Every slot's label while a trace hook is set (uvm_set_trace): reports the
+ * registers, then jumps to the slot's own label, kept in trace_ops. */
+#define LABEL_TRACE (FORM_COUNT + 2)
 
 struct dinsn {
 	const void *op; /* handler label */
@@ -77,6 +80,10 @@ struct uvm {
 	size_t nmaps;
 	u64 *env_vals[EBPF_ENV_KINDS]; /* values the case gives for the environment helpers */
 	size_t env_n[EBPF_ENV_KINDS];
+	uvm_trace_fn trace;  /* NULL: no hook, and the run is the plain one */
+	void *trace_ctx;
+	const void **trace_ops; /* per slot: its own label while traced */
+	size_t trace_cap;
 	u8 stack[STACK_BYTES] __attribute__((aligned(16)));
 };
 
@@ -285,12 +292,13 @@ static const struct dinsn *callback_of(const struct uvm *vm, u64 addr, const str
 __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 mem_len,
 						   struct uvm_result *res, const void *const **labels_out)
 {
-	static const void *const labels[FORM_COUNT + 2] = {
+	static const void *const labels[FORM_COUNT + 3] = {
 #define LABEL(id, m, op, fmt, disc, cpu, isa) [FORM_##id] = &&L_##id,
 		EBPF_FORMS(LABEL)
 #undef LABEL
 		[LABEL_LDDW_HI] = &&L_LDDW_HI,
 		[LABEL_R10_WRITE] = &&L_R10_WRITE,
+		[LABEL_TRACE] = &&L_TRACE,
 	};
 	if (labels_out) {
 		*labels_out = labels;
@@ -884,6 +892,16 @@ L_R10_WRITE:
 		 res->pc);
 	goto end;
 
+L_TRACE: {
+	/* Only reached when uvm_run put this label in every slot: a copy of the
+	 * registers, so that r[] does not escape into the hot path's calls. */
+	size_t slot = (size_t)(p - vm->code), k = vm->nprogs > 1 ? prog_of(vm, slot) : 0;
+	uint64_t snap[EBPF_NREGS];
+	memcpy(snap, r, sizeof(snap));
+	vm->trace(vm->trace_ctx, (unsigned)k, (uint32_t)(slot - vm->prog_base[k]), depth, snap);
+	goto *vm->trace_ops[slot];
+}
+
 L_CALL_BTF:
 L_LDDW_VAR_ADDR:
 L_LDDW_HI:
@@ -945,7 +963,7 @@ no_helper:
 		goto timeout_inseg;
 	res->status = UVM_UNSUPPORTED;
 	where(vm, (uintptr_t)p, at, sizeof(at));
-	if (p->op == labels[FORM_CALLX]) /* not shared with another form: it has a body of its own */
+	if ((vm->trace ? vm->trace_ops[p - vm->code] : p->op) == labels[FORM_CALLX]) /* not shared with another form: it has a body of its own */
 		snprintf(res->message, sizeof(res->message),
 			 "%s: helper call through r%d (helper %llu) is not modelled on platform %s", at, p->dst,
 			 (unsigned long long)helper_id, o->platform == EBPF_PLATFORM_UBPF ? "ubpf" : "linux");
@@ -1070,6 +1088,7 @@ void uvm_destroy(struct uvm *vm)
 	free(vm->second);
 	free(vm->prog_base);
 	free(vm->helpers);
+	free(vm->trace_ops);
 	for (size_t i = 0; i < vm->nmaps; i++)
 		vmap_free(&vm->maps[i]);
 	for (int k = 0; k < EBPF_ENV_KINDS; k++)
@@ -1422,6 +1441,33 @@ int uvm_run(struct uvm *vm, void *mem, size_t mem_len, struct uvm_result *res)
 	} else {
 		memset(vm->stack, vm->opts.stack_fill, sizeof(vm->stack));
 	}
+	if (!vm->trace) {
+		exec(vm, mem, mem_len, res, NULL);
+		return 0;
+	}
+	/* Traced: every slot (but lddw second halves, never dispatched) jumps
+	 * to the hook first; the plain run's code is untouched otherwise. */
+	if (vm->trace_cap < vm->n) {
+		const void **t = realloc(vm->trace_ops, vm->n * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		vm->trace_ops = t;
+		vm->trace_cap = vm->n;
+	}
+	const void *const *labels = exec_labels();
+	for (size_t i = 0; i < vm->n; i++) {
+		vm->trace_ops[i] = vm->code[i].op;
+		if (vm->code[i].op != labels[LABEL_LDDW_HI])
+			vm->code[i].op = labels[LABEL_TRACE];
+	}
 	exec(vm, mem, mem_len, res, NULL);
+	for (size_t i = 0; i < vm->n; i++)
+		vm->code[i].op = vm->trace_ops[i];
 	return 0;
+}
+
+void uvm_set_trace(struct uvm *vm, uvm_trace_fn fn, void *ctx)
+{
+	vm->trace = fn;
+	vm->trace_ctx = ctx;
 }

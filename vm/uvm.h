@@ -121,6 +121,16 @@ int uvm_map_next_key(struct uvm *vm, uint32_t map, const void *key, void *next);
  * in call order, before the seed's take over; n 0 clears them. Kept across runs. */
 int uvm_set_env_values(struct uvm *vm, int kind, const uint64_t *values, size_t n);
 
+/*
+ * A per-instruction trace: fn is called before each instruction runs with
+ * the program's index (0 = the first), the pc within it, the call depth
+ * (0 = the main function) and the current frame's r0..r10. NULL turns it off;
+ * a run without a hook costs what it did before hooks existed (the hook's
+ * label is put into the decoded code only for a traced run).
+ */
+typedef void (*uvm_trace_fn)(void *ctx, unsigned prog, uint32_t pc, int depth, const uint64_t regs[11]);
+void uvm_set_trace(struct uvm *vm, uvm_trace_fn fn, void *ctx);
+
 /* Run the loaded program on mem (modified in place). 0 = ran, see res->status. */
 int uvm_run(struct uvm *vm, void *mem, size_t mem_len, struct uvm_result *res);
 
