@@ -145,6 +145,9 @@ void bd_result_reset(struct bd_result *r)
 	r->nmaps = 0;
 	r->has_map_accesses = false;
 	r->map_loads = r->map_stores = 0;
+	r->states = NULL;
+	r->states_prologue = 0;
+	r->states_truncated = false;
 }
 
 void bd_run_opts_default(struct bd_run_opts *o)

@@ -86,6 +86,13 @@ struct bd_result {
 	 * backend counts them (bpfdiff's VMs): what `bpfdiff coverage` reports. */
 	bool has_map_accesses;
 	uint64_t map_loads, map_stores;
+	/* The kernel with cfg.verifier_states: its verifier's level-2 log of the
+	 * program it accepted (owned by the backend, valid until its next run;
+	 * NULL when none), the insns before the case in the logged program, and
+	 * whether the log did not fit (then states is NULL). */
+	const char *states;
+	size_t states_prologue;
+	bool states_truncated;
 };
 void bd_result_reset(struct bd_result *r); /* free mem, zero everything */
 
@@ -102,6 +109,9 @@ struct bd_run_opts {
 	uint64_t map_addr;   /* guest base of map values, map pointers, code addresses (vm/helpers.h) */
 	uint64_t env_seed;   /* environment helpers' values the case does not give (vm/helpers.h) */
 	bool ignore_helper_values; /* take even those the case gives from env_seed (the diff's probe) */
+	/* uvm only: called before each instruction (vm/uvm.h: uvm_trace_fn); NULL none. */
+	void (*trace)(void *ctx, unsigned prog, uint32_t pc, int depth, const uint64_t regs[11]);
+	void *trace_ctx;
 };
 void bd_run_opts_default(struct bd_run_opts *o);
 
@@ -117,6 +127,7 @@ struct bd_backend_config {
 	 * own backends the session's `--platform` (NULL: linux). */
 	bool verifier;
 	const char *platform;
+	bool verifier_states; /* the kernel loads with a level-2 verifier log (the verifier-state oracle) */
 	bool share;          /* a short-lived process: share loaded VMs across processes (xdp: a pinned VM) */
 };
 

@@ -178,6 +178,11 @@ static int kb_run(struct bd_backend *b, const struct bd_case *c, const struct bd
 	if (rc < 0)
 		return rc;
 	from_kexec(&kr, res);
+	if (b->k.want_states && res->status == BD_OK) {
+		res->states = b->k.states && b->k.states[0] ? b->k.states : NULL;
+		res->states_prologue = b->k.states_prologue;
+		res->states_truncated = b->k.states_truncated;
+	}
 	if (!res->warning[0])
 		kmsg_warning(b, res->warning, sizeof(res->warning));
 	if (res->status == BD_OK && c->mem_len) {
@@ -260,6 +265,7 @@ static int kb_open(struct bd_backend **out, const struct bd_backend_config *cfg,
 	}
 	b->k.type_name = type_name;
 	b->k.loop_helper = loop_helper;
+	b->k.want_states = cfg->verifier_states;
 	/* Unprivileged BPF (socket filters when the sysctl allows it) runs a
 	 * stricter verifier: its rejections are not the ones bpfdiff studies. */
 	if (!has_caps()) {

@@ -133,6 +133,7 @@ static int uvm_backend_run(struct bd_backend *b, const struct bd_case *c, const 
 	};
 	char err[256];
 	bd_result_reset(res);
+	uvm_set_trace(b->vm, o->trace, o->trace_ctx);
 	int rc = uvm_set_opts(b->vm, &uo);
 	if (rc < 0) {
 		res->status = BD_ERROR;

@@ -34,6 +34,7 @@ const char *bd_verdict_name(enum bd_verdict v)
 	case BD_V_UNCONFIRMED: return "unconfirmed find";
 	case BD_V_UNCHECKED: return "memory not checked";
 	case BD_V_ERROR: return "error";
+	case BD_V_UNSOUND: return "verifier unsound";
 	case BD_V_COUNT: break;
 	}
 	return "?";
@@ -58,6 +59,8 @@ void bd_outcome_reset(struct bd_outcome *o)
 	o->map_diff[0] = 0;
 	memset(o->env_excused, 0, sizeof(o->env_excused));
 	o->env_helper[0] = 0;
+	memset(&o->oracle, 0, sizeof(o->oracle));
+	o->oracle.kernel_agrees = -1;
 }
 
 static bool contains_nocase(const char *hay, const char *needle)
@@ -635,17 +638,9 @@ const char *bd_signature_key(const char *signature)
 /* "FORMS|a/b|what": the forms the program contains, then the key (which
  * backends disagree, and on what; for a crash, with its signal: "status:SIGSEGV").
  * A long forms list is cut, never the key. */
-static void make_signature(const struct bd_session *s, const struct bd_case *c, int a, int b,
-			   const char *what, int signal, char *sig, size_t len)
+/* "ALU64_ADD_IMM,JMP_JA,..." then key (the part from '|' on), within len. */
+static void signature_with_key(const struct bd_case *c, const char *key, char *sig, size_t len)
 {
-	char key[2 * sizeof(s->slot[0].name) + 48];
-	const char *abbrev = signal > 0 ? sigabbrev_np(signal) : NULL;
-	char sigtext[24] = "";
-	if (abbrev)
-		snprintf(sigtext, sizeof(sigtext), ":SIG%s", abbrev);
-	else if (signal > 0)
-		snprintf(sigtext, sizeof(sigtext), ":signal%d", signal);
-	snprintf(key, sizeof(key), "|%s/%s|%s%s", s->slot[a].name, s->slot[b].name, what, sigtext);
 	size_t klen = strlen(key), room = len > klen + 6 ? len - klen - 6 : 0, n = 0; /* ",..." + NUL */
 	unsigned char seen[FORM_COUNT] = { 0 };
 	ebpf_forms_used(c->insns, c->ninsns, seen);
@@ -661,6 +656,20 @@ static void make_signature(const struct bd_session *s, const struct bd_case *c, 
 		n += snprintf(sig + n, len - n, "%s%s", n ? "," : "", ebpf_forms[f].id);
 	}
 	snprintf(sig + n, len - n, "%s", key);
+}
+
+static void make_signature(const struct bd_session *s, const struct bd_case *c, int a, int b,
+			   const char *what, int signal, char *sig, size_t len)
+{
+	char key[2 * sizeof(s->slot[0].name) + 48];
+	const char *abbrev = signal > 0 ? sigabbrev_np(signal) : NULL;
+	char sigtext[24] = "";
+	if (abbrev)
+		snprintf(sigtext, sizeof(sigtext), ":SIG%s", abbrev);
+	else if (signal > 0)
+		snprintf(sigtext, sizeof(sigtext), ":signal%d", signal);
+	snprintf(key, sizeof(key), "|%s/%s|%s%s", s->slot[a].name, s->slot[b].name, what, sigtext);
+	signature_with_key(c, key, sig, len);
 }
 
 /* The backends a discrepancy is attributed to: those outside the largest
@@ -821,9 +830,8 @@ static void discrepancy_reason(const struct bd_session *s, const struct bd_case 
 	}
 }
 
-int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
+static int classify(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
 {
-	bd_outcome_reset(o);
 	if (c->skip) {
 		/* Nothing here can run it (ubpf's `-- pyelf`, `-- reload`). */
 		for (int i = 0; i < s->n; i++) {
@@ -1088,6 +1096,100 @@ int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outc
 	return 0;
 }
 
+/*
+ * The verifier-state oracle (oracle.h): the kernel accepted the case and
+ * logged its verifier's states; the private uvm runs it again with a trace
+ * and every traced value is judged against them. A value outside every
+ * claim is `verifier unsound`, whatever else the backends did, unless a
+ * worse verdict already stands (then it is reported with it).
+ */
+static void run_oracle(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
+{
+	struct bd_oracle_result *r = &o->oracle;
+	int k = -1;
+	for (int i = 0; i < s->n && k < 0; i++)
+		if (s->slot[i].ops == &bd_backend_kernel && o->res[i].status == BD_OK)
+			k = i;
+	if (k < 0)
+		return; /* not accepted (or no kernel): nothing was claimed */
+	const struct bd_result *kr = &o->res[k];
+	r->kernel_agrees = -1;
+	if (!kr->states) {
+		snprintf(r->skipped, sizeof(r->skipped), "%s",
+			 kr->states_truncated ? "the verifier log did not fit its buffer: not judged"
+					      : "no verifier log");
+		s->oracle_skipped++;
+		return;
+	}
+	if (!s->oracle_uvm) {
+		char why[256];
+		struct bd_backend_config cfg = s->cfg;
+		cfg.arg = NULL; /* the reference uvm, never a mutant */
+		cfg.big_endian = false;
+		if (bd_backend_uvm.open(&s->oracle_uvm, &cfg, why, sizeof(why)) < 0) {
+			snprintf(r->skipped, sizeof(r->skipped), "no uvm for the trace: %s", why);
+			s->oracle_skipped++;
+			return;
+		}
+	}
+	struct bd_run_opts ro;
+	bd_run_opts_default(&ro);
+	ro.cpu = c->cpu ? c->cpu : s->cfg.cpu;
+	struct bd_oracle judge;
+	if (bd_oracle_load(&judge, kr->states, kr->states_prologue, ro.mem_addr, c->mem_len, r) < 0) {
+		s->oracle_skipped++;
+		return;
+	}
+	ro.trace = bd_oracle_step;
+	ro.trace_ctx = &judge;
+	/* The traced run must be one this kernel could have made: the verifier
+	 * rightly claims bpf_get_smp_processor_id() < its CPU count, so the
+	 * uvm's CPU (the case's, or one from the seed) is CPU 0, which every
+	 * machine has. Any ktime and any u32 prandom value is possible. */
+	static uint64_t cpu0 = 0;
+	struct bd_case traced = *c;
+	traced.helper_values[EBPF_ENV_CPU] = &cpu0;
+	traced.nhelper_values[EBPF_ENV_CPU] = 1;
+	struct bd_result ur = { 0 };
+	int rc = bd_backend_uvm.run(s->oracle_uvm, &traced, &ro, &ur);
+	bd_oracle_free(&judge);
+	s->oracle_runs++;
+	s->oracle_judged += r->judged;
+	s->oracle_stopped += r->stopped;
+	if (rc < 0 || ur.status == BD_ERROR) {
+		r->checked = false;
+		r->found = false;
+		snprintf(r->skipped, sizeof(r->skipped), "the traced uvm run failed: %s", rc < 0 ? strerror(-rc) : ur.message);
+		bd_result_reset(&ur);
+		return;
+	}
+	r->kernel_agrees = bd_results_agree(kr, &ur);
+	bd_result_reset(&ur);
+	if (!r->found)
+		return;
+	char line[sizeof(o->reason)];
+	snprintf(line, sizeof(line), "verifier unsound at insn %u: r%d = %#llx, but the verifier claimed %s; the kernel's run %s the uvm's",
+		 r->pc, r->reg, (unsigned long long)r->value, r->claim, r->kernel_agrees ? "agreed with" : "differed from");
+	if (bd_verdict_is_bad(o->verdict))
+		return; /* the worse verdict stays; the oracle's finding is in o->oracle */
+	o->verdict = BD_V_UNSOUND;
+	memcpy(o->reason, line, sizeof(o->reason));
+	memset(o->deviated, 0, sizeof(o->deviated));
+	o->deviated[k] = true;
+	char key[sizeof(s->slot[0].name) + 48];
+	snprintf(key, sizeof(key), "|%s/uvm|verifier-unsound", s->slot[k].name);
+	signature_with_key(c, key, o->signature, sizeof(o->signature));
+}
+
+int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
+{
+	bd_outcome_reset(o);
+	int rc = classify(s, c, o);
+	if (rc >= 0 && s->cfg.verifier_states)
+		run_oracle(s, c, o);
+	return rc;
+}
+
 static void hexdump_around(FILE *out, const char *name, const uint8_t *mem, size_t len, int at)
 {
 	size_t start = at >= 8 ? (size_t)at - 8 : 0;
@@ -1148,6 +1250,8 @@ static void report_program(FILE *out, const struct bd_session *s, const struct b
 			add_mark(marks, &nmarks, o->res[i].pc, n);
 		marks_from_message(o->res[i].message, marks, &nmarks, n);
 	}
+	if (o->oracle.found)
+		add_mark(marks, &nmarks, o->oracle.pc, n);
 	npointed = nmarks;
 	size_t pointed[REPORT_MAX_MARKS];
 	memcpy(pointed, marks, (size_t)npointed * sizeof(marks[0]));
@@ -1253,4 +1357,15 @@ void bd_outcome_report(FILE *out, const struct bd_session *s, const struct bd_ca
 		if (o->env_excused[i])
 			fprintf(out, "  %s not judged: the result depends on %s, whose values it takes from its own "
 				     "environment\n", s->slot[i].name, o->env_helper);
+	const struct bd_oracle_result *vo = &o->oracle;
+	if (vo->found) {
+		fprintf(out, "  verifier oracle: before insn %u, r%d = 0x%llx (uvm trace); the verifier logged %d "
+			     "distinct state%s there, none containing it:\n",
+			vo->pc, vo->reg, (unsigned long long)vo->value, vo->nclaims, vo->nclaims == 1 ? "" : "s");
+		fprintf(out, "    %s\n", vo->claim);
+		fprintf(out, "  the kernel's own run %s the uvm's (both sides can be wrong)\n",
+			vo->kernel_agrees < 0 ? "was not compared with" : vo->kernel_agrees ? "agreed with" : "differed from");
+	} else if (vo->skipped[0]) {
+		fprintf(out, "  verifier oracle: not judged: %s\n", vo->skipped);
+	}
 }

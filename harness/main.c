@@ -74,13 +74,16 @@ static const char *const run_help =
 	"                       kernel warning, an internal error), fail (also: a backend misses\n"
 	"                       the RFC result; replay: unexplained refusals; the default), any\n"
 	"                       (also: anything but a clean pass)\n"
+	"      --verifier-oracle  load with a level-2 verifier log and check every register value\n"
+	"                       of a traced uvm run against the states the verifier logged; a\n"
+	"                       value outside all of them is `verifier unsound` (needs kernel)\n"
 	"      --follow         follow symlinks to directories under a directory (each\n"
 	"                       real file runs once; a loop is reported once)\n"
 	"  -q, --quiet          print only cases that did not pass\n"
 	"  -v, --verbose        print the diff report for every case that did not pass\n"
 	"  -h, --help           this text\n"
 	"\n"
-	"One line per case (PASS, FAIL, DISCREPANCY, NONDET, REJECTED, SKIPPED, INPUT-ERROR)\n"
+	"One line per case (PASS, FAIL, DISCREPANCY, UNSOUND, NONDET, REJECTED, SKIPPED, INPUT-ERROR)\n"
 	"with the reason, a diff report under each failure, then a table per backend.\n";
 
 static int parse_cpu(const char *s)
@@ -151,7 +154,7 @@ static void print_line(FILE *out, const struct bd_session *s, const struct bd_ru
 		[BD_V_SOUNDNESS] = "DISCREPANCY", [BD_V_NONDETERMINISTIC] = "NONDET",
 		[BD_V_REJECTED] = "REJECTED", [BD_V_SKIPPED] = "SKIPPED", [BD_V_ERROR] = "ERROR",
 		[BD_V_KERNEL_WARNING] = "KERNEL-WARN", [BD_V_UNCONFIRMED] = "KNOWN-FIND",
-		[BD_V_UNCHECKED] = "UNCHECKED",
+		[BD_V_UNCHECKED] = "UNCHECKED", [BD_V_UNSOUND] = "UNSOUND",
 	};
 	if (e->input_error) {
 		fprintf(out, "%-12s %s\n", "INPUT-ERROR", e->error);
@@ -257,7 +260,7 @@ static int run_case(void *arg, struct bd_run_entry *e)
 static int run_or_replay(int argc, char **argv, bool strict)
 {
 	enum { O_JSON = 256, O_JUNIT, O_MD, O_CPU, O_KNOWN, O_NO_KNOWN, O_SECTION, O_FAIL_ON, O_ISA, O_FOLLOW, O_PLATFORM,
-	       O_ENDIAN };
+	       O_ENDIAN, O_ORACLE };
 	static const struct option opts[] = {
 		{ "platform", required_argument, 0, O_PLATFORM },
 		{ "backend", required_argument, 0, 'b' }, { "json", required_argument, 0, O_JSON },
@@ -268,6 +271,7 @@ static int run_or_replay(int argc, char **argv, bool strict)
 		{ "quiet", no_argument, 0, 'q' },           { "verbose", no_argument, 0, 'v' },
 		{ "isa", required_argument, 0, O_ISA },     { "help", no_argument, 0, 'h' },
 		{ "endian", required_argument, 0, O_ENDIAN },
+		{ "verifier-oracle", no_argument, 0, O_ORACLE },
 		{ 0, 0, 0, 0 },
 	};
 	const char *backends = NULL, *json = NULL, *junit = NULL, *md = NULL, *section = NULL;
@@ -275,7 +279,7 @@ static int run_or_replay(int argc, char **argv, bool strict)
 	const char *known_files[16];
 	int nknown = 0, cpu = 4, fail_on = BD_FAIL_ON_FAIL, isa = EBPF_ISA_LINUX;
 	const char *platform = NULL;
-	bool quiet = false, verbose = false, no_known = false, follow = false;
+	bool quiet = false, verbose = false, no_known = false, follow = false, oracle = false;
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "b:qvh", opts, NULL)) != -1) {
@@ -294,6 +298,7 @@ static int run_or_replay(int argc, char **argv, bool strict)
 			break;
 		case O_NO_KNOWN: no_known = true; break;
 		case O_FOLLOW: follow = true; break;
+		case O_ORACLE: oracle = true; break;
 		case O_PLATFORM:
 			platform = optarg;
 			if (bd_platform_lookup(optarg) < 0) {
@@ -370,7 +375,7 @@ static int run_or_replay(int argc, char **argv, bool strict)
 		if (bd_known_load(&x.known, known_files[i], err, sizeof(err)) < 0)
 			rc_known = -1;
 	struct bd_backend_config cfg = { .cpu = cpu, .isa = isa, .verbose = verbose, .platform = platform,
-					  .big_endian = big_endian };
+					  .big_endian = big_endian, .verifier_states = oracle };
 	if (rc_known) {
 		fprintf(stderr, "bpfdiff: %s\n", err);
 	} else if (bd_session_open(&x.s, backends, &cfg, err, sizeof(err)) < 0) {
@@ -385,6 +390,29 @@ static int run_or_replay(int argc, char **argv, bool strict)
 	}
 	x.s.require_all = bd_ci_strict();
 	int unavailable = bd_session_unavailable(&x.s, stderr, "bpfdiff");
+	if (oracle) {
+		/* The oracle checks the kernel verifier's claims: without a kernel
+		 * in the list it is a usage error, with an unavailable one a skip. */
+		int kernels = 0, usable = 0;
+		for (int i = 0; i < x.s.n; i++)
+			if (!strncmp(x.s.slot[i].name, "kernel", 6) &&
+			    (!x.s.slot[i].name[6] || x.s.slot[i].name[6] == ':')) {
+				kernels++;
+				usable += x.s.slot[i].b != NULL;
+			}
+		if (!kernels) {
+			fprintf(stderr, "bpfdiff %s: --verifier-oracle needs the kernel backend (--backend ...,kernel)\n",
+				argv[0]);
+			bd_session_close(&x.s);
+			bd_known_free(x.known);
+			for (int r = 0; r < NREPORTS; r++)
+				bd_report_discard(x.reports[r]);
+			return 2;
+		}
+		if (!usable)
+			fprintf(stderr, "bpfdiff %s: --verifier-oracle: the kernel backend is unavailable; nothing is judged\n",
+				argv[0]);
+	}
 
 	/* One case at a time: parsed, run, printed, reported, freed. */
 	struct bd_run_log *log = &x.log;

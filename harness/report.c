@@ -21,7 +21,8 @@ bool bd_entry_failed(const struct bd_run_log *log, const struct bd_run_entry *e)
 	enum bd_verdict v = e->o.verdict;
 	if (e->input_error)
 		return true;
-	if (v == BD_V_DISCREPANCY || v == BD_V_SOUNDNESS || v == BD_V_KERNEL_WARNING || v == BD_V_ERROR)
+	if (v == BD_V_DISCREPANCY || v == BD_V_SOUNDNESS || v == BD_V_KERNEL_WARNING || v == BD_V_ERROR ||
+	    v == BD_V_UNSOUND)
 		return true;
 	switch (log->fail_on) {
 	case BD_FAIL_ON_DISCREPANCY:
@@ -77,6 +78,12 @@ void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_ru
 		fprintf(out, "\nknown deviations: %zu present, %zu absent here; unconfirmed finds: %zu reproduce, %zu no "
 			     "longer reproduce here\n",
 			t->present, t->absent, t->verdicts[BD_V_UNCONFIRMED], t->finds_gone);
+	if (s->cfg.verifier_states)
+		fprintf(out, "\nverifier oracle: %llu accepted cases judged, %llu register values checked against the "
+			     "verifier's states; %llu runs judged only up to an instruction where the verifier pruned a "
+			     "path; %llu not judged (no complete log)\n",
+			(unsigned long long)s->oracle_runs, (unsigned long long)s->oracle_judged,
+			(unsigned long long)s->oracle_stopped, (unsigned long long)s->oracle_skipped);
 	if (log->notes && !fflush(log->notes) && log->notes_buf)
 		bd_fputs_escaped(out, log->notes_buf);
 	fprintf(out, "\n%zu cases in %.3f s: ", t->cases, log->seconds);
@@ -218,6 +225,25 @@ static void json_case(struct bd_report *r, const struct bd_session *s, const str
 	}
 	if (!e->input_error && e->o.first_mem_diff >= 0)
 		fprintf(f, ", \"first_mem_diff\": %d", e->o.first_mem_diff);
+	const struct bd_oracle_result *vo = &e->o.oracle;
+	if (!e->input_error && (vo->checked || vo->skipped[0])) {
+		fprintf(f, ", \"verifier_oracle\": {\"checked\": %s, \"judged\": %llu", vo->checked ? "true" : "false",
+			(unsigned long long)vo->judged);
+		if (vo->skipped[0]) {
+			fputs(", \"skipped\": ", f);
+			bd_json_str(f, vo->skipped);
+		}
+		if (vo->stopped)
+			fprintf(f, ", \"stopped_at_pruned_insn\": %u", vo->stopped_pc);
+		if (vo->found) {
+			fprintf(f, ", \"unsound\": {\"insn\": %u, \"reg\": \"r%d\", \"value\": \"0x%llx\", \"claims\": ", vo->pc,
+				vo->reg, (unsigned long long)vo->value);
+			bd_json_str(f, vo->claim);
+			fprintf(f, ", \"kernel_agrees_with_uvm\": %s}",
+				vo->kernel_agrees < 0 ? "null" : vo->kernel_agrees ? "true" : "false");
+		}
+		fputc('}', f);
+	}
 	if (!e->input_error && e->o.first_map_diff >= 0 && e->o.first_map_diff < e->c.nmaps) {
 		const struct bd_map *m = &e->c.maps[e->o.first_map_diff];
 		fputs(", \"first_map_diff\": {\"map\": ", f);
@@ -256,6 +282,11 @@ static void json_end(struct bd_report *r, const struct bd_session *s, const stru
 		bd_json_str(f, v == BD_V_SOUNDNESS ? "soundness" : bd_verdict_name(v));
 		fprintf(f, ": %zu", t->verdicts[v]);
 	}
+	if (s->cfg.verifier_states)
+		fprintf(f, ", \"verifier_oracle\": {\"judged_cases\": %llu, \"judged_values\": %llu, \"stopped_at_prune\": %llu, "
+			   "\"not_judged\": %llu}",
+			(unsigned long long)s->oracle_runs, (unsigned long long)s->oracle_judged,
+			(unsigned long long)s->oracle_stopped, (unsigned long long)s->oracle_skipped);
 	fputs(", \"backends\": {", f);
 	for (int i = 0; i < s->n; i++) {
 		fprintf(f, "%s", i ? ", " : "");

@@ -223,6 +223,9 @@ void bd_session_close(struct bd_session *s)
 	if (s->probe)
 		bd_backend_uvm.close(s->probe);
 	s->probe = NULL;
+	if (s->oracle_uvm)
+		bd_backend_uvm.close(s->oracle_uvm);
+	s->oracle_uvm = NULL;
 	for (int k = 0; k < 2; k++) {
 		if (s->order_probe[k])
 			bd_backend_uvm.close(s->order_probe[k]);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include "backend.h"
 #include "case.h"
+#include "oracle.h"
 
 #define BD_MAX_BACKENDS 16 /* uvm, kernel, xdp, uvm:be, plugins and 7 guest backends */
 
@@ -26,13 +27,15 @@ enum bd_verdict {
 	BD_V_UNCONFIRMED,     /* an unreviewed fuzz find whose discrepancy reproduces (not a failure) */
 	BD_V_UNCHECKED,       /* met everything checked, but a backend returned no memory for -- mem after */
 	BD_V_ERROR,           /* a backend reported an internal error */
+	BD_V_UNSOUND,         /* the kernel accepted it, and a concrete register value lies outside every
+				 state its verifier logged at that instruction (--verifier-oracle) */
 	BD_V_COUNT,
 };
 const char *bd_verdict_name(enum bd_verdict v); /* "pass", "fail", "discrepancy", "discrepancy (possible verifier soundness bug)", ... */
 static inline bool bd_verdict_is_bad(enum bd_verdict v)
 {
 	return v == BD_V_FAIL || v == BD_V_DISCREPANCY || v == BD_V_SOUNDNESS || v == BD_V_KERNEL_WARNING ||
-	       v == BD_V_ERROR;
+	       v == BD_V_ERROR || v == BD_V_UNSOUND;
 }
 
 struct bd_backend_slot {
@@ -55,6 +58,10 @@ struct bd_session {
 	struct bd_backend *order_probe[2]; /* private uvms, little- and big-endian, that tell
 					      whether a case's outcome depends on byte order */
 	int nondet_checks;         /* how many re-runs were made (for reports) */
+	/* The verifier-state oracle (cfg.verifier_states): a private uvm that
+	 * re-runs accepted cases with a trace, and how often it ran / judged. */
+	struct bd_backend *oracle_uvm;
+	uint64_t oracle_runs, oracle_skipped, oracle_judged, oracle_stopped;
 };
 
 /* The declared deviation of the case that applies to a backend in its
@@ -97,6 +104,7 @@ struct bd_outcome {
 	 * which they take from the real environment, not from the case. */
 	bool env_excused[BD_MAX_BACKENDS];
 	char env_helper[40];       /* the helper that makes it so, for the report */
+	struct bd_oracle_result oracle; /* the verifier-state oracle's judgement (--verifier-oracle) */
 };
 
 /* list: "uvm,kernel,xdp,plugin:PATH" or NULL/"all" for every built-in backend.
