@@ -39,6 +39,7 @@ $(DEPS_STAMP): ci/install-deps.sh
 -include tests/unit/xdp.mk
 -include tests/unit/kernel.mk
 -include tests/unit/diff.mk
+-include tests/unit/oracle.mk
 -include tests/plugin/plugin.mk
 -include tests/survey/survey.mk
 -include tests/unit/failalloc.mk

@@ -10,7 +10,7 @@ FUZZ_CFLAGS := -O2 -g -fno-omit-frame-pointer $(WARN) -Wno-unknown-attributes -W
 # (session, diff, backends: gcc-built $(BUILD)/obj) is linked as it is.
 FUZZ_VM_SRCS := vm/isa.c vm/uvm.c vm/maps.c
 FUZZ_COMMON_SRCS := fuzz/input.c
-FUZZ_HARNESS_SRCS := harness/session.c harness/diff.c harness/byteorder.c harness/env.c harness/backend.c harness/backend_uvm.c harness/case.c \
+FUZZ_HARNESS_SRCS := harness/session.c harness/diff.c harness/oracle.c harness/vlog.c harness/byteorder.c harness/env.c harness/backend.c harness/backend_uvm.c harness/case.c \
 	harness/maps.c harness/map_format.c harness/helpers.c \
 	harness/asm.c harness/disasm.c harness/minimize.c harness/backend_kernel.c harness/kexec.c harness/backend_xdp.c \
 	harness/backend_plugin.c harness/outfile.c harness/discover.c harness/escape.c \

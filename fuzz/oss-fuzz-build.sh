@@ -14,7 +14,7 @@ mkdir -p "$OUT"
 obj=$(mktemp -d)
 trap 'rm -rf "$obj"' EXIT
 CPP="-I. -D_GNU_SOURCE"
-core=(vm/isa.c vm/uvm.c vm/maps.c harness/session.c harness/diff.c harness/byteorder.c harness/env.c harness/backend.c harness/backend_uvm.c
+core=(vm/isa.c vm/uvm.c vm/maps.c harness/session.c harness/diff.c harness/oracle.c harness/vlog.c harness/byteorder.c harness/env.c harness/backend.c harness/backend_uvm.c
       harness/case.c harness/asm.c harness/disasm.c harness/minimize.c harness/outfile.c harness/discover.c
       harness/maps.c harness/map_format.c harness/helpers.c)
 objs=()

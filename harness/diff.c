@@ -20,6 +20,9 @@
 #include "session.h"
 #include "../vm/isa.h"
 
+/* Weak, as in session.c: builds without libbpf (the uvm-only fuzz target) have no kernel. */
+extern const struct bd_backend_ops bd_backend_kernel __attribute__((weak));
+
 const char *bd_verdict_name(enum bd_verdict v)
 {
 	switch (v) {
@@ -1108,7 +1111,7 @@ static void run_oracle(struct bd_session *s, const struct bd_case *c, struct bd_
 	struct bd_oracle_result *r = &o->oracle;
 	int k = -1;
 	for (int i = 0; i < s->n && k < 0; i++)
-		if (s->slot[i].ops == &bd_backend_kernel && o->res[i].status == BD_OK)
+		if (&bd_backend_kernel && s->slot[i].ops == &bd_backend_kernel && o->res[i].status == BD_OK)
 			k = i;
 	if (k < 0)
 		return; /* not accepted (or no kernel): nothing was claimed */
@@ -1117,6 +1120,8 @@ static void run_oracle(struct bd_session *s, const struct bd_case *c, struct bd_
 	if (!kr->states) {
 		snprintf(r->skipped, sizeof(r->skipped), "%s",
 			 kr->states_truncated ? "the verifier log did not fit its buffer: not judged"
+			 : kr->warning[0]     ? "no verifier log: the load with the log failed the verifier's own "
+						"invariant checks (see the kernel warning)"
 					      : "no verifier log");
 		s->oracle_skipped++;
 		return;

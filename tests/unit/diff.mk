@@ -1,5 +1,5 @@
 # Unit test of the diff's classification with scripted backends (tests/unit/test_diff.c).
-DIFF_TEST_OBJS := $(BUILD)/obj/harness/diff.o $(BUILD)/obj/harness/session.o $(BUILD)/obj/harness/byteorder.o $(BUILD)/obj/harness/env.o $(BUILD)/obj/harness/backend.o \
+DIFF_TEST_OBJS := $(BUILD)/obj/harness/diff.o $(BUILD)/obj/harness/oracle.o $(BUILD)/obj/harness/vlog.o $(BUILD)/obj/harness/session.o $(BUILD)/obj/harness/byteorder.o $(BUILD)/obj/harness/env.o $(BUILD)/obj/harness/backend.o \
 	$(BUILD)/obj/harness/backend_uvm.o $(BUILD)/obj/harness/case.o $(BUILD)/obj/harness/disasm.o $(BUILD)/obj/harness/asm.o \
 	$(BUILD)/obj/harness/maps.o $(BUILD)/obj/harness/map_format.o $(BUILD)/obj/harness/helpers.o \
 	$(BUILD)/obj/vm/uvm.o $(BUILD)/obj/vm/maps.o $(BUILD)/obj/vm/isa.o
