@@ -1110,8 +1110,10 @@ static void run_oracle(struct bd_session *s, const struct bd_case *c, struct bd_
 {
 	struct bd_oracle_result *r = &o->oracle;
 	int k = -1;
-	for (int i = 0; i < s->n && k < 0; i++)
-		if (&bd_backend_kernel && s->slot[i].ops == &bd_backend_kernel && o->res[i].status == BD_OK)
+	for (int i = 0; i < s->n && k < 0; i++) /* the kernel, or any backend that logs such states */
+		if (o->res[i].status == BD_OK &&
+		    (o->res[i].states || o->res[i].states_truncated ||
+		     (&bd_backend_kernel && s->slot[i].ops == &bd_backend_kernel)))
 			k = i;
 	if (k < 0)
 		return; /* not accepted (or no kernel): nothing was claimed */
@@ -1161,10 +1163,14 @@ static void run_oracle(struct bd_session *s, const struct bd_case *c, struct bd_
 	s->oracle_runs++;
 	s->oracle_judged += r->judged;
 	s->oracle_stopped += r->stopped;
-	if (rc < 0 || ur.status == BD_ERROR) {
+	if (rc < 0 || !bd_status_ran(ur.status)) {
+		/* e.g. a form the kernel tolerates and the uvm refuses: no trace */
 		r->checked = false;
 		r->found = false;
-		snprintf(r->skipped, sizeof(r->skipped), "the traced uvm run failed: %s", rc < 0 ? strerror(-rc) : ur.message);
+		snprintf(r->skipped, sizeof(r->skipped), "the uvm did not run it: %s %s",
+			 rc < 0 ? "error" : bd_status_name(ur.status), rc < 0 ? strerror(-rc) : ur.message);
+		s->oracle_runs--;
+		s->oracle_skipped++;
 		bd_result_reset(&ur);
 		return;
 	}

@@ -43,6 +43,9 @@ static int fake_run(struct bd_backend *b, const struct bd_case *c, const struct 
 	res->signal = script.signal;
 	snprintf(res->message, sizeof(res->message), "%s", script.message);
 	snprintf(res->warning, sizeof(res->warning), "%s", script.warning);
+	res->states = script.states; /* a verifier log for the verifier-state oracle */
+	res->states_prologue = script.states_prologue;
+	res->states_truncated = script.states_truncated;
 	if (c->mem_len && !script_no_mem) { /* the memory as it came in */
 		res->mem = malloc(c->mem_len);
 		memcpy(res->mem, c->mem, c->mem_len);
@@ -275,6 +278,52 @@ static void test_declared_warning(struct bd_session *s)
 }
 
 /* Backend names as long as a plugin path are never cut. */
+/*
+ * The verifier-state oracle's verdict: the scripted verifier accepts
+ * `mov r0, 7; exit` with a level-2 log (hand-written) whose claim about r0
+ * is true, or false; the uvm's trace is real.
+ */
+static void test_verifier_oracle(struct bd_session *s, struct bd_case *c)
+{
+	struct bd_outcome o;
+	memset(&o, 0, sizeof(o));
+	s->cfg.verifier_states = true;
+	const char *truth = "0: R1=ctx() R10=fp0\n0: (b7) r0 = 7 ; R0=7\n1: (95) exit\nprocessed 2 insns\n";
+	const char *lie = "0: R1=ctx() R10=fp0\n0: (b7) r0 = 7 ; R0=scalar(umax=5)\n1: (95) exit\nprocessed 2 insns\n";
+	script = (struct bd_result){ .status = BD_OK, .r0 = 7, .states = truth };
+	bd_session_run(s, c, &o);
+	/* judged: insn 0 r10 (r1 is ctx: no claim), insn 1 r0 and r10 */
+	CHECK(o.verdict == BD_V_PASS && o.oracle.checked && !o.oracle.found && o.oracle.judged == 3,
+	      "true claims: %s, judged %llu", bd_verdict_name(o.verdict), (unsigned long long)o.oracle.judged);
+
+	script.states = lie;
+	bd_session_run(s, c, &o);
+	CHECK(o.verdict == BD_V_UNSOUND && bd_verdict_is_bad(o.verdict) && o.deviated[1] && !o.deviated[0],
+	      "a value outside the claim: %s %s", bd_verdict_name(o.verdict), o.reason);
+	CHECK(strstr(o.reason, "insn 1: r0 = 0x7") && strstr(o.reason, "umax=0x5") && strstr(o.reason, "agreed with"),
+	      "reason '%s'", o.reason);
+	CHECK(!strcmp(o.signature, "MOV64_IMM|kernel/uvm|verifier-unsound"), "signature '%s'", o.signature);
+	CHECK(!strcmp(bd_verdict_name(o.verdict), "verifier unsound"), "name");
+
+	/* The kernel also disagrees with the uvm: the discrepancy stays the verdict, the finding is kept. */
+	bool had = c->has_result;
+	c->has_result = false;
+	script.r0 = 8;
+	bd_session_run(s, c, &o);
+	CHECK(o.verdict == BD_V_DISCREPANCY && o.oracle.found && o.oracle.kernel_agrees == 0,
+	      "with a discrepancy: %s, found %d agrees %d", bd_verdict_name(o.verdict), o.oracle.found,
+	      o.oracle.kernel_agrees);
+
+	/* No log (truncated): not judged, said so. */
+	script = (struct bd_result){ .status = BD_OK, .r0 = 7, .states_truncated = true };
+	c->has_result = had;
+	bd_session_run(s, c, &o);
+	CHECK(o.verdict == BD_V_PASS && !o.oracle.checked && strstr(o.oracle.skipped, "did not fit"),
+	      "truncated: %s '%s'", bd_verdict_name(o.verdict), o.oracle.skipped);
+	s->cfg.verifier_states = false;
+	script = (struct bd_result){ .status = BD_OK, .r0 = 7 };
+}
+
 static void test_long_backend_name(void)
 {
 	char text[1024], name[300];
@@ -316,6 +365,9 @@ int main(void)
 	script = (struct bd_result){ .status = BD_OK, .r0 = 7 };
 	bd_session_run(&s, &c, &o);
 	CHECK(o.verdict == BD_V_PASS, "agreement: %s %s", bd_verdict_name(o.verdict), o.reason);
+
+	test_verifier_oracle(&s, &c);
+	script = (struct bd_result){ .status = BD_OK, .r0 = 7 };
 
 	/* A kernel WARNING while the case ran outranks agreeing results. */
 	snprintf(script.warning, sizeof(script.warning),
