@@ -25,6 +25,10 @@
  *   BPFDIFF_VERBOSE    1: print every kernel rejection
  *   BPFDIFF_SAVE_RAW   directory: also keep each find's raw input there
  *   BPFDIFF_LIST_MUTANTS  print the uvm mutants (name, what) and exit
+ *   BPFDIFF_VERIFIER_ORACLE  N: every Nth input the kernel loads with a level-2
+ *                      verifier log and the uvm's traced run is checked against
+ *                      the verifier's states (harness/oracle.h); 1 every input,
+ *                      0 never (default 0; fuzz/campaign.sh sets its own)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -65,6 +69,8 @@ static struct {
 	size_t nraw, capraw;
 	struct bd_outcome *o;
 	unsigned long long variants_saved;
+	unsigned long long oracle_every;    /* BPFDIFF_VERIFIER_ORACLE */
+	unsigned long long unsound;         /* inputs the verifier-state oracle found unsound */
 } G;
 
 /* A numeric environment variable; a malformed one stops the fuzzer (a typo
@@ -271,6 +277,7 @@ static void init(void)
 	G.minimize = !((e = getenv("BPFDIFF_MINIMIZE")) && *e == '0');
 	G.stop_on_find = (e = getenv("BPFDIFF_STOP_ON_FIND")) && *e == '1';
 	G.min_runs = (int)env_count("BPFDIFF_MIN_RUNS", 4000, 1, 1000000000);
+	G.oracle_every = env_count("BPFDIFF_VERIFIER_ORACLE", 0, 0, 1000000000);
 	G.finds_dir = getenv("BPFDIFF_FINDS");
 	if (!G.finds_dir && !bdf_replay_mode)
 		G.finds_dir = "corpus";
@@ -332,6 +339,9 @@ static void write_stats(void)
 		   "finds_known=%llu\nnondeterministic=%llu\nerrors=%llu\nskipped=%llu\n",
 		G.execs, now() - G.t0, G.kernel_runs, G.kernel_accepted, G.finds_new, G.finds_known, G.nondet,
 		G.errors, G.skipped);
+	fprintf(f, "oracle_runs=%llu\noracle_judged=%llu\noracle_stopped=%llu\noracle_skipped=%llu\nunsound=%llu\n",
+		(unsigned long long)G.s.oracle_runs, (unsigned long long)G.s.oracle_judged,
+		(unsigned long long)G.s.oracle_stopped, (unsigned long long)G.s.oracle_skipped, G.unsound);
 	fputs("forms_run=", f);
 	for (int i = 0; i < FORM_COUNT; i++)
 		fputc(G.forms_run[i] ? '1' : '0', f);
@@ -363,6 +373,9 @@ void bdf_print_summary(FILE *out)
 		G.finds_known, G.nondet, G.errors);
 	if (G.finds_unwritten)
 		fprintf(out, ", %llu FINDS NOT WRITTEN", G.finds_unwritten);
+	if (G.oracle_every)
+		fprintf(out, ", verifier oracle: %llu judged (%llu values), %llu unsound", (unsigned long long)G.s.oracle_runs,
+			(unsigned long long)G.s.oracle_judged, G.unsound);
 	fprintf(out, ", forms run %d/%d", count(G.forms_run), FORM_COUNT);
 	if (G.kernel_slot >= 0)
 		fprintf(out, " (kernel-accepted %d/%d)", count(G.forms_accepted), FORM_COUNT);
@@ -499,7 +512,7 @@ static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *m
 	bd_outcome_reset(G.o);
 	bd_session_run(&G.s, &c, G.o);
 	if (G.o->verdict != BD_V_DISCREPANCY && G.o->verdict != BD_V_SOUNDNESS &&
-	    G.o->verdict != BD_V_KERNEL_WARNING) {
+	    G.o->verdict != BD_V_KERNEL_WARNING && G.o->verdict != BD_V_UNSOUND) {
 		G.nondet++; /* the minimized case does not reproduce on a fresh run */
 		save_variant(data, size, raw_sig);
 		bd_case_free(&c);
@@ -572,6 +585,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.mem = mem;
 	c.mem_len = mem_len;
 	G.execs++;
+	/* The verifier-state oracle on a sample (its load with a level-2 log
+	 * and the traced re-run cost more than the rest of the input). */
+	G.s.cfg.verifier_states = G.oracle_every && G.kernel_slot >= 0 && G.execs % G.oracle_every == 0;
 	bd_session_run(&G.s, &c, G.o);
 
 	const struct bd_result *r0 = &G.o->res[0];
@@ -604,6 +620,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case BD_V_SOUNDNESS:
 	case BD_V_KERNEL_WARNING:
 		handle_find(prog, n, mem, mem_len, data, size);
+		break;
+	case BD_V_UNSOUND:
+		G.unsound++;
+		handle_find(prog, n, mem, mem_len, data, size); /* minimized with the oracle still on */
 		break;
 	case BD_V_NONDETERMINISTIC: G.nondet++; break;
 	case BD_V_ERROR:

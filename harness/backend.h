@@ -112,6 +112,8 @@ struct bd_run_opts {
 	/* uvm only: called before each instruction (vm/uvm.h: uvm_trace_fn); NULL none. */
 	void (*trace)(void *ctx, unsigned prog, uint32_t pc, int depth, const uint64_t regs[11]);
 	void *trace_ctx;
+	/* kernel only: load with a level-2 verifier log (res->states), for the verifier-state oracle */
+	bool verifier_states;
 };
 void bd_run_opts_default(struct bd_run_opts *o);
 
@@ -127,7 +129,7 @@ struct bd_backend_config {
 	 * own backends the session's `--platform` (NULL: linux). */
 	bool verifier;
 	const char *platform;
-	bool verifier_states; /* the kernel loads with a level-2 verifier log (the verifier-state oracle) */
+	bool verifier_states; /* the verifier-state oracle is on (the session sets bd_run_opts.verifier_states) */
 	bool share;          /* a short-lived process: share loaded VMs across processes (xdp: a pinned VM) */
 };
 

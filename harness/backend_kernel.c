@@ -115,7 +115,8 @@ static int kb_run(struct bd_backend *b, const struct bd_case *c, const struct bd
 	struct kexec_prog progs[KEXEC_MAX_PROGS];
 	struct kexec_map maps[KEXEC_MAX_MAPS];
 	uint8_t *init[KEXEC_MAX_MAPS] = { 0 };
-	(void)ro; /* addresses, fills and budget are the kernel's own */
+	/* addresses, fills and budget are the kernel's own */
+	b->k.want_states = ro->verifier_states;
 	bd_result_reset(res);
 	/* --isa rfc9669: the kernel would run its extensions, the profile refuses them. */
 	if (ebpf_isa_check(c->insns, c->ninsns, b->isa, res->message, sizeof(res->message)) < 0) {
@@ -265,7 +266,6 @@ static int kb_open(struct bd_backend **out, const struct bd_backend_config *cfg,
 	}
 	b->k.type_name = type_name;
 	b->k.loop_helper = loop_helper;
-	b->k.want_states = cfg->verifier_states;
 	/* Unprivileged BPF (socket filters when the sysctl allows it) runs a
 	 * stricter verifier: its rejections are not the ones bpfdiff studies. */
 	if (!has_caps()) {

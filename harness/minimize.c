@@ -413,7 +413,7 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 	bd_session_run(s, c, m.o);
 	m.verdict = m.o->verdict;
 	bool bad = m.verdict == BD_V_DISCREPANCY || m.verdict == BD_V_SOUNDNESS ||
-		   m.verdict == BD_V_KERNEL_WARNING;
+		   m.verdict == BD_V_KERNEL_WARNING || m.verdict == BD_V_UNSOUND;
 	if (!bad || (signature && strchr(signature, '|') &&
 		     strcmp(bd_signature_key(signature), bd_signature_key(m.o->signature)))) {
 		st->runs = m.runs;

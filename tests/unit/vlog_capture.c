@@ -32,6 +32,7 @@ int main(int argc, char **argv)
 	}
 	struct bd_run_opts ro;
 	bd_run_opts_default(&ro);
+	ro.verifier_states = true;
 	struct bd_result res = { 0 };
 	int rc = bd_backend_kernel.run(b, &c, &ro, &res);
 	if (rc < 0 || res.status != BD_OK || !res.states) {
