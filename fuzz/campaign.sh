@@ -7,6 +7,10 @@
 #   TARGET (bpf_diff; bpf_diff_mutants with BPFDIFF_MUTANT=NAME fuzzes a uvm mutant)
 #   QUEUE (build/fuzz/queue: the growing corpus, kept between campaigns)
 #   SEED_PATHS (corpus conformance ../shared/bpf_conformance/tests: .data seeds)
+#   VERIFIER_ORACLE (1: at the end, every input in QUEUE -- the inputs that gave new
+#     coverage -- is replayed with the verifier-state oracle; 0: not). In the
+#     fuzzers themselves BPFDIFF_VERIFIER_ORACLE=N (every Nth input) is off by
+#     default: the traced run's hook would feed the fuzzer coverage of its own.
 # Seeds: corpus/, conformance/ and ../shared/bpf_conformance/tests converted by
 # data2input, plus the inputs of earlier campaigns ($BUILD/fuzz/queue).
 # Prints live progress, an end summary, and draws $OUT/campaign.png (gnuplot).
@@ -209,10 +213,20 @@ kill -KILL "$sampler" "$watchdog" 2> /dev/null
 rm -rf "$FTMP"
 [ "$FUZZER" = afl ] && cp -n "$OUT"/afl/*/queue/id* "$QUEUE"/ 2> /dev/null
 
+# The verifier-state oracle (harness/oracle.h) over the inputs the campaign kept:
+# a replay, so its traced uvm runs add nothing to the fuzzers' coverage, and
+# every new-coverage input is judged once. Its finds land in BPFDIFF_FINDS.
+oracle_summary=""
+if [ "${VERIFIER_ORACLE:-1}" != 0 ] && [ -z "$stop_signal" ] && [ "$TARGET" = bpf_diff ] && [ -x "$F/bpf_diff_replay" ]; then
+  oracle_summary=$(BPFDIFF_VERIFIER_ORACLE=1 BPFDIFF_MIN_RUNS=${BPFDIFF_MIN_RUNS:-400} "$F/bpf_diff_replay" "$QUEUE" 2> /dev/null 8>&- 9>&- |
+    sed -n 's/^bpf_diff: \([0-9]*\) execs.*verifier oracle: \([^,]*, [0-9]* unsound\).*/verifier oracle over the \1 inputs in the queue: \2/p')
+fi
+
 secs=$(($(date +%s) - t0))
 summary=$(aggregate summary)
 execs=$(sed 's/execs=\([0-9]*\).*/\1/' <<< "$summary")
 echo "campaign done${stop_reason:+ ($stop_reason)}: $FUZZER ${secs}s, $((execs / (secs > 0 ? secs : 1))) exec/s, $summary"
+[ -n "$oracle_summary" ] && echo "$oracle_summary"
 if [ "$FUZZER" = afl ] && command -v afl-plot > /dev/null && afl-plot "$OUT/afl/main" "$OUT/afl-plot" > /dev/null 2>&1; then
   echo "afl-plot: $OUT/afl-plot/index.html"
 fi
