@@ -322,6 +322,7 @@ static void test_verifier_oracle(struct bd_session *s, struct bd_case *c)
 	      "truncated: %s '%s'", bd_verdict_name(o.verdict), o.oracle.skipped);
 	s->cfg.verifier_states = false;
 	script = (struct bd_result){ .status = BD_OK, .r0 = 7 };
+	bd_outcome_reset(&o);
 }
 
 static void test_long_backend_name(void)
