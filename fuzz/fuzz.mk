@@ -69,7 +69,7 @@ $(FUZZ_DIR)/bpf_diff_afl: $(FUZZ_DIR)/afl/fuzz/bpf_diff.o $(FUZZ_DIR)/afl/fuzz/i
 	AFL_QUIET=1 $(AFL_CC) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 # -- the parser/assembler/uvm target (issue 2), ASan + UBSan ----------------
-PARSE_FUZZ_SRCS := fuzz/parse_fuzz.c harness/case.c harness/asm.c harness/disasm.c harness/backend.c harness/maps.c \
+PARSE_FUZZ_SRCS := fuzz/parse_fuzz.c harness/case.c harness/asm.c harness/disasm.c harness/backend.c harness/maps.c harness/vlog.c \
 	harness/map_format.c harness/helpers.c vm/isa.c vm/uvm.c vm/maps.c
 $(FUZZ_DIR)/asan/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

@@ -28,7 +28,7 @@ $CC $CPP $CFLAGS -DBDF_LIBFUZZER_HOOKS -c fuzz/mutator.c -o "$obj/mutator.o"
 $CC $CFLAGS "${objs[@]}" "$obj/mutator.o" $LIB_FUZZING_ENGINE -o "$OUT/bpf_diff"
 $CC $CPP $CFLAGS -c fuzz/parse_fuzz.c -o "$obj/parse_fuzz.o"
 pobjs=()
-for s in vm/isa.c vm/uvm.c vm/maps.c harness/case.c harness/asm.c harness/disasm.c harness/backend.c harness/maps.c \
+for s in vm/isa.c vm/uvm.c vm/maps.c harness/case.c harness/asm.c harness/disasm.c harness/backend.c harness/maps.c harness/vlog.c \
     harness/map_format.c harness/helpers.c; do pobjs+=("$obj/$(echo "$s" | tr / _).o"); done
 # shellcheck disable=SC2086
 $CC $CFLAGS "$obj/parse_fuzz.o" "${pobjs[@]}" $LIB_FUZZING_ENGINE -o "$OUT/parse_fuzz"

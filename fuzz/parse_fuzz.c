@@ -6,7 +6,9 @@
  * written back with bd_case_format_data, which must parse again to the same
  * program (a writer/parser disagreement aborts). Built with ASan + UBSan:
  * any memory error in the parser, assembler, disassembler or uvm is a crash.
- * Seeds: the .data files (conformance/, corpus/, bpf_conformance incl. negative/).
+ * The text is also read as a level-2 verifier log (vlog.c).
+ * Seeds: the .data files (conformance/, corpus/, bpf_conformance incl. negative/)
+ * and the captured verifier logs (tests/unit/vlogs/).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include "../harness/asm.h"
 #include "../harness/case.h"
+#include "../harness/vlog.h"
 #include "../vm/uvm.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -83,6 +86,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	free(insns);
+
+	/* The same text as a verifier log (harness/vlog.c: what --verifier-oracle reads). */
+	struct vlog v;
+	if (vlog_parse(text, &v, err, sizeof(err)) == 0)
+		vlog_free(&v);
 	free(text);
 	return 0;
 }

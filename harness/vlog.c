@@ -293,10 +293,15 @@ static int add_point(struct vlog *v, uint32_t insn, const struct vlog_reg *regs)
 	return 0;
 }
 
+/* Insn numbers above the verifier's limit (1M insns) are no insns: a count in a message. */
+#define VLOG_MAX_INSN (1u << 24)
+
 static int see_insn(struct vlog *v, size_t insn)
 {
 	if (insn < v->ninsns)
 		return 0;
+	if (insn >= VLOG_MAX_INSN)
+		return -1;
 	size_t n = insn + 1;
 	uint8_t *p = realloc(v->pruned, n);
 	if (!p)
@@ -353,7 +358,8 @@ int vlog_parse(const char *text, struct vlog *v, char *err, size_t errlen)
 			b = strtoul(e + 4, &e, 10);
 			const char *colon = memchr(e, ':', (size_t)(end - e));
 			if (!colon || see_insn(v, b)) {
-				why = "a 'from A to B' line without ':'";
+				why = colon ? "a 'from A to B' line with B out of range (or no memory)"
+					    : "a 'from A to B' line without ':'";
 				break;
 			}
 			(void)a;

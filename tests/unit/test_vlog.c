@@ -215,6 +215,13 @@ static void test_errors(void)
 	CHECK(!vlog_parse("0: R1=ctx() R10=fp0\n0: (b7) r0 = 1 ; R0=1\n", &v, err, sizeof(err)) && !v.complete,
 	      "a log without its last line is not complete");
 	vlog_free(&v);
+	/* Found by parse_fuzz: an insn number of 2^64-1 once made a zero-sized realloc (a double free). */
+	CHECK(!vlog_parse("18446744073709551615: (b7) r0 = 1\nprocessed 1 insns\n", &v, err, sizeof(err)) && !v.n &&
+		      v.complete,
+	      "a number past the verifier's limit is no insn");
+	vlog_free(&v);
+	CHECK(vlog_parse("from 1 to 18446744073709551615: R0=1\n", &v, err, sizeof(err)) < 0 && strstr(err, "line 1"),
+	      "a path resuming out of range is an error: %s", err);
 }
 
 int main(void)
