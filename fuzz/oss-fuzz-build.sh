@@ -43,5 +43,5 @@ if $hostcc $CPP -O1 -o "$obj/data2input" fuzz/data2input.c fuzz/input.c vm/isa.c
   "$obj/data2input" "$obj/seeds" conformance corpus >/dev/null 2>&1 || true
   (cd "$obj/seeds" && zip -q -r "$OUT/bpf_diff_seed_corpus.zip" .) || true
 fi
-(zip -q -r "$OUT/parse_fuzz_seed_corpus.zip" conformance corpus -i "*.data") || true
+(zip -q -r "$OUT/parse_fuzz_seed_corpus.zip" conformance corpus tests/unit/vlogs -i "*.data" "*.log") || true
 echo "oss-fuzz-build: $OUT/bpf_diff $OUT/parse_fuzz"
