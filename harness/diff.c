@@ -1189,21 +1189,31 @@ static void run_oracle(struct bd_session *s, const struct bd_case *c, struct bd_
 		 r->pc, r->reg, (unsigned long long)r->value, r->claim, r->kernel_agrees ? "agreed with" : "differed from");
 	if (bd_verdict_is_bad(o->verdict))
 		return; /* the worse verdict stays; the oracle's finding is in o->oracle */
-	o->verdict = BD_V_UNSOUND;
 	memcpy(o->reason, line, sizeof(o->reason));
 	memset(o->deviated, 0, sizeof(o->deviated));
 	o->deviated[k] = true;
 	char key[sizeof(s->slot[0].name) + 48];
 	snprintf(key, sizeof(key), "|%s/uvm|verifier-unsound", s->slot[k].name);
 	signature_with_key(c, key, o->signature, sizeof(o->signature));
+	/* An unreviewed find of this oracle that still reproduces: as for discrepancies. */
+	bool known = bd_case_unconfirmed(c) && c->signature &&
+		     !strcmp(bd_signature_key(c->signature), bd_signature_key(o->signature));
+	o->verdict = known ? BD_V_UNCONFIRMED : BD_V_UNSOUND;
+	if (known)
+		o->find_gone = false;
 }
 
 int bd_session_run(struct bd_session *s, const struct bd_case *c, struct bd_outcome *o)
 {
 	bd_outcome_reset(o);
+	/* A find of the oracle (its signature says so) is judged by it again
+	 * wherever it runs: `bpfdiff replay corpus`, `bpfdiff minimize`. */
+	bool session = s->cfg.verifier_states;
+	s->cfg.verifier_states |= c->signature && strstr(c->signature, "|verifier-unsound") != NULL;
 	int rc = classify(s, c, o);
 	if (rc >= 0 && s->cfg.verifier_states)
 		run_oracle(s, c, o);
+	s->cfg.verifier_states = session;
 	return rc;
 }
 

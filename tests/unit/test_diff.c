@@ -321,6 +321,21 @@ static void test_verifier_oracle(struct bd_session *s, struct bd_case *c)
 	CHECK(o.verdict == BD_V_PASS && !o.oracle.checked && strstr(o.oracle.skipped, "did not fit"),
 	      "truncated: %s '%s'", bd_verdict_name(o.verdict), o.oracle.skipped);
 	s->cfg.verifier_states = false;
+
+	/* A saved find of the oracle is judged by it again without the flag (its signature says
+	 * so): an unconfirmed find that reproduces, or one that no longer does. */
+	struct bd_case f = parse("-- asm\nmov %r0, 7\nexit\n-- observed uvm\nok\nresult 0x7\n"
+				 "-- observed kernel arch=x86_64 release=6.18.0\nok\nresult 0x7\n"
+				 "-- signature\nMOV64_IMM|kernel/uvm|verifier-unsound\n");
+	script = (struct bd_result){ .status = BD_OK, .r0 = 7, .states = lie };
+	bd_session_run(s, &f, &o);
+	CHECK(o.verdict == BD_V_UNCONFIRMED && !o.find_gone && o.oracle.found && !s->cfg.verifier_states,
+	      "unconfirmed unsound find: %s", bd_verdict_name(o.verdict));
+	script.states = truth;
+	bd_session_run(s, &f, &o);
+	CHECK(o.verdict == BD_V_PASS && o.find_gone && o.oracle.checked && !o.oracle.found,
+	      "unsound find gone: %s", bd_verdict_name(o.verdict));
+	bd_case_free(&f);
 	script = (struct bd_result){ .status = BD_OK, .r0 = 7 };
 	bd_outcome_reset(&o);
 }
