@@ -114,6 +114,8 @@ struct bd_run_opts {
 	void *trace_ctx;
 	/* kernel only: load with a level-2 verifier log (res->states), for the verifier-state oracle */
 	bool verifier_states;
+	/* uvm only: with no memory r1 starts as 0, as the kernel backend passes it (the oracle) */
+	bool null_r1;
 };
 void bd_run_opts_default(struct bd_run_opts *o);
 

@@ -130,6 +130,7 @@ static int uvm_backend_run(struct bd_backend *b, const struct bd_case *c, const 
 		.env_seed = o->env_seed,
 		.platform = b->platform,
 		.big_endian = b->big_endian,
+		.null_r1 = o->null_r1,
 	};
 	char err[256];
 	bd_result_reset(res);

@@ -1149,12 +1149,14 @@ static void run_oracle(struct bd_session *s, const struct bd_case *c, struct bd_
 	bd_run_opts_default(&ro);
 	ro.cpu = c->cpu ? c->cpu : s->cfg.cpu;
 	struct bd_oracle judge;
-	if (bd_oracle_load(&judge, kr->states, kr->states_prologue, ro.mem_addr, c->mem_len, r) < 0) {
+	if (bd_oracle_load(&judge, kr->states, kr->states_prologue, ro.mem_addr, c->mem_len, c->insns, c->ninsns, r) <
+	    0) {
 		s->oracle_skipped++;
 		return;
 	}
 	ro.trace = bd_oracle_step;
 	ro.trace_ctx = &judge;
+	ro.null_r1 = true; /* no memory: the kernel's r1 is 0 */
 	/* The traced run must be one this kernel could have made: the verifier
 	 * rightly claims bpf_get_smp_processor_id() < its CPU count, so the
 	 * uvm's CPU (the case's, or one from the seed) is CPU 0, which every

@@ -5,17 +5,33 @@
 #include <string.h>
 #include "oracle.h"
 
+static int cmp_edge(const void *a, const void *b)
+{
+	const struct vlog_edge *x = a, *y = b;
+	if (x->to != y->to)
+		return x->to < y->to ? -1 : 1;
+	return x->from < y->from ? -1 : x->from > y->from;
+}
+
+static bool has_edge(const struct vlog_edge *e, size_t n, uint32_t from, uint32_t to)
+{
+	struct vlog_edge k = { from, to };
+	return n && bsearch(&k, e, n, sizeof(*e), cmp_edge);
+}
+
 int bd_oracle_load(struct bd_oracle *o, const char *log, size_t prologue, uint64_t mem_addr, size_t mem_len,
-		   struct bd_oracle_result *out)
+		   const struct ebpf_insn *insns, size_t n_insns, struct bd_oracle_result *out)
 {
 	char err[160];
 	memset(o, 0, sizeof(*o));
+	o->insns = insns;
+	o->ninsns = n_insns;
 	o->prologue = prologue;
 	o->mem_addr = mem_addr;
 	o->mem_len = mem_len;
 	o->out = out;
 	out->kernel_agrees = -1;
-	if (vlog_parse(log, &o->v, err, sizeof(err))) {
+	if (vlog_parse_case(log, (uint32_t)prologue, &o->v, err, sizeof(err))) {
 		snprintf(out->skipped, sizeof(out->skipped), "%s", err);
 		return -1;
 	}
@@ -48,6 +64,9 @@ int bd_oracle_load(struct bd_oracle *o, const char *log, size_t prologue, uint64
 		o->order[o->first[x] + fill[x]++] = (uint32_t)i;
 	}
 	free(fill);
+	qsort(o->v.steps, o->v.nsteps, sizeof(*o->v.steps), cmp_edge);
+	qsort(o->v.pruned_steps, o->v.npruned_steps, sizeof(*o->v.pruned_steps), cmp_edge);
+	o->prev = -1;
 	out->checked = true;
 	return 0;
 }
@@ -66,11 +85,7 @@ static int holds(const struct bd_oracle *o, const struct vlog_reg *r, uint64_t x
 {
 	switch (r->kind) {
 	case VLOG_SCALAR:
-		if (vlog_bounds_contain(&r->b, x))
-			return 1;
-		/* With no memory the kernel's r1 is 0 and the uvm's its memory
-		 * address (the execution contract): that difference is no claim. */
-		return !o->mem_len && vlog_bounds_contain(&r->b, x - o->mem_addr);
+		return vlog_bounds_contain(&r->b, x);
 	case VLOG_MAP_VALUE:
 		if (!o->mem_len || strcmp(r->map, BD_ORACLE_MEM_MAP))
 			return -1; /* a map of the case's own: the uvm places it elsewhere */
@@ -107,16 +122,38 @@ void bd_oracle_step(void *ctx, unsigned prog, uint32_t pc, int depth, const uint
 	struct bd_oracle *o = ctx;
 	struct bd_oracle_result *out = o->out;
 	(void)depth;
-	if (prog != 0 || out->found || out->stopped)
-		return; /* tail-call targets are logged as programs of their own */
-	size_t insn = o->prologue + pc;
-	if (insn >= o->v.ninsns)
+	if (out->found || out->stopped)
 		return;
-	if (o->v.pruned[insn]) {
+	if (prog != 0) {
+		o->elsewhere = true; /* tail-call targets are logged as programs of their own */
+		return;
+	}
+	size_t insn = o->prologue + pc;
+	/* A tail call into program 0 starts it afresh: its entry, as the first step. */
+	bool entry = o->prev < 0 || (pc == 0 && (o->elsewhere || o->tail_call));
+	o->elsewhere = false;
+	o->tail_call = o->insns && pc < o->ninsns && o->insns[pc].opcode == 0x85 && o->insns[pc].src == 0 &&
+		       o->insns[pc].imm == 12;
+	/* Still on a path the verifier explored? The run's first step is (the
+	 * verifier's entry); each later one is when the verifier took the same
+	 * step on an explored path and never pruned a path at that step: the
+	 * path the run follows is then the one logged (by induction: nothing
+	 * it followed was cut). Otherwise the logged states after it belong to
+	 * other paths (a prune: the covering state's, whose imprecise registers
+	 * say nothing of this run), or to none (a bpf_loop callback run again,
+	 * which the verifier models as a return to the call): judging stops. */
+	bool same = insn < o->v.ninsns &&
+		    (entry ? !o->v.pruned[insn]
+				 : has_edge(o->v.steps, o->v.nsteps, (uint32_t)o->prev, (uint32_t)insn) &&
+					   !has_edge(o->v.pruned_steps, o->v.npruned_steps, (uint32_t)o->prev,
+						     (uint32_t)insn) &&
+					   !has_edge(o->v.pruned_steps, o->v.npruned_steps, (uint32_t)o->prev, VLOG_ANY));
+	if (!same) {
 		out->stopped = true;
 		out->stopped_pc = pc;
 		return;
 	}
+	o->prev = (long)insn;
 	uint32_t n = o->count[insn];
 	if (!n)
 		return; /* no state logged here: nothing claimed */

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "vlog.h"
+#include "../vm/ebpf.h"
 
 #define BD_ORACLE_MEM_MAP "bpfdiff_mem" /* the map whose value is the case memory (kexec.c) */
 
@@ -43,8 +44,9 @@ struct bd_oracle_result {
 	int nclaims;
 	int kernel_agrees;    /* 1: the kernel's run agreed with the uvm's, 0: not, -1: unknown */
 	uint64_t judged;      /* (insn, register) values judged */
-	bool stopped;         /* judging stopped at a pruned instruction ... */
-	uint32_t stopped_pc;  /* ... this one (case pc) */
+	bool stopped;         /* judging stopped where the run left the paths the verifier explored
+				 (a step into a prune, a step it never took) ... */
+	uint32_t stopped_pc;  /* ... before this insn (case pc) */
 };
 
 /* What the judge needs besides the log: how the logged program numbers
@@ -55,14 +57,20 @@ struct bd_oracle {
 	uint32_t *count;      /* per insn: how many points */
 	uint32_t *order;      /* point indexes grouped by insn */
 	size_t prologue;
+	long prev;            /* the insn the traced run executed last (kernel numbering), -1 none */
+	bool elsewhere;       /* the run is in another program (a tail call) */
+	bool tail_call;       /* the last insn was a tail call (bpf_tail_call, helper 12) */
+	const struct ebpf_insn *insns; /* the case's program 0 (to know its tail calls); NULL: none */
+	size_t ninsns;
 	uint64_t mem_addr;
 	size_t mem_len;
 	struct bd_oracle_result *out;
 };
 
-/* Read a log: 0, or -1 with the reason in out->skipped. */
+/* Read a log: 0, or -1 with the reason in out->skipped. insns/n: the
+ * case's program 0, or NULL. */
 int bd_oracle_load(struct bd_oracle *o, const char *log, size_t prologue, uint64_t mem_addr, size_t mem_len,
-		   struct bd_oracle_result *out);
+		   const struct ebpf_insn *insns, size_t n, struct bd_oracle_result *out);
 /* The uvm's trace hook (uvm_trace_fn): judges one instruction's registers. */
 void bd_oracle_step(void *ctx, unsigned prog, uint32_t pc, int depth, const uint64_t regs[11]);
 void bd_oracle_free(struct bd_oracle *o);

@@ -296,6 +296,20 @@ static int add_point(struct vlog *v, uint32_t insn, const struct vlog_reg *regs)
 /* Insn numbers above the verifier's limit (1M insns) are no insns: a count in a message. */
 #define VLOG_MAX_INSN (1u << 24)
 
+static int add_edge(struct vlog_edge **e, size_t *n, size_t *cap, uint32_t from, uint32_t to)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct vlog_edge *x = realloc(*e, c * sizeof(*x));
+		if (!x)
+			return -1;
+		*e = x;
+		*cap = c;
+	}
+	(*e)[(*n)++] = (struct vlog_edge){ from, to };
+	return 0;
+}
+
 static int see_insn(struct vlog *v, size_t insn)
 {
 	if (insn < v->ninsns)
@@ -316,12 +330,18 @@ static bool digit(char c) { return c >= '0' && c <= '9'; }
 
 int vlog_parse(const char *text, struct vlog *v, char *err, size_t errlen)
 {
+	return vlog_parse_case(text, 0, v, err, errlen);
+}
+
+int vlog_parse_case(const char *text, uint32_t first, struct vlog *v, char *err, size_t errlen)
+{
 	memset(v, 0, sizeof(*v));
 	struct vlog_reg cur[11];
 	bool valid = true;        /* cur is the state of the path being printed */
 	for (int i = 0; i < 11; i++)
 		cur[i] = (struct vlog_reg){ .kind = VLOG_NONE, .frame = -1 }; /* before insn 0: nothing initialised */
 	enum { NONE, SKIP_TO_CALLEE, CALLEE, SKIP_TO_CALLER, CALLER } expect = NONE;
+	long prev = -1; /* the insn the current path processed last, -1 none */
 	size_t lineno = 0;
 	const char *why = NULL;
 
@@ -362,15 +382,23 @@ int vlog_parse(const char *text, struct vlog *v, char *err, size_t errlen)
 					    : "a 'from A to B' line without ':'";
 				break;
 			}
-			(void)a;
 			if (!strncmp(colon, ": safe", 6)) {
 				v->pruned[b] = 1;
 				valid = false;
+				if (add_edge(&v->pruned_steps, &v->npruned_steps, &v->cappruned, (uint32_t)a,
+					     b < first ? VLOG_ANY : (uint32_t)b)) {
+					why = "out of memory";
+					break;
+				}
+				prev = -1;
 			} else if (apply_state(colon + 1, end, cur, true)) {
 				why = "cannot read the state of a 'from A to B' line";
 				break;
 			} else {
 				valid = true;
+				prev = a < VLOG_MAX_INSN ? (long)a : -1;
+				if (b < first)
+					prev = -1; /* a path resuming inside bpfdiff's own insns: not the case's */
 			}
 		} else if (digit(*l)) {
 			unsigned long n = strtoul(l, &e, 10);
@@ -382,12 +410,26 @@ int vlog_parse(const char *text, struct vlog *v, char *err, size_t errlen)
 			if (!strncmp(rest, " safe", 5)) {
 				v->pruned[n] = 1;
 				valid = false;
+				if (prev >= 0 && add_edge(&v->pruned_steps, &v->npruned_steps, &v->cappruned, (uint32_t)prev,
+							  n < first ? VLOG_ANY : (uint32_t)n)) {
+					why = "out of memory";
+					break;
+				}
+				prev = -1;
 			} else if (rest[0] == ' ' && rest[1] == '(') {
 				/* "N: (op) text   ; R0=..." */
 				if (valid && add_point(v, (uint32_t)n, cur)) {
 					why = "out of memory";
 					break;
 				}
+				if (n >= first) {
+					if (prev >= 0 &&
+					    add_edge(&v->steps, &v->nsteps, &v->capsteps, (uint32_t)prev, (uint32_t)n)) {
+						why = "out of memory";
+						break;
+					}
+					prev = (long)n;
+				} /* else bpfdiff's insns: the step goes over them */
 				unsigned op = (unsigned)strtoul(rest + 2, NULL, 16);
 				const char *semi = memchr(rest, ';', (size_t)(end - rest));
 				if (op == 0x85 && !strstr(rest, "call pc")) {
@@ -420,5 +462,7 @@ void vlog_free(struct vlog *v)
 {
 	free(v->pts);
 	free(v->pruned);
+	free(v->steps);
+	free(v->pruned_steps);
 	memset(v, 0, sizeof(*v));
 }

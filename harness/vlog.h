@@ -58,12 +58,24 @@ struct vlog_point {
 	struct vlog_reg r[11];
 };
 
+/* A step of an explored path, from one instruction to the next it processed. */
+struct vlog_edge {
+	uint32_t from, to;
+};
+
 struct vlog {
 	struct vlog_point *pts; /* in log order */
 	size_t n, cap;
 	uint8_t *pruned;        /* per insn (< ninsns): a path was pruned there */
 	size_t ninsns;          /* 1 + the largest insn number seen */
 	bool complete;          /* the "processed N insns" line was seen */
+	/* Steps of explored paths (the insn before and after on one path:
+	 * consecutive insn lines, "from A to B" then B), and the steps that
+	 * led into a prune ("X: safe" after insn P: P -> X; "from A to X: safe";
+	 * P -> VLOG_ANY: every step from P).
+	 * Unsorted, possibly repeated. */
+	struct vlog_edge *steps, *pruned_steps;
+	size_t nsteps, npruned_steps, capsteps, cappruned;
 };
 
 /* Unbounded: what "scalar()" claims. */
@@ -74,6 +86,12 @@ void vlog_bounds_unknown(struct vlog_bounds *b);
 int vlog_parse_value(const char *s, size_t len, struct vlog_reg *out);
 /* Parse a whole level-2 log. 0, or -1 with err (the line number and why). */
 int vlog_parse(const char *text, struct vlog *v, char *err, size_t errlen);
+/* The same for a program whose insns below `first` are bpfdiff's own (the
+ * prologue, the epilogue and the helper trampolines, kexec.c): a path's steps
+ * go over them (case insn -> trampoline -> case insn is one step), and a prune
+ * inside them prunes every step from the case insn before (to VLOG_ANY). */
+int vlog_parse_case(const char *text, uint32_t first, struct vlog *v, char *err, size_t errlen);
+#define VLOG_ANY UINT32_MAX
 void vlog_free(struct vlog *v);
 
 /* Is x within the bounds (every one of the nine constraints)? */

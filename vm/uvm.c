@@ -316,7 +316,8 @@ __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 
 	u64 r[EBPF_NREGS];
 	for (int i = 0; i < EBPF_NREGS; i++)
 		r[i] = o->reg_fill;
-	r[1] = o->mem_addr;
+	const u64 r1_entry = mem_len || !o->null_r1 ? o->mem_addr : 0;
+	r[1] = r1_entry;
 	r[2] = mem_len;
 	r[10] = o->stack_top;
 
@@ -804,7 +805,7 @@ helper: {
 		 * as a program does: r1 the memory, r2 its length. */
 		for (int i = 6; i < 10; i++)
 			r[i] = o->reg_fill;
-		r[1] = o->mem_addr;
+		r[1] = r1_entry;
 		r[2] = mem_len;
 		XFER(vm->code + vm->prog_base[target - 1]);
 	}

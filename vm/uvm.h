@@ -44,6 +44,9 @@ struct uvm_opts {
 	int big_endian;       /* 1: loads, stores and atomics are big-endian and le/be swap roles
 				 (a big-endian target such as s390x, RFC 9669 leaves the order to
 				 the target); 0: little-endian */
+	int null_r1;          /* 1: with no memory (mem_len 0) r1 starts as 0, the NULL the kernel
+				 backend passes, instead of mem_addr (the verifier-state oracle
+				 compares values with the kernel's) */
 };
 
 enum uvm_status {

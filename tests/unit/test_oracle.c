@@ -38,10 +38,11 @@ static struct bd_oracle_result judge(const struct bd_case *c, const char *log, s
 	struct bd_run_opts ro;
 	bd_run_opts_default(&ro);
 	struct bd_oracle o;
-	if (bd_oracle_load(&o, log, P, ro.mem_addr, c->mem_len, &r) < 0)
+	if (bd_oracle_load(&o, log, P, ro.mem_addr, c->mem_len, c->insns, c->ninsns, &r) < 0)
 		return r;
 	ro.trace = bd_oracle_step;
 	ro.trace_ctx = &o;
+	ro.null_r1 = true;
 	struct bd_result res = { 0 };
 	if (bd_backend_uvm.run(uvm, c, &ro, &res) < 0 || res.status != BD_OK)
 		printf("FAIL uvm run: %s\n", res.message);
@@ -146,16 +147,17 @@ static void test_real_log(void)
 		exit(1);
 	}
 	char *log = slurp("tests/unit/vlogs/varoff-branch-prune.log");
-	/* mem[0] = 1: r2 = 1, the fall-through path; "23: safe" stops the judging at pc 14. */
+	/* mem[0] = 1: r2 = 1, the fall-through path 19 20 21 23 24, which the verifier explored to
+	 * the end ("22: (b7) r5 = 2" then "23: safe" pruned the other one's step 22 -> 23): judged
+	 * throughout. */
 	struct bd_oracle_result r = judge(&c, log, 9);
-	CHECK(r.checked && !r.found && r.stopped && r.stopped_pc == 14 && r.judged > 20,
-	      "the true log: found %d stopped %d at %u judged %llu", r.found, r.stopped, r.stopped_pc,
-	      (unsigned long long)r.judged);
+	CHECK(r.checked && !r.found && !r.stopped && r.judged > 20, "the true log: found %d stopped %d at %u judged %llu",
+	      r.found, r.stopped, r.stopped_pc, (unsigned long long)r.judged);
 
-	/* mem[0] = 4: r2 = 4, the branch the verifier pruned at insn 23 (case pc 14) against the
-	 * first path's state, where r5 = 1 is logged and this run has r5 = 2 (imprecise, so the
-	 * prune is right): judged up to pc 14, no finding. (The verifier sees no memory contents:
-	 * the same log.) */
+	/* mem[0] = 4: r2 = 4, the branch the verifier pruned at its step 22 -> 23 (case pc 13 -> 14)
+	 * against the first path's state, where r5 = 1 is logged and this run has r5 = 2
+	 * (imprecise, so the prune is right): judged up to pc 14, no finding. (The verifier sees
+	 * no memory contents: the same log.) */
 	c.mem[0] = 4;
 	r = judge(&c, log, 9);
 	CHECK(r.checked && !r.found && r.stopped && r.stopped_pc == 14, "the pruned path: found %d (pc %u r%d)",
@@ -188,6 +190,33 @@ static void test_real_log(void)
 	bd_case_free(&c);
 }
 
+/* bpf-loop-1.data: the callback runs once; the verifier models its return as a step back to
+ * the call (kernel 30 -> 15, pruned), the run goes on after the call (30 -> 16): judged
+ * through the callback, not after it (case pc 7 = kernel 16). */
+static void test_callback(void)
+{
+	struct bd_case c;
+	char err[256];
+	memset(&c, 0, sizeof(c));
+	if (bd_case_load_data("tests/unit/vlogs/bpf-loop-1.data", &c, err, sizeof(err)) < 0) {
+		printf("FAIL %s\n", err);
+		exit(1);
+	}
+	char *log = slurp("tests/unit/vlogs/bpf-loop-1.log");
+	struct bd_oracle_result r = judge(&c, log, 9);
+	CHECK(r.checked && !r.found && r.stopped && r.stopped_pc == 7 && r.judged > 20,
+	      "bpf_loop: found %d stopped %d at %u judged %llu", r.found, r.stopped, r.stopped_pc,
+	      (unsigned long long)r.judged);
+	/* The callback's r6 = r1 (its index, 0 here) claimed to be 1 or more. */
+	char *lie = replace(log, "; frame1: R1=scalar(id=1) R6=scalar(id=1) cb", "; frame1: R1=scalar(id=1) R6=scalar(id=1,umin=1) cb");
+	r = judge(&c, lie, 9);
+	CHECK(r.found && r.reg == 6 && r.value == 0 && r.pc == 9, "in the callback: found %d stopped %d at %u judged %llu; pc %u r%d = %llu", r.found, r.stopped, r.stopped_pc, (unsigned long long)r.judged, r.pc, r.reg,
+	      (unsigned long long)r.value);
+	free(lie);
+	free(log);
+	bd_case_free(&c);
+}
+
 int main(void)
 {
 	struct bd_backend_config cfg = { .cpu = 4 };
@@ -198,6 +227,7 @@ int main(void)
 	}
 	test_hand_written();
 	test_real_log();
+	test_callback();
 	bd_backend_uvm.close(uvm);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

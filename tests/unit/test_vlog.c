@@ -205,6 +205,65 @@ static void test_bpf_loop(void)
 	vlog_free(&v);
 }
 
+static size_t steps(const struct vlog_edge *e, size_t n, uint32_t from, uint32_t to)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += e[i].from == from && e[i].to == to;
+	return k;
+}
+
+/* The steps of explored paths, and those into prunes (what the oracle follows the run along). */
+static void test_steps(void)
+{
+	struct vlog v = load("varoff-branch-prune");
+	/* "21: (05) goto pc+1" then "23: (0f) r0 += r5"; "from 19 to 22: ..." then "22: (b7) r5 = 2" then "23: safe" */
+	CHECK(steps(v.steps, v.nsteps, 21, 23) == 1 && steps(v.steps, v.nsteps, 19, 22) == 1 &&
+		      steps(v.steps, v.nsteps, 19, 20) == 1 && steps(v.steps, v.nsteps, 22, 23) == 0,
+	      "varoff steps");
+	CHECK(v.npruned_steps == 1 && v.pruned_steps[0].from == 22 && v.pruned_steps[0].to == 23, "varoff: 22 -> 23 pruned");
+	vlog_free(&v);
+
+	v = load("call-pass-stack-pointer");
+	/* "12: (85) call pc+2", "caller:/callee:", "15: frame1: ..."; "17: (95) exit", "from 17 to 13: ...", "13: (79) ..." */
+	CHECK(steps(v.steps, v.nsteps, 12, 15) == 1 && steps(v.steps, v.nsteps, 17, 13) == 1 && !v.npruned_steps,
+	      "call and return steps");
+	vlog_free(&v);
+
+	v = load("loop-counter");
+	/* "13: (55) if r3 != 0x0 goto pc-3" then "13: R3=2" ... "11: (0f) r0 += r3", three times; the last to 14 */
+	CHECK(steps(v.steps, v.nsteps, 13, 11) == 2 && steps(v.steps, v.nsteps, 13, 14) == 1 &&
+		      steps(v.steps, v.nsteps, 10, 11) == 1,
+	      "back-edge steps");
+	vlog_free(&v);
+
+	v = load("bpf-loop-1");
+	/* "16: R0=scalar()..." after "15: (85) call bpf_loop#181"; "from 15 to 17: frame1: ..."; "from 30 to 15: safe" twice */
+	CHECK(steps(v.steps, v.nsteps, 15, 16) == 1 && steps(v.steps, v.nsteps, 15, 17) == 1 &&
+		      steps(v.pruned_steps, v.npruned_steps, 30, 15) == 2 && v.npruned_steps == 2,
+	      "bpf_loop: the callback's return is a step back to the call, pruned");
+	vlog_free(&v);
+
+	/* "23: (05) goto pc-14" (the case's call, to its trampoline) "10: (79) r1 = ..." "11: (85) call
+	 * bpf_tail_call#12" "12:" "12: (05) goto pc+11" "24: (07) r6 += 1": with the prologue (19 insns)
+	 * known, one step 23 -> 24 and none into bpfdiff's insns. */
+	char path[] = "tests/unit/vlogs/tail-call-fall-through.log", err[160];
+	char *text = slurp(path);
+	CHECK(!vlog_parse_case(text, 19, &v, err, sizeof(err)), "%s", err);
+	size_t inside = 0;
+	for (size_t i = 0; i < v.nsteps; i++)
+		inside += v.steps[i].from < 19 || v.steps[i].to < 19;
+	CHECK(steps(v.steps, v.nsteps, 23, 24) == 1 && steps(v.steps, v.nsteps, 28, 29) == 1 &&
+		      steps(v.steps, v.nsteps, 33, 34) == 1 && !inside && !v.npruned_steps,
+	      "steps over the trampolines: %zu inside", inside);
+	vlog_free(&v);
+	CHECK(!vlog_parse(text, &v, err, sizeof(err)) && steps(v.steps, v.nsteps, 23, 10) == 1 &&
+		      steps(v.steps, v.nsteps, 12, 24) == 1,
+	      "without the prologue, the trampoline's steps");
+	vlog_free(&v);
+	free(text);
+}
+
 static void test_errors(void)
 {
 	struct vlog v;
@@ -231,6 +290,7 @@ int main(void)
 	test_loop();
 	test_call();
 	test_bpf_loop();
+	test_steps();
 	test_errors();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
