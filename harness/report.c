@@ -80,8 +80,9 @@ void bd_report_summary(FILE *out, const struct bd_session *s, const struct bd_ru
 			t->present, t->absent, t->verdicts[BD_V_UNCONFIRMED], t->finds_gone);
 	if (s->cfg.verifier_states)
 		fprintf(out, "\nverifier oracle: %llu accepted cases judged, %llu register values checked against the "
-			     "verifier's states; %llu runs judged only up to an instruction where the verifier pruned a "
-			     "path; %llu not judged (no complete log)\n",
+			     "verifier's states; %llu runs judged only up to where they left the paths the verifier "
+			     "explored (a pruned step, or one it never took); %llu not judged (no log, or the uvm did not "
+			     "run it)\n",
 			(unsigned long long)s->oracle_runs, (unsigned long long)s->oracle_judged,
 			(unsigned long long)s->oracle_stopped, (unsigned long long)s->oracle_skipped);
 	if (log->notes && !fflush(log->notes) && log->notes_buf)
@@ -234,7 +235,7 @@ static void json_case(struct bd_report *r, const struct bd_session *s, const str
 			bd_json_str(f, vo->skipped);
 		}
 		if (vo->stopped)
-			fprintf(f, ", \"stopped_at_pruned_insn\": %u", vo->stopped_pc);
+			fprintf(f, ", \"stopped_at_insn\": %u", vo->stopped_pc);
 		if (vo->found) {
 			fprintf(f, ", \"unsound\": {\"insn\": %u, \"reg\": \"r%d\", \"value\": \"0x%llx\", \"claims\": ", vo->pc,
 				vo->reg, (unsigned long long)vo->value);
@@ -283,7 +284,7 @@ static void json_end(struct bd_report *r, const struct bd_session *s, const stru
 		fprintf(f, ": %zu", t->verdicts[v]);
 	}
 	if (s->cfg.verifier_states)
-		fprintf(f, ", \"verifier_oracle\": {\"judged_cases\": %llu, \"judged_values\": %llu, \"stopped_at_prune\": %llu, "
+		fprintf(f, ", \"verifier_oracle\": {\"judged_cases\": %llu, \"judged_values\": %llu, \"stopped_early\": %llu, "
 			   "\"not_judged\": %llu}",
 			(unsigned long long)s->oracle_runs, (unsigned long long)s->oracle_judged,
 			(unsigned long long)s->oracle_stopped, (unsigned long long)s->oracle_skipped);
