@@ -64,8 +64,10 @@ int bd_oracle_load(struct bd_oracle *o, const char *log, size_t prologue, uint64
 		o->order[o->first[x] + fill[x]++] = (uint32_t)i;
 	}
 	free(fill);
-	qsort(o->v.steps, o->v.nsteps, sizeof(*o->v.steps), cmp_edge);
-	qsort(o->v.pruned_steps, o->v.npruned_steps, sizeof(*o->v.pruned_steps), cmp_edge);
+	if (o->v.nsteps) /* (NULL when empty: not for qsort) */
+		qsort(o->v.steps, o->v.nsteps, sizeof(*o->v.steps), cmp_edge);
+	if (o->v.npruned_steps)
+		qsort(o->v.pruned_steps, o->v.npruned_steps, sizeof(*o->v.pruned_steps), cmp_edge);
 	o->prev = -1;
 	out->checked = true;
 	return 0;
