@@ -71,7 +71,31 @@ static struct {
 	unsigned long long variants_saved;
 	unsigned long long oracle_every;    /* BPFDIFF_VERIFIER_ORACLE */
 	unsigned long long unsound;         /* inputs the verifier-state oracle found unsound */
+	/* Per shape (shapes.h; the last row: inputs with none): inputs run, run
+	 * on the kernel, accepted there, ok on the first backend. */
+	unsigned long long shape_runs[33], shape_kruns[33], shape_kacc[33], shape_ok[33];
+	/* Per backend slot and feature (BDF_FEAT_*): runs that ended ok. */
+	unsigned long long feat_ok[BD_MAX_BACKENDS][BDF_NFEATS];
+	bool cur_maps; /* the input being handled runs with the fuzz maps */
 } G;
+
+/* The maps and tail-call programs of programs with map shapes, parsed once
+ * from shapes.c's .data text. */
+static const struct bd_case *fuzz_maps(void)
+{
+	static struct bd_case env;
+	static bool ready;
+	if (!ready) {
+		char err[512];
+		if (bd_case_parse_data("fuzz-maps", bdf_fuzz_maps_data, strlen(bdf_fuzz_maps_data), &env, err,
+				       sizeof(err)) < 0) {
+			fprintf(stderr, "bpf_diff: the fuzz map set does not parse: %s\n", err);
+			abort();
+		}
+		ready = true;
+	}
+	return &env;
+}
 
 /* A numeric environment variable; a malformed one stops the fuzzer (a typo
  * must not silently fall back to the default). */
@@ -349,6 +373,17 @@ static void write_stats(void)
 	for (int i = 0; i < FORM_COUNT; i++)
 		fputc(G.forms_accepted[i] ? '1' : '0', f);
 	fputc('\n', f);
+	for (int i = 0; i <= bdf_nshapes; i++) {
+		const char *name = i < bdf_nshapes ? bdf_shapes[i].name : "(none)";
+		if (!G.shape_runs[i])
+			continue;
+		fprintf(f, "shape_runs.%s=%llu\nshape_kernel_runs.%s=%llu\nshape_kernel_accepted.%s=%llu\n"
+			   "shape_first_ok.%s=%llu\n",
+			name, G.shape_runs[i], name, G.shape_kruns[i], name, G.shape_kacc[i], name, G.shape_ok[i]);
+	}
+	for (int b = 0; b < G.s.n && b < BD_MAX_BACKENDS; b++)
+		for (int k = 0; k < BDF_NFEATS; k++)
+			fprintf(f, "feature_ok.%s.%s=%llu\n", G.s.slot[b].name, bdf_feature_names[k], G.feat_ok[b][k]);
 	if (fclose(f) == 0)
 		rename(tmp, path);
 	G.last_stats = now();
@@ -379,6 +414,40 @@ void bdf_print_summary(FILE *out)
 	fprintf(out, ", forms run %d/%d", count(G.forms_run), FORM_COUNT);
 	if (G.kernel_slot >= 0)
 		fprintf(out, " (kernel-accepted %d/%d)", count(G.forms_accepted), FORM_COUNT);
+	fputc('\n', out);
+	bdf_print_shapes(out);
+}
+
+void bdf_print_shapes(FILE *out)
+{
+	bool any = false;
+	for (int i = 0; i < bdf_nshapes; i++)
+		any |= G.shape_runs[i] != 0;
+	if (!any)
+		return;
+	fprintf(out, "bpf_diff: per shape: %-16s %9s %9s %9s %8s %9s\n", "shape", "inputs", "first-ok", "kernel",
+		"accepted", "accept%");
+	for (int i = 0; i <= bdf_nshapes; i++) {
+		if (!G.shape_runs[i])
+			continue;
+		char pct[16] = "-";
+		if (G.shape_kruns[i])
+			snprintf(pct, sizeof(pct), "%.1f%%", 100.0 * G.shape_kacc[i] / G.shape_kruns[i]);
+		fprintf(out, "bpf_diff: per shape: %-16s %9llu %9llu %9llu %8llu %9s\n",
+			i < bdf_nshapes ? bdf_shapes[i].name : "(none)", G.shape_runs[i], G.shape_ok[i],
+			G.shape_kruns[i], G.shape_kacc[i], pct);
+	}
+	fprintf(out, "bpf_diff: features run ok per backend:");
+	for (int b = 0; b < G.s.n && b < BD_MAX_BACKENDS; b++) {
+		fprintf(out, " %s[", G.s.slot[b].name);
+		bool first = true;
+		for (int k = 0; k < BDF_NFEATS; k++)
+			if (G.feat_ok[b][k]) {
+				fprintf(out, "%s%s", first ? "" : " ", bdf_feature_names[k]);
+				first = false;
+			}
+		fputc(']', out);
+	}
 	fputc('\n', out);
 }
 
@@ -488,6 +557,10 @@ static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *m
 	}
 	memcpy(c.insns, prog, n * sizeof(*prog));
 	c.ninsns = n;
+	if (G.cur_maps && bd_case_copy_env(&c, fuzz_maps()) < 0) {
+		bd_case_free(&c);
+		return;
+	}
 	memcpy(c.mem, mem, mem_len);
 	c.mem_len = mem_len;
 	char raw_sig[1024];
@@ -568,6 +641,35 @@ static void handle_find(const struct ebpf_insn *prog, size_t n, const uint8_t *m
 	}
 }
 
+/* Per-shape and per-feature counts of one run. */
+static void count_shapes(const struct bdf_program_info *info, bool first_ok, bool kacc)
+{
+	bool kran = false;
+	if (G.kernel_slot >= 0) {
+		enum bd_status ks = G.o->res[G.kernel_slot].status;
+		kran = ks != BD_UNAVAILABLE && ks != BD_ERROR;
+	}
+	uint32_t set = info->shapes;
+	if (!set) {
+		G.shape_runs[bdf_nshapes]++;
+		G.shape_kruns[bdf_nshapes] += kran;
+		G.shape_kacc[bdf_nshapes] += kacc;
+		G.shape_ok[bdf_nshapes] += first_ok;
+		return;
+	}
+	for (int i = 0; set; i++, set >>= 1)
+		if (set & 1) {
+			G.shape_runs[i]++;
+			G.shape_kruns[i] += kran;
+			G.shape_kacc[i] += kacc;
+			G.shape_ok[i] += first_ok;
+		}
+	for (int b = 0; b < G.s.n && b < BD_MAX_BACKENDS; b++)
+		if (G.o->res[b].status == BD_OK)
+			for (int k = 0; k < BDF_NFEATS; k++)
+				G.feat_ok[b][k] += (info->features >> k) & 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ebpf_insn prog[BDF_MAX_PROG];
@@ -576,14 +678,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in_input = 1;
 	init();
 	struct bdf_input in;
+	struct bdf_program_info info;
 	bdf_input_split(data, size, &in);
-	size_t n = bdf_build_program(&in, prog);
+	size_t n = bdf_build_program_info(&in, prog, &info);
 	size_t mem_len = bdf_build_mem(&in, mem);
 	c.path = "fuzz-input";
 	c.insns = prog;
 	c.ninsns = n;
 	c.mem = mem;
 	c.mem_len = mem_len;
+	G.cur_maps = info.flags & BDF_SHAPE_MAPS;
+	if (G.cur_maps) {
+		const struct bd_case *env = fuzz_maps();
+		c.maps = env->maps;
+		c.nmaps = env->nmaps;
+		c.progs = env->progs;
+		c.nprogs = env->nprogs;
+		c.prog_name = env->prog_name;
+	} else if (c.nmaps || c.nprogs) {
+		c.maps = NULL;
+		c.nmaps = 0;
+		c.progs = NULL;
+		c.nprogs = 0;
+		c.prog_name = NULL;
+	}
 	G.execs++;
 	/* The verifier-state oracle on a sample (its load with a level-2 log
 	 * and the traced re-run cost more than the rest of the input). */
@@ -604,6 +722,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					G.o->res[G.kernel_slot].message);
 		}
 	}
+	count_shapes(&info, ran && r0->status == BD_OK, kacc);
 	if (ran || kacc)
 		for (size_t i = BDF_PROLOGUE_LEN; i + 1 < n; i++) {
 			int f = ebpf_decode(&prog[i]);

@@ -34,7 +34,7 @@ $(FUZZ_DIR)/lf/fuzz/mutator-lf.o: fuzz/mutator.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -DBDF_LIBFUZZER_HOOKS -MMD -MP -c $< -o $@
 
-FUZZ_LF_COMMON := $(FUZZ_DIR)/lf/fuzz/bpf_diff.o $(FUZZ_DIR)/lf/fuzz/mutator-lf.o $(FUZZ_DIR)/lf/fuzz/input.o \
+FUZZ_LF_COMMON := $(FUZZ_DIR)/lf/fuzz/bpf_diff.o $(FUZZ_DIR)/lf/fuzz/mutator-lf.o $(FUZZ_DIR)/lf/fuzz/input.o $(FUZZ_DIR)/lf/fuzz/shapes.o \
 	$(FUZZ_DIR)/lf/vm/isa.o $(FUZZ_DIR)/lf/vm/maps.o $(FUZZ_HARNESS_OBJS)
 $(FUZZ_DIR)/bpf_diff: $(FUZZ_LF_COMMON) $(FUZZ_DIR)/lf/vm/uvm.o
 	$(FUZZ_CC) -fsanitize=fuzzer -o $@ $^ $(LIBS)
@@ -47,24 +47,29 @@ $(FUZZ_DIR)/plain/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
 $(FUZZ_DIR)/bpf_diff_replay: $(FUZZ_DIR)/plain/fuzz/replay_main.o $(FUZZ_DIR)/plain/fuzz/bpf_diff.o \
-		$(FUZZ_DIR)/plain/fuzz/input.o $(BUILD)/obj/vm/isa.o $(BUILD)/obj/vm/uvm.o $(BUILD)/obj/vm/maps.o $(FUZZ_HARNESS_OBJS)
+		$(FUZZ_DIR)/plain/fuzz/input.o $(FUZZ_DIR)/plain/fuzz/shapes.o $(BUILD)/obj/vm/isa.o $(BUILD)/obj/vm/uvm.o $(BUILD)/obj/vm/maps.o $(FUZZ_HARNESS_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
-$(FUZZ_DIR)/data2input: $(FUZZ_DIR)/plain/fuzz/data2input.o $(FUZZ_DIR)/plain/fuzz/input.o \
+# Kernel acceptance per shape (make shape-stats SHAPE_N=200).
+$(FUZZ_DIR)/bpf_diff_shapes: $(FUZZ_DIR)/plain/fuzz/shape_stats.o $(FUZZ_DIR)/plain/fuzz/bpf_diff.o \
+		$(FUZZ_DIR)/plain/fuzz/mutator.o $(FUZZ_DIR)/plain/fuzz/input.o $(FUZZ_DIR)/plain/fuzz/shapes.o \
+		$(BUILD)/obj/vm/isa.o $(BUILD)/obj/vm/uvm.o $(BUILD)/obj/vm/maps.o $(FUZZ_HARNESS_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+$(FUZZ_DIR)/data2input: $(FUZZ_DIR)/plain/fuzz/data2input.o $(FUZZ_DIR)/plain/fuzz/input.o $(FUZZ_DIR)/plain/fuzz/shapes.o \
 		$(BUILD)/obj/vm/isa.o $(BUILD)/obj/vm/uvm.o $(BUILD)/obj/vm/maps.o $(FUZZ_HARNESS_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 $(FUZZ_DIR)/mutator_test: $(FUZZ_DIR)/plain/fuzz/mutator_test.o $(FUZZ_DIR)/plain/fuzz/mutator.o \
-		$(FUZZ_DIR)/plain/fuzz/input.o $(BUILD)/obj/vm/isa.o
+		$(FUZZ_DIR)/plain/fuzz/input.o $(FUZZ_DIR)/plain/fuzz/shapes.o $(BUILD)/obj/vm/isa.o
 	$(CC) $(CFLAGS) -o $@ $^
 # AFL++ custom mutator (AFL_CUSTOM_MUTATOR_LIBRARY).
-$(FUZZ_DIR)/afl_mutator.so: fuzz/mutator.c fuzz/input.c vm/isa.c fuzz/mutator.h fuzz/input.h | $(DEPS_STAMP)
+$(FUZZ_DIR)/afl_mutator.so: fuzz/mutator.c fuzz/input.c fuzz/shapes.c vm/isa.c fuzz/mutator.h fuzz/input.h fuzz/shapes.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DBDF_AFL_HOOKS -shared -fPIC -o $@ fuzz/mutator.c fuzz/input.c vm/isa.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DBDF_AFL_HOOKS -shared -fPIC -o $@ fuzz/mutator.c fuzz/input.c fuzz/shapes.c vm/isa.c
 
 # -- AFL++ (afl-clang-fast -fsanitize=fuzzer links AFL's persistent-mode driver) --
 $(FUZZ_DIR)/afl/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	AFL_QUIET=1 $(AFL_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
-$(FUZZ_DIR)/bpf_diff_afl: $(FUZZ_DIR)/afl/fuzz/bpf_diff.o $(FUZZ_DIR)/afl/fuzz/input.o $(FUZZ_DIR)/afl/vm/isa.o \
+$(FUZZ_DIR)/bpf_diff_afl: $(FUZZ_DIR)/afl/fuzz/bpf_diff.o $(FUZZ_DIR)/afl/fuzz/input.o $(FUZZ_DIR)/afl/fuzz/shapes.o $(FUZZ_DIR)/afl/vm/isa.o \
 		$(FUZZ_DIR)/afl/vm/uvm.o $(FUZZ_DIR)/afl/vm/maps.o $(FUZZ_HARNESS_OBJS)
 	AFL_QUIET=1 $(AFL_CC) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
@@ -79,18 +84,23 @@ $(FUZZ_DIR)/parse_fuzz: $(PARSE_FUZZ_SRCS:%.c=$(FUZZ_DIR)/asan/%.o)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^
 
 FUZZ_BINS := $(FUZZ_DIR)/bpf_diff $(FUZZ_DIR)/bpf_diff_mutants $(FUZZ_DIR)/bpf_diff_replay $(FUZZ_DIR)/data2input \
+	$(FUZZ_DIR)/bpf_diff_shapes \
 	$(FUZZ_DIR)/mutator_test $(FUZZ_DIR)/afl_mutator.so $(FUZZ_DIR)/parse_fuzz
 FUZZ_AFL_BINS := $(if $(shell command -v $(AFL_CC) 2>/dev/null),$(FUZZ_DIR)/bpf_diff_afl)
 # What tests/test_fuzz.py needs (the lead adds it to `test:`'s prerequisites).
 FUZZ_TEST_DEPS := $(FUZZ_BINS) $(FUZZ_AFL_BINS)
 BENCH_DEPS += $(FUZZ_DIR)/bpf_diff
 
-.PHONY: fuzz fuzz-build mutants
+.PHONY: fuzz fuzz-build mutants shape-stats
 fuzz-build: $(FUZZ_TEST_DEPS)
 FUZZER ?= libfuzzer
 FUZZ_TIME ?= 600
 fuzz: fuzz-build all
 	BUILD=$(BUILD) FUZZER=$(FUZZER) FUZZ_TIME=$(FUZZ_TIME) bash fuzz/campaign.sh
+# N generated inputs per shape on BPFDIFF_BACKENDS (default all): acceptance per shape.
+SHAPE_N ?= 200
+shape-stats: $(FUZZ_DIR)/bpf_diff_shapes
+	$(FUZZ_DIR)/bpf_diff_shapes $(SHAPE_N) $(SHAPES)
 MUTANT_BUDGET ?= 60
 mutants: $(FUZZ_DIR)/bpf_diff_mutants
 	BUILD=$(BUILD) MUTANT_BUDGET=$(MUTANT_BUDGET) bash fuzz/run_mutants.sh

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include "input.h"
+#include "shapes.h"
 #include "../vm/isa.h"
 
 #define I(op, d, s, o, i) { .opcode = (op), .dst = (d), .src = (s), .off = (o), .imm = (i) }
@@ -233,7 +234,8 @@ static void stack_meet(struct stack_init *dst, bool *seen, const struct stack_in
 	*seen = true;
 }
 
-static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *second, size_t mem_len)
+static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *second, size_t mem_len,
+			 bool shapes)
 {
 	/* Per insn: registers that may hold a pointer, registers readable on every
 	 * path (after a call r1..r5 are not), whether r1 is still the memory
@@ -255,6 +257,9 @@ static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *
 	for (size_t i = 0; i < n; i++)
 		if (!second[i] && body[i].opcode == 0x85)
 			frame = EBPF_STACK_SIZE - 64;
+	/* With shapes, the rest of the 512 bytes is theirs and their call chains'. */
+	if (shapes)
+		frame = BDF_SHAPE_FRAME;
 	for (size_t i = 0; i < n; i++) {
 		if (second[i] || !seen[i])
 			continue;
@@ -262,10 +267,25 @@ static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *
 		unsigned p = ptr[i] | (1u << 10), r = rd[i] | (1u << 10), out = p, rout = r;
 		bool pristine = r1ok[i] && (p & 2u) && (r & 2u);
 		struct stack_init st = sin[i];
-		int f = ebpf_decode(x);
-		if (f < 0)
+		int f = ebpf_decode(x), fmt = -1, size = 0, shape = bdf_shape_of(x);
+		if (shape >= 0) {
+			/* A shape (shapes.h): told whether r1 is the memory here; a
+			 * shape that calls leaves r2..r5 unreadable and r1 as it was
+			 * or (when it was no longer the memory) 0. */
+			x->src = pristine ? BDF_SHAPE_R1_MEM : 0;
+			if (bdf_shapes[shape].flags & (BDF_SHAPE_CALLS | BDF_SHAPE_HELPERS)) {
+				rout &= ~0x3cu;
+				if (!pristine) {
+					out &= ~2u;
+					rout |= 2u;
+				}
+			}
+		} else if (f < 0) {
 			continue;
-		int fmt = ebpf_forms[f].fmt, size = ebpf_access_size(f);
+		} else {
+			fmt = ebpf_forms[f].fmt;
+			size = ebpf_access_size(f);
+		}
 		unsigned bad = p | ~r; /* not usable as a scalar operand */
 #define SCALAR(reg) do { if (bad & (1u << (reg))) (reg) = scalar_for((reg), bad); } while (0)
 #define BASE(reg) do { if ((reg) != 10 && ((reg) != 1 || !pristine)) (reg) = x->off < 0 || !pristine ? 10 : 1; } while (0)
@@ -437,7 +457,14 @@ int bdf_normalize_body(struct ebpf_insn *body, size_t n, size_t mem_len)
 	if (n > BDF_MAX_BODY)
 		n = BDF_MAX_BODY;
 	memset(second, 0, n + 1);
+	bool shapes = false;
 	for (size_t i = 0; i < n; i++) {
+		if (body[i].opcode == BDF_SHAPE_OPCODE) { /* a shape marker: canonical fields */
+			body[i].imm = (ebpf_s32)(((uint32_t)body[i].imm & ~0xffu) | (uint32_t)bdf_shape_of(&body[i]));
+			body[i].src = 0;
+			shapes = true;
+			continue;
+		}
 		int f = fix_form(&body[i]);
 		if (f != FORM_LDDW)
 			continue;
@@ -485,7 +512,7 @@ int bdf_normalize_body(struct ebpf_insn *body, size_t n, size_t mem_len)
 		}
 	}
 	int end = fix_reachability(body, n, second);
-	fix_pointers(body, n, second, mem_len);
+	fix_pointers(body, n, second, mem_len, shapes);
 	return end;
 }
 
@@ -505,56 +532,136 @@ static const struct ebpf_insn sub1[] = {
 };
 #undef I
 
+/* Frames a call-chain shape may use: main's frame (the body's BDF_SHAPE_FRAME,
+ * the canary at -272 with fixed local calls, what the verifier adds for
+ * may_goto and an inlined bpf_loop) rounded up to 32 as the kernel counts it,
+ * then 32 bytes per callee within 512, at most 8 frames in all. */
+static int chain_frames(bool body_calls, bool loop_stack)
+{
+	int main_depth = (body_calls ? 272 : BDF_SHAPE_FRAME) + (loop_stack ? 32 : 0);
+	main_depth = (main_depth + 31) / 32 * 32;
+	int frames = 1 + (EBPF_STACK_SIZE - main_depth) / 32;
+	return frames > 8 ? 8 : frames;
+}
+
 size_t bdf_build_program(const struct bdf_input *in, struct ebpf_insn *prog)
 {
-	memcpy(prog, bdf_prologue, sizeof(bdf_prologue));
-	struct ebpf_insn *body = prog + BDF_PROLOGUE_LEN;
-	if (in->nbody)
-		memcpy(body, in->body, in->nbody * sizeof(*body));
+	struct bdf_program_info info;
+	return bdf_build_program_info(in, prog, &info);
+}
+
+size_t bdf_build_program_info(const struct bdf_input *in, struct ebpf_insn *prog, struct bdf_program_info *info)
+{
+	static struct ebpf_insn body[BDF_MAX_BODY];
+	static size_t pos[BDF_MAX_BODY + 1];
+	static struct bdf_shape_code code[BDF_MAX_SHAPES];
+	size_t at_in[BDF_MAX_SHAPES], at_fn[BDF_MAX_SHAPES];
+	size_t nb = in->nbody;
+	memset(info, 0, sizeof(*info));
+	if (nb)
+		memcpy(body, in->body, nb * sizeof(*body));
 	size_t mem_len = in->mem_len > BDF_MAX_MEM ? BDF_MAX_MEM : in->mem_len < BDF_MIN_MEM ? BDF_MIN_MEM : in->mem_len;
-	int end = bdf_normalize_body(body, in->nbody, mem_len);
+	int end = bdf_normalize_body(body, nb, mem_len);
 	int used[2] = { 0, 0 };
-	for (size_t i = 0; i < in->nbody; i++) {
+	unsigned flags = 0;
+	int nshapes = 0;
+	for (size_t i = 0; i < nb; i++) {
+		int s = bdf_shape_of(&body[i]);
+		if (s >= 0 && nshapes++ < BDF_MAX_SHAPES)
+			flags |= bdf_shapes[s].flags;
 		if (body[i].opcode == 0x85 && body[i].src == EBPF_CALL_LOCAL)
 			used[body[i].imm & 1] = 1;
 		if (ebpf_is_lddw(&body[i]))
 			i++;
 	}
-	size_t n = BDF_PROLOGUE_LEN + in->nbody;
-	if (!used[0] && !used[1]) {
-		if (end)
-			prog[n++] = (struct ebpf_insn){ .opcode = 0x95 };
-		/* else: it ends in its own exit/ja, and a final exit would be unreachable */
-		return n;
-	}
+	bool body_calls = used[0] || used[1];
+	/* A tail call in a program with subprograms (or more stack than 512
+	 * with the context's spill) is refused by the kernel: it is left out. */
+	bool tail_ok = !body_calls && !(flags & (BDF_SHAPE_CALLS | BDF_SHAPE_LOOP_STACK));
+	struct bdf_shape_ctx ctx = { .mem_len = mem_len,
+				     .max_frames = chain_frames(body_calls, flags & BDF_SHAPE_LOOP_STACK) };
+
+	memcpy(prog, bdf_prologue, sizeof(bdf_prologue));
+	size_t n = BDF_PROLOGUE_LEN;
 	/* With calls, a canary in the caller's frame below the callee's 256
 	 * bytes: stored before the body, added into r0 at the final exit, so
 	 * a callee frame that aliases the caller's shows in the result. */
-	memmove(body + 1, body, in->nbody * sizeof(*body));
-	body[0] = (struct ebpf_insn){ .opcode = 0x7a, .dst = 10, .off = -272, .imm = 0x5a5a5a5a };
-	body++;
-	n++;
+	if (body_calls)
+		prog[n++] = (struct ebpf_insn){ .opcode = 0x7a, .dst = 10, .off = -272, .imm = 0x5a5a5a5a };
+	int k = 0;
+	for (size_t i = 0; i < nb; i++) {
+		pos[i] = n;
+		int s = bdf_shape_of(&body[i]);
+		if (s < 0) {
+			prog[n++] = body[i];
+			continue;
+		}
+		if (k >= BDF_MAX_SHAPES || ((bdf_shapes[s].flags & BDF_SHAPE_TAIL) && !tail_ok))
+			continue; /* left out: a jump to it goes to what follows */
+		ctx.r1_mem = body[i].src & BDF_SHAPE_R1_MEM;
+		if (bdf_shape_emit(&body[i], &ctx, &code[k]) < 0)
+			continue;
+		info->shapes |= 1u << s;
+		info->flags |= bdf_shapes[s].flags;
+		info->features |= code[k].features;
+		memcpy(prog + n, code[k].x, code[k].split * sizeof(*prog));
+		at_in[k] = n;
+		n += code[k].split;
+		k++;
+	}
+	pos[nb] = n;
 	if (end) {
-		prog[n++] = (struct ebpf_insn){ .opcode = 0x79, .dst = 6, .src = 10, .off = -272 };
-		prog[n++] = (struct ebpf_insn){ .opcode = 0x0f, .dst = 0, .src = 6 };
+		if (body_calls) {
+			prog[n++] = (struct ebpf_insn){ .opcode = 0x79, .dst = 6, .src = 10, .off = -272 };
+			prog[n++] = (struct ebpf_insn){ .opcode = 0x0f, .dst = 0, .src = 6 };
+		}
 		prog[n++] = (struct ebpf_insn){ .opcode = 0x95 };
 	}
+	/* else: it ends in its own exit/ja, and a final exit would be unreachable */
 	size_t at[2] = { 0, 0 };
-	for (int k = 0; k < 2; k++) {
-		if (!used[k])
+	for (int j = 0; j < 2; j++) {
+		if (!used[j])
 			continue;
-		at[k] = n;
-		const struct ebpf_insn *sub = k ? sub1 : sub0;
-		size_t len = k ? sizeof(sub1) / sizeof(sub1[0]) : sizeof(sub0) / sizeof(sub0[0]);
+		at[j] = n;
+		const struct ebpf_insn *sub = j ? sub1 : sub0;
+		size_t len = j ? sizeof(sub1) / sizeof(sub1[0]) : sizeof(sub0) / sizeof(sub0[0]);
 		memcpy(prog + n, sub, len * sizeof(*sub));
 		n += len;
 	}
-	for (size_t i = 0; i < in->nbody; i++) {
-		struct ebpf_insn *x = &body[i];
-		if (x->opcode == 0x85 && x->src == EBPF_CALL_LOCAL)
-			x->imm = (ebpf_s32)((long long)at[x->imm & 1] - (long long)(BDF_PROLOGUE_LEN + 1 + i) - 1);
+	for (int j = 0; j < k; j++) {
+		at_fn[j] = n;
+		memcpy(prog + n, code[j].x + code[j].split, (code[j].n - code[j].split) * sizeof(*prog));
+		n += code[j].n - code[j].split;
+	}
+	/* The body's jumps and calls, to where their targets went. */
+	for (size_t i = 0; i < nb; i++) {
+		if (bdf_shape_of(&body[i]) >= 0)
+			continue;
+		struct ebpf_insn *x = &prog[pos[i]];
+		if (x->opcode == 0x85 && x->src == EBPF_CALL_LOCAL) {
+			x->imm = (ebpf_s32)((long long)at[x->imm & 1] - (long long)pos[i] - 1);
+		} else if (nshapes) {
+			int bf = ebpf_branch_field(x);
+			if (bf == EBPF_BRANCH_OFF) {
+				long long t = (long long)i + 1 + x->off;
+				if (t > (long long)i && t <= (long long)nb)
+					x->off = (ebpf_s16)((long long)pos[t] - (long long)pos[i] - 1);
+			} else if (bf == EBPF_BRANCH_IMM) {
+				long long t = (long long)i + 1 + x->imm;
+				if (t > (long long)i && t <= (long long)nb)
+					x->imm = (ebpf_s32)((long long)pos[t] - (long long)pos[i] - 1);
+			}
+		}
 		if (ebpf_is_lddw(x))
 			i++;
 	}
+	/* The shapes' calls and callback addresses, to their functions. */
+	for (int j = 0; j < k; j++)
+		for (int c = 0; c < code[j].ncalls; c++) {
+			size_t a = code[j].calls[c].at, t = (size_t)code[j].label[code[j].calls[c].label];
+			size_t abs_at = a < code[j].split ? at_in[j] + a : at_fn[j] + a - code[j].split;
+			size_t abs_t = at_fn[j] + t - code[j].split;
+			prog[abs_at].imm = (ebpf_s32)((long long)abs_t - (long long)abs_at - 1);
+		}
 	return n;
 }

@@ -46,13 +46,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../vm/ebpf.h"
+#include "shapes.h"
 
 #define BDF_MAX_BODY 1024 /* body instructions */
 #define BDF_MAX_MEM 512
 #define BDF_MIN_MEM 16
 #define BDF_PROLOGUE_LEN 16
 #define BDF_STACK_INIT 64 /* bytes below r10 the prologue zeroes */
-#define BDF_MAX_PROG (BDF_PROLOGUE_LEN + BDF_MAX_BODY + 4 + 32)
+#define BDF_MAX_PROG (BDF_PROLOGUE_LEN + BDF_MAX_BODY + 4 + 32 + BDF_MAX_SHAPES * BDF_SHAPE_MAX_LEN)
 
 /* A decoded input: pointers into the caller's bytes (body may be unaligned). */
 struct bdf_input {
@@ -72,6 +73,14 @@ size_t bdf_input_encode(const struct ebpf_insn *body, size_t nbody, const uint8_
  * functions its calls use, into prog (BDF_MAX_PROG slots). Returns the
  * instruction count. */
 size_t bdf_build_program(const struct bdf_input *in, struct ebpf_insn *prog);
+/* The same, and what the program holds: the shapes expanded (bit s =
+ * bdf_shapes[s]) and their flags (BDF_SHAPE_MAPS: run it with the fuzz maps). */
+struct bdf_program_info {
+	uint32_t shapes;
+	unsigned flags;
+	unsigned features; /* BDF_FEAT_* */
+};
+size_t bdf_build_program_info(const struct bdf_input *in, struct ebpf_insn *prog, struct bdf_program_info *info);
 
 /* Normalise a body in place (see above; also: no unreachable instruction,
  * which the verifier refuses); nbody is not changed. Returns whether the end

@@ -355,6 +355,16 @@ static void op_insert(struct rng *r, struct prog *p)
 	splice_slots(p, at, 0, x, (size_t)k);
 }
 
+/* A shape marker (shapes.h): shape s (< 0: any) with fresh parameters. */
+static void op_shape(struct rng *r, struct prog *p, int s)
+{
+	size_t at = below(r, (unsigned)p->n + 1);
+	if (at && at < p->n && is_second_slot(p, at))
+		at--;
+	struct ebpf_insn x = bdf_shape_marker(s >= 0 ? s : (int)below(r, (unsigned)bdf_nshapes), rnd(r));
+	splice_slots(p, at, 0, &x, 1);
+}
+
 static void op_delete(struct rng *r, struct prog *p)
 {
 	if (!p->n)
@@ -531,7 +541,9 @@ static void mutate_prog(struct rng *r, struct prog *p)
 	unsigned steps = 1 + below(r, 4);
 	for (unsigned s = 0; s < steps; s++) {
 		unsigned w = below(r, 100);
-		if (w < 18)
+		if (w < 3)
+			op_shape(r, p, -1);
+		else if (w < 18)
 			op_insert(r, p);
 		else if (w < 28)
 			op_delete(r, p);
@@ -597,6 +609,23 @@ size_t bdf_generate(uint8_t *out, size_t max_size, unsigned seed)
 	unsigned k = 1 + below(&r, 8);
 	for (unsigned i = 0; i < k; i++)
 		op_insert(&r, &work);
+	if (chance(&r, 50))
+		op_shape(&r, &work, -1);
+	return prog_store(&work, out, max_size);
+}
+
+size_t bdf_generate_shape(uint8_t *out, size_t max_size, unsigned seed, int shape)
+{
+	struct rng r = { seed * 0x2545f4914f6cdd1dULL + 5 };
+	work.n = 0;
+	work.mem_len = 16 + 8 * below(&r, 15);
+	for (size_t i = 0; i < work.mem_len; i++)
+		work.mem[i] = (uint8_t)rnd(&r);
+	unsigned k = below(&r, 9);
+	for (unsigned i = 0; i < k; i++)
+		op_insert(&r, &work);
+	if (shape >= 0)
+		op_shape(&r, &work, shape);
 	return prog_store(&work, out, max_size);
 }
 

@@ -4,8 +4,10 @@
  * Mutates, crosses over and generates ROUNDS inputs and checks that every
  * output decodes as a valid program (each body instruction passes
  * ebpf_check_insn, lddw second slots are well formed, every jump lands
- * forward inside the program, sizes respect max_size), and that
- * normalisation leaves a valid forward-jumping program unchanged.
+ * forward inside the program, sizes respect max_size; shape markers are
+ * the one exception, and every instruction of the program built from the
+ * input passes ebpf_check_insn), that normalisation leaves a valid
+ * forward-jumping program unchanged, and that every shape is generated.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,8 @@
 #include "input.h"
 #include "mutator.h"
 #include "../vm/isa.h"
+
+static unsigned char shapes_seen[64];
 
 static int check(const uint8_t *d, size_t n, size_t max, unsigned char *forms, char *why, size_t wl)
 {
@@ -26,6 +30,11 @@ static int check(const uint8_t *d, size_t n, size_t max, unsigned char *forms, c
 	memcpy(body, in.body, in.nbody * 8);
 	for (size_t i = 0; i < in.nbody; i++) {
 		char err[128];
+		int s = bdf_shape_of(&body[i]);
+		if (s >= 0) {
+			shapes_seen[s] = 1;
+			continue;
+		}
 		int f = ebpf_check_insn(&body[i], err, sizeof(err));
 		if (f < 0) {
 			snprintf(why, wl, "insn %zu: %s", i, err);
@@ -66,6 +75,11 @@ static int check(const uint8_t *d, size_t n, size_t max, unsigned char *forms, c
 		return -1;
 	}
 	for (size_t i = 0; i < np; i++) {
+		char err[128];
+		if (ebpf_check_insn(&prog[i], err, sizeof(err)) < 0) {
+			snprintf(why, wl, "built program: insn %zu: %s", i, err);
+			return -1;
+		}
 		int cls = EBPF_CLASS(prog[i].opcode);
 		if ((cls == EBPF_CLS_JMP || cls == EBPF_CLS_JMP32) && prog[i].opcode != 0x95 && prog[i].opcode != 0x85 &&
 		    prog[i].opcode != 0x8d) {
@@ -157,6 +171,10 @@ int main(int argc, char **argv)
 	int nf = 0;
 	for (int f = 0; f < FORM_COUNT; f++)
 		nf += forms[f];
-	printf("mutator_test: %ld outputs, %ld invalid, forms generated %d/%d\n", rounds, bad, nf, FORM_COUNT);
-	return bad ? 1 : 0;
+	int ns = 0;
+	for (int k = 0; k < bdf_nshapes; k++)
+		ns += shapes_seen[k];
+	printf("mutator_test: %ld outputs, %ld invalid, forms generated %d/%d, shapes %d/%d\n", rounds, bad, nf,
+	       FORM_COUNT, ns, bdf_nshapes);
+	return bad || (rounds >= 10000 && ns < bdf_nshapes) ? 1 : 0;
 }

@@ -18,7 +18,7 @@ core=(vm/isa.c vm/uvm.c vm/maps.c harness/session.c harness/diff.c harness/oracl
       harness/case.c harness/asm.c harness/disasm.c harness/minimize.c harness/outfile.c harness/discover.c
       harness/maps.c harness/map_format.c harness/helpers.c)
 objs=()
-for s in "${core[@]}" fuzz/input.c fuzz/bpf_diff.c; do
+for s in "${core[@]}" fuzz/input.c fuzz/shapes.c fuzz/bpf_diff.c; do
   o=$obj/$(echo "$s" | tr / _).o
   $CC $CPP $CFLAGS -c "$s" -o "$o"
   objs+=("$o")
@@ -36,7 +36,7 @@ cp fuzz/bpf_diff.dict fuzz/bpf_diff.options "$OUT/"
 # Seeds: .data cases as raw inputs for bpf_diff (converted with a host build of
 # data2input), and as text for parse_fuzz.
 hostcc=${HOST_CC:-cc}
-if $hostcc $CPP -O1 -o "$obj/data2input" fuzz/data2input.c fuzz/input.c vm/isa.c vm/uvm.c vm/maps.c harness/case.c \
+if $hostcc $CPP -O1 -o "$obj/data2input" fuzz/data2input.c fuzz/input.c fuzz/shapes.c vm/isa.c vm/uvm.c vm/maps.c harness/case.c \
      harness/asm.c harness/disasm.c harness/backend.c harness/discover.c harness/outfile.c harness/maps.c \
      harness/map_format.c harness/helpers.c 2>/dev/null; then
   mkdir -p "$obj/seeds"

@@ -14,6 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern int bdf_replay_mode;         /* set before the first input: finds are written only with BPFDIFF_FINDS */
 struct bd_session *bdf_session(void); /* opened on first use */
 void bdf_print_summary(FILE *out);
+void bdf_print_shapes(FILE *out); /* the per-shape acceptance table and features reached */
 unsigned long long bdf_new_finds(void);
 unsigned long long bdf_known_finds(void);
 
