@@ -84,6 +84,9 @@ aggregate() {
   local f files=()
   for f in "$STATS"/stats.*; do [[ $f == *.tmp ]] || files+=("$f"); done
   awk -v mode="$1" -F= '
+    function sort(a, n,   i, j, v) { # insertion sort (mawk has no asort)
+      for (i = 2; i <= n; i++) { v = a[i]; for (j = i - 1; j >= 1 && a[j] > v; j--) a[j + 1] = a[j]; a[j + 1] = v }
+    }
     $1 == "forms_run" || $1 == "forms_accepted" {
       n = length($2); if (n > nforms) nforms = n
       for (i = 1; i <= n; i++) if (substr($2, i, 1) == "1") seen[$1, i] = 1
@@ -99,11 +102,31 @@ aggregate() {
         printf "%d %.1f %d %d %d %d %d\n", t["execs"], kacc, t["finds_new"], t["finds_known"], run, acc, nforms
       else if (mode == "unwritten")
         printf "%d %s\n", t["finds_unwritten"], why
-      else
+      else {
         printf "execs=%d kernel_acceptance=%.1f%% (%d/%d) discrepancies_new=%d discrepancies_known=%d " \
           "nondeterministic=%d errors=%d finds_not_written=%d forms_run=%d/%d forms_kernel_accepted=%d/%d\n",
           t["execs"], kacc, t["kernel_accepted"], t["kernel_runs"], t["finds_new"], t["finds_known"],
           t["nondeterministic"], t["errors"], t["finds_unwritten"], run, nforms, acc, nforms
+        # Per shape (fuzz/shapes.h; "(none)": inputs without one) and the
+        # features each backend ran ok (bpf_diff.c stats files).
+        n = 0
+        for (k in t) if (k ~ /^shape_runs\./) names[++n] = substr(k, 12)
+        sort(names, n)
+        if (n) {
+          printf "per-shape kernel acceptance:\n  %-16s %10s %10s %10s %8s\n", "shape", "inputs", "kernel", "accepted", "accept%"
+          for (i = 1; i <= n; i++) {
+            s = names[i]; kr = t["shape_kernel_runs." s]; ka = t["shape_kernel_accepted." s]
+            printf "  %-16s %10d %10d %10d %8s\n", s, t["shape_runs." s], kr, ka, kr ? sprintf("%.1f%%", 100.0 * ka / kr) : "-"
+          }
+        }
+        m = 0
+        for (k in t) if (k ~ /^feature_ok\./) feats[++m] = substr(k, 12)
+        sort(feats, m)
+        if (m) {
+          printf "features run ok (runs per backend):\n"
+          for (i = 1; i <= m; i++) printf "  %-40s %10d%s\n", feats[i], t["feature_ok." feats[i]], t["feature_ok." feats[i]] ? "" : "  NOT REACHED"
+        }
+      }
     }' "${files[@]}" /dev/null
 }
 t0=$(date +%s)
@@ -224,7 +247,7 @@ fi
 
 secs=$(($(date +%s) - t0))
 summary=$(aggregate summary)
-execs=$(sed 's/execs=\([0-9]*\).*/\1/' <<< "$summary")
+execs=$(sed -n '1s/execs=\([0-9]*\).*/\1/p' <<< "$summary")
 echo "campaign done${stop_reason:+ ($stop_reason)}: $FUZZER ${secs}s, $((execs / (secs > 0 ? secs : 1))) exec/s, $summary"
 [ -n "$oracle_summary" ] && echo "$oracle_summary"
 if [ "$FUZZER" = afl ] && command -v afl-plot > /dev/null && afl-plot "$OUT/afl/main" "$OUT/afl-plot" > /dev/null 2>&1; then

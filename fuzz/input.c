@@ -208,11 +208,22 @@ struct stack_init {
 	uint64_t b[EBPF_STACK_SIZE / 64]; /* bit k: byte r10-512+k is written on every path */
 };
 
+/* Bits [lo, hi) of the set, a word at a time (these run for every stack
+ * access of every input: the fuzzer's hot path). */
+static inline uint64_t word_mask(int lo, int hi) /* bits lo..hi-1 of one word, 0 <= lo < hi <= 64 */
+{
+	return (hi - lo == 64 ? ~0ULL : ((1ULL << (hi - lo)) - 1)) << lo;
+}
+
 static bool stack_ok(const struct stack_init *s, int off, int size)
 {
-	for (int k = off; k < off + size; k++) {
-		int bit = EBPF_STACK_SIZE + k;
-		if (bit < 0 || bit >= EBPF_STACK_SIZE || !(s->b[bit / 64] >> (bit % 64) & 1))
+	int lo = EBPF_STACK_SIZE + off, hi = lo + size;
+	if (lo < 0 || hi > EBPF_STACK_SIZE)
+		return false;
+	for (int w = lo / 64; w * 64 < hi; w++) {
+		int a = lo > w * 64 ? lo - w * 64 : 0, b = hi < (w + 1) * 64 ? hi - w * 64 : 64;
+		uint64_t m = word_mask(a, b);
+		if ((s->b[w] & m) != m)
 			return false;
 	}
 	return true;
@@ -220,18 +231,26 @@ static bool stack_ok(const struct stack_init *s, int off, int size)
 
 static void stack_set(struct stack_init *s, int off, int size)
 {
-	for (int k = off; k < off + size; k++) {
-		int bit = EBPF_STACK_SIZE + k;
-		if (bit >= 0 && bit < EBPF_STACK_SIZE)
-			s->b[bit / 64] |= 1ULL << (bit % 64);
+	int lo = EBPF_STACK_SIZE + off, hi = lo + size;
+	if (lo < 0)
+		lo = 0;
+	if (hi > EBPF_STACK_SIZE)
+		hi = EBPF_STACK_SIZE;
+	for (int w = lo / 64; lo < hi && w * 64 < hi; w++) {
+		int a = lo > w * 64 ? lo - w * 64 : 0, b = hi < (w + 1) * 64 ? hi - w * 64 : 64;
+		s->b[w] |= word_mask(a, b);
 	}
 }
 
 static void stack_meet(struct stack_init *dst, bool *seen, const struct stack_init *src)
 {
+	if (!*seen) {
+		*dst = *src;
+		*seen = true;
+		return;
+	}
 	for (int w = 0; w < EBPF_STACK_SIZE / 64; w++)
-		dst->b[w] = *seen ? dst->b[w] & src->b[w] : src->b[w];
-	*seen = true;
+		dst->b[w] &= src->b[w];
 }
 
 static void fix_pointers(struct ebpf_insn *body, size_t n, const unsigned char *second, size_t mem_len,
@@ -544,6 +563,62 @@ static int chain_frames(bool body_calls, bool loop_stack)
 	return frames > 8 ? 8 : frames;
 }
 
+/* A body without shape markers (every input converted from a .data file,
+ * most mutants): normalised in place, nothing moves but the canary's slot. */
+static size_t build_plain(const struct bdf_input *in, struct ebpf_insn *prog)
+{
+	memcpy(prog, bdf_prologue, sizeof(bdf_prologue));
+	struct ebpf_insn *body = prog + BDF_PROLOGUE_LEN;
+	if (in->nbody)
+		memcpy(body, in->body, in->nbody * sizeof(*body));
+	size_t mem_len = in->mem_len > BDF_MAX_MEM ? BDF_MAX_MEM : in->mem_len < BDF_MIN_MEM ? BDF_MIN_MEM : in->mem_len;
+	int end = bdf_normalize_body(body, in->nbody, mem_len);
+	int used[2] = { 0, 0 };
+	for (size_t i = 0; i < in->nbody; i++) {
+		if (body[i].opcode == 0x85 && body[i].src == EBPF_CALL_LOCAL)
+			used[body[i].imm & 1] = 1;
+		if (ebpf_is_lddw(&body[i]))
+			i++;
+	}
+	size_t n = BDF_PROLOGUE_LEN + in->nbody;
+	if (!used[0] && !used[1]) {
+		if (end)
+			prog[n++] = (struct ebpf_insn){ .opcode = 0x95 };
+		/* else: it ends in its own exit/ja, and a final exit would be unreachable */
+		return n;
+	}
+	/* With calls, a canary in the caller's frame below the callee's 256
+	 * bytes: stored before the body, added into r0 at the final exit, so
+	 * a callee frame that aliases the caller's shows in the result. */
+	memmove(body + 1, body, in->nbody * sizeof(*body));
+	body[0] = (struct ebpf_insn){ .opcode = 0x7a, .dst = 10, .off = -272, .imm = 0x5a5a5a5a };
+	body++;
+	n++;
+	if (end) {
+		prog[n++] = (struct ebpf_insn){ .opcode = 0x79, .dst = 6, .src = 10, .off = -272 };
+		prog[n++] = (struct ebpf_insn){ .opcode = 0x0f, .dst = 0, .src = 6 };
+		prog[n++] = (struct ebpf_insn){ .opcode = 0x95 };
+	}
+	size_t at[2] = { 0, 0 };
+	for (int k = 0; k < 2; k++) {
+		if (!used[k])
+			continue;
+		at[k] = n;
+		const struct ebpf_insn *sub = k ? sub1 : sub0;
+		size_t len = k ? sizeof(sub1) / sizeof(sub1[0]) : sizeof(sub0) / sizeof(sub0[0]);
+		memcpy(prog + n, sub, len * sizeof(*sub));
+		n += len;
+	}
+	for (size_t i = 0; i < in->nbody; i++) {
+		struct ebpf_insn *x = &body[i];
+		if (x->opcode == 0x85 && x->src == EBPF_CALL_LOCAL)
+			x->imm = (ebpf_s32)((long long)at[x->imm & 1] - (long long)(BDF_PROLOGUE_LEN + 1 + i) - 1);
+		if (ebpf_is_lddw(x))
+			i++;
+	}
+	return n;
+}
+
 size_t bdf_build_program(const struct bdf_input *in, struct ebpf_insn *prog)
 {
 	struct bdf_program_info info;
@@ -558,6 +633,11 @@ size_t bdf_build_program_info(const struct bdf_input *in, struct ebpf_insn *prog
 	size_t at_in[BDF_MAX_SHAPES], at_fn[BDF_MAX_SHAPES];
 	size_t nb = in->nbody;
 	memset(info, 0, sizeof(*info));
+	size_t m = 0; /* normalisation makes no marker: one in the input is one in the body */
+	while (m < nb && in->body[m * 8] != BDF_SHAPE_OPCODE)
+		m++;
+	if (m == nb)
+		return build_plain(in, prog);
 	if (nb)
 		memcpy(body, in->body, nb * sizeof(*body));
 	size_t mem_len = in->mem_len > BDF_MAX_MEM ? BDF_MAX_MEM : in->mem_len < BDF_MIN_MEM ? BDF_MIN_MEM : in->mem_len;

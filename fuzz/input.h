@@ -39,6 +39,16 @@
  *    the final exit is left out when nothing reaches it;
  *  - a valid program with in-range forward jumps is left unchanged, so inputs
  *    converted from .data files (data2input) run as written after the prologue.
+ *
+ * Shapes (shapes.h): a body instruction with opcode 0x8f (which no eBPF
+ * instruction has) is a shape marker: imm & 0xff picks a shape (modulo their
+ * number), imm >> 8, off and dst are its parameters, src is the normaliser's
+ * (whether r1 is still the memory there). The first BDF_MAX_SHAPES markers are
+ * replaced by their shape's code, which may loop, call 8 frames deep, use
+ * variable-offset and spilled pointers, helpers and the fuzz maps; functions
+ * it calls go after the main function (and after the two fixed local
+ * functions). With a marker in the body, the body's own stack accesses stay
+ * within [r10-256, r10) (the rest is the shapes' and their callees').
  */
 #ifndef BPFDIFF_FUZZ_INPUT_H
 #define BPFDIFF_FUZZ_INPUT_H

@@ -541,7 +541,7 @@ static void mutate_prog(struct rng *r, struct prog *p)
 	unsigned steps = 1 + below(r, 4);
 	for (unsigned s = 0; s < steps; s++) {
 		unsigned w = below(r, 100);
-		if (w < 3)
+		if (w < 1)
 			op_shape(r, p, -1);
 		else if (w < 18)
 			op_insert(r, p);

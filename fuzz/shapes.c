@@ -749,7 +749,7 @@ static void emit_tail_call(uint64_t seed, const struct bdf_shape_ctx *x, struct 
 }
 
 const char *const bdf_feature_names[BDF_NFEATS] = {
-	"loops", "call_depth>=3", "register_offset_access", "pointer_spill", "helper_calls", "map_value_access",
+	"loops", "call_depth_ge3", "register_offset_access", "pointer_spill", "helper_calls", "map_value_access",
 };
 
 const struct bdf_shape bdf_shapes[] = {

@@ -72,7 +72,7 @@ struct bdf_shape_code {
 /* Features a program reaches, for the coverage report (per backend: a
  * program with the feature ran ok there). */
 #define BDF_FEAT_LOOP 1u       /* a back-edge that runs */
-#define BDF_FEAT_CALL3 2u      /* call depth >= 3 frames */
+#define BDF_FEAT_CALL3 2u      /* call depth >= 3 frames (call_depth_ge3) */
 #define BDF_FEAT_REGOFF 4u     /* a memory access through a register-offset pointer */
 #define BDF_FEAT_PTRSPILL 8u   /* a pointer spilled to the stack and filled */
 #define BDF_FEAT_HELPER 16u    /* a helper call */
