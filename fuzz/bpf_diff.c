@@ -29,6 +29,12 @@
  *                      verifier log and the uvm's traced run is checked against
  *                      the verifier's states (harness/oracle.h); 1 every input,
  *                      0 never (default 0; fuzz/campaign.sh sets its own)
+ *   BPFDIFF_SHAPE_PCT  how often a mutator edit inserts a shape marker, in
+ *                      percent (mutator.c; default 1, 0 = never)
+ *
+ * Programs with a map shape (shapes.h) run with the fuzz map set. The summary
+ * and the stats files count inputs, kernel runs and acceptances per shape,
+ * and per backend the runs that ended ok with each feature (BDF_FEAT_*).
  */
 #include <dirent.h>
 #include <errno.h>

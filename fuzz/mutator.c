@@ -355,6 +355,20 @@ static void op_insert(struct rng *r, struct prog *p)
 	splice_slots(p, at, 0, x, (size_t)k);
 }
 
+/* How often an edit inserts a shape marker, in percent: BPFDIFF_SHAPE_PCT
+ * (default 1; 0: never, for throughput comparisons with shape-free fuzzing). */
+static unsigned shape_pct(void)
+{
+	static int pct = -1;
+	if (pct < 0) {
+		const char *e = getenv("BPFDIFF_SHAPE_PCT");
+		pct = e && *e ? atoi(e) : 1;
+		if (pct < 0 || pct > 100)
+			pct = 1;
+	}
+	return (unsigned)pct;
+}
+
 /* A shape marker (shapes.h): shape s (< 0: any) with fresh parameters. */
 static void op_shape(struct rng *r, struct prog *p, int s)
 {
@@ -541,7 +555,7 @@ static void mutate_prog(struct rng *r, struct prog *p)
 	unsigned steps = 1 + below(r, 4);
 	for (unsigned s = 0; s < steps; s++) {
 		unsigned w = below(r, 100);
-		if (w < 1)
+		if (w < shape_pct())
 			op_shape(r, p, -1);
 		else if (w < 18)
 			op_insert(r, p);
@@ -609,7 +623,7 @@ size_t bdf_generate(uint8_t *out, size_t max_size, unsigned seed)
 	unsigned k = 1 + below(&r, 8);
 	for (unsigned i = 0; i < k; i++)
 		op_insert(&r, &work);
-	if (chance(&r, 50))
+	if (shape_pct() && chance(&r, 50))
 		op_shape(&r, &work, -1);
 	return prog_store(&work, out, max_size);
 }

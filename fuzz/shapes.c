@@ -285,9 +285,11 @@ static void emit_loop_may_goto(uint64_t seed, const struct bdf_shape_ctx *x, str
 
 /* ---- call chains ------------------------------------------------------- */
 
-/* main -> f1 -> ... -> f(d-1): arguments in r1..r5, each callee changes
- * r6..r9 (the caller must see its own again) and fills its frame (which must
- * not alias its caller's); every level folds what it sees into r0. */
+/* main -> f1 -> ... -> f(d-1): arguments in r1..r5 (r3..r5 passed down the
+ * chain untouched), each callee changes r6..r9 (the caller must see its own
+ * again) and spills into its frame, a narrow spill among them (which must not
+ * alias its caller's); every level folds what it sees into r0. Kept short:
+ * a chain is up to 8 copies of it, and the uvm's load cost is per insn. */
 static void emit_call_chain(uint64_t seed, const struct bdf_shape_ctx *x, struct bdf_shape_code *c)
 {
 	struct rng r = { seed };
@@ -296,60 +298,47 @@ static void emit_call_chain(uint64_t seed, const struct bdf_shape_ctx *x, struct
 		frames = x->max_frames;
 	c->features |= (frames >= 3 ? BDF_FEAT_CALL3 : 0) | (x->r1_mem ? BDF_FEAT_PTRSPILL : 0);
 	save_regs(c, x);
-	for (int k = 6; k <= 9; k++)
-		lddw(c, k, 0, pick64(&r));
+	lddw(c, 6, 0, pick64(&r));
+	op(c, 0xb7, 7, 0, 0, (int32_t)pick64(&r));
 	st(c, 8, 10, S_CANARY, (int32_t)rnd(&r));
 	for (int k = 5; k >= 1; k--) { /* r1 last: unknown() may read through it */
 		if (below(&r, 3) == 0)
 			unknown(c, &r, x, k, 8);
-		else
+		else if (below(&r, 2))
 			lddw(c, k, 0, pick64(&r));
+		else
+			op(c, 0xb7, k, 0, 0, (int32_t)pick64(&r));
 	}
 	call_fn(c, 0x85, 0, 1);
-	op(c, 0xbf, 2, 0, 0, 0);
-	op(c, 0x0f, 2, 6, 0, 0);
-	op(c, 0xaf, 2, 7, 0, 0);
-	op(c, 0x0f, 2, 8, 0, 0);
-	op(c, 0x1f, 2, 9, 0, 0);
-	ldx(c, 8, 3, 10, S_CANARY);
-	op(c, 0x0f, 2, 3, 0, 0);
+	op(c, 0x0f, 0, 6, 0, 0);
+	op(c, 0xaf, 0, 7, 0, 0);
+	ldx(c, 8, 2, 10, S_CANARY);
+	op(c, 0x0f, 2, 0, 0, 0);
 	restore_regs(c, x, 2);
 	functions(c);
 	for (int k = 1; k < frames; k++) {
 		label(c, k);
-		/* scalar spills, a narrow one among them */
 		stx(c, 8, 10, -8, 1);
-		stx(c, 8, 10, -16, 2);
-		stx(c, 4, 10, -20, 3);
-		st(c, 4, 10, -24, k * 0x1111);
+		stx(c, 4, 10, -12, 2); /* narrow */
 		op(c, 0xbf, 6, 1, 0, 0);
 		op(c, 0x0f, 6, 2, 0, 0);
 		op(c, 0xbf, 7, 3, 0, 0);
 		op(c, 0xaf, 7, 4, 0, 0);
-		op(c, 0xbf, 8, 5, 0, 0);
-		op(c, 0xb7, 9, 0, 0, k);
 		if (k + 1 < frames) {
 			op(c, 0xbf, 1, 7, 0, 0);
 			op(c, 0xbf, 2, 6, 0, 0);
-			op(c, 0x07, 3, 0, 0, k);
-			op(c, 0xbf, 4, 8, 0, 0);
-			op(c, 0x67, 5, 0, 0, 1);
 			call_fn(c, 0x85, 0, k + 1);
 			op(c, 0x0f, 0, 6, 0, 0);
-			op(c, 0xaf, 0, 9, 0, 0);
-			ldx(c, 8, 2, 10, -8);
-			op(c, 0x0f, 0, 2, 0, 0);
-			ldx(c, 4, 3, 10, -20);
-			op(c, 0xaf, 0, 3, 0, 0);
-			ldx(c, 4, 3, 10, -24);
-			op(c, 0x0f, 0, 3, 0, 0);
 		} else {
-			op(c, 0xbf, 0, 6, 0, 0);
-			op(c, 0xaf, 0, 7, 0, 0);
-			op(c, 0x2f, 0, 8, 0, 0);
-			ldx(c, 8, 2, 10, -16);
-			op(c, 0x0f, 0, 2, 0, 0);
+			op(c, 0xbf, 0, 5, 0, 0);
+			op(c, 0x2f, 0, 6, 0, 0);
 		}
+		op(c, 0xaf, 0, 7, 0, 0);
+		ldx(c, 8, 2, 10, -8);
+		op(c, 0x0f, 0, 2, 0, 0);
+		ldx(c, 4, 3, 10, -12);
+		op(c, 0xaf, 0, 3, 0, 0);
+		op(c, 0x07, 0, 0, 0, k);
 		op(c, 0x95, 0, 0, 0, 0);
 	}
 }
