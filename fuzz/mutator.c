@@ -87,7 +87,7 @@ static int32_t pick_imm(struct rng *r)
 	switch (below(r, 8)) {
 	case 0: return (int32_t)rnd(r);
 	case 1: return (int32_t)below(r, 16) - 8;
-	case 2: return (int32_t)(1u << below(r, 32)) - (int32_t)below(r, 2);
+	case 2: return (int32_t)((1u << below(r, 32)) - (uint32_t)below(r, 2)); /* unsigned: 1<<31 minus 1 must not overflow */
 	default: return edge_imm[below(r, NEDGE)];
 	}
 }
@@ -329,7 +329,8 @@ static int splice_slots(struct prog *p, size_t at, size_t kold, const struct ebp
 			p->x[i].off = (int16_t)nv;
 	}
 	memmove(&p->x[at + knew], &p->x[at + kold], (p->n - at - kold) * sizeof(p->x[0]));
-	memcpy(&p->x[at], nw, knew * sizeof(p->x[0]));
+	if (knew) /* op_delete passes no new slots (NULL) */
+		memcpy(&p->x[at], nw, knew * sizeof(p->x[0]));
 	p->n = p->n - kold + knew;
 	return 0;
 }
@@ -474,9 +475,10 @@ static void op_field(struct rng *r, struct prog *p)
 		if (fmt == EBPF_FMT_LDDW && at + 1 < p->n && chance(r, 50))
 			t = &p->x[at + 1];
 		switch (below(r, 4)) {
-		case 0: t->imm += (int32_t)below(r, 9) - 4; break;
+		/* in unsigned arithmetic: INT_MIN - 1 and -INT_MIN wrap, they do not overflow */
+		case 0: t->imm = (int32_t)((uint32_t)t->imm + below(r, 9) - 4u); break;
 		case 1: t->imm ^= (int32_t)(1u << below(r, 32)); break;
-		case 2: t->imm = -t->imm; break;
+		case 2: t->imm = (int32_t)(0u - (uint32_t)t->imm); break;
 		default: t->imm = pick_imm(r); break;
 		}
 		if (fmt == EBPF_FMT_ALU_K && is_shift(f) && !chance(r, 5))
