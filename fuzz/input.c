@@ -30,6 +30,8 @@ static inline uint32_t rd32(const uint8_t *p)
 void bdf_input_split(const uint8_t *data, size_t size, struct bdf_input *in)
 {
 	memset(in, 0, sizeof(*in));
+	in->raw = data;
+	in->raw_len = size;
 	if (size < 4)
 		return;
 	size_t plen = rd32(data);
@@ -563,6 +565,30 @@ static int chain_frames(bool body_calls, bool loop_stack)
 	return frames > 8 ? 8 : frames;
 }
 
+static uint8_t noted[4 + BDF_MAX_BODY * 8 + BDF_MAX_MEM];
+static size_t noted_len;
+
+void bdf_note_normalized(const uint8_t *data, size_t size)
+{
+	noted_len = data && size <= sizeof(noted) ? size : 0;
+	if (noted_len)
+		memcpy(noted, data, size);
+}
+
+/* Normalise, or for the mutator's own output (already normal) only find
+ * whether the end is reached. */
+static int normalize(const struct bdf_input *in, struct ebpf_insn *body, size_t n, size_t mem_len)
+{
+	if (!noted_len || in->raw_len != noted_len || memcmp(in->raw, noted, noted_len))
+		return bdf_normalize_body(body, n, mem_len);
+	unsigned char second[BDF_MAX_BODY + 1];
+	memset(second, 0, n + 1);
+	for (size_t i = 0; i + 1 < n; i++)
+		if (ebpf_is_lddw(&body[i]))
+			second[++i] = 1;
+	return fix_reachability(body, n, second);
+}
+
 /* A body without shape markers (every input converted from a .data file,
  * most mutants): normalised in place, nothing moves but the canary's slot. */
 static size_t build_plain(const struct bdf_input *in, struct ebpf_insn *prog)
@@ -572,7 +598,7 @@ static size_t build_plain(const struct bdf_input *in, struct ebpf_insn *prog)
 	if (in->nbody)
 		memcpy(body, in->body, in->nbody * sizeof(*body));
 	size_t mem_len = in->mem_len > BDF_MAX_MEM ? BDF_MAX_MEM : in->mem_len < BDF_MIN_MEM ? BDF_MIN_MEM : in->mem_len;
-	int end = bdf_normalize_body(body, in->nbody, mem_len);
+	int end = normalize(in, body, in->nbody, mem_len);
 	int used[2] = { 0, 0 };
 	for (size_t i = 0; i < in->nbody; i++) {
 		if (body[i].opcode == 0x85 && body[i].src == EBPF_CALL_LOCAL)
@@ -641,7 +667,7 @@ size_t bdf_build_program_info(const struct bdf_input *in, struct ebpf_insn *prog
 	if (nb)
 		memcpy(body, in->body, nb * sizeof(*body));
 	size_t mem_len = in->mem_len > BDF_MAX_MEM ? BDF_MAX_MEM : in->mem_len < BDF_MIN_MEM ? BDF_MIN_MEM : in->mem_len;
-	int end = bdf_normalize_body(body, nb, mem_len);
+	int end = normalize(in, body, nb, mem_len);
 	int used[2] = { 0, 0 };
 	unsigned flags = 0;
 	int nshapes = 0;

@@ -71,6 +71,8 @@ struct bdf_input {
 	size_t nbody; /* instructions */
 	const uint8_t *mem;
 	size_t mem_len; /* as in the input, before clamping/padding */
+	const uint8_t *raw; /* the whole input */
+	size_t raw_len;
 };
 
 void bdf_input_split(const uint8_t *data, size_t size, struct bdf_input *in);
@@ -96,6 +98,11 @@ size_t bdf_build_program_info(const struct bdf_input *in, struct ebpf_insn *prog
  * which the verifier refuses); nbody is not changed. Returns whether the end
  * of the body is reached, i.e. whether the final `exit` is needed. */
 int bdf_normalize_body(struct ebpf_insn *body, size_t nbody, size_t mem_len);
+
+/* The mutator's last output, which it normalised (mutator.c): building that
+ * exact input skips normalising it again (normalisation is idempotent,
+ * mutator_test checks it). NULL forgets it. */
+void bdf_note_normalized(const uint8_t *data, size_t size);
 
 /* The case memory: clamped and padded copy into mem (BDF_MAX_MEM bytes). */
 size_t bdf_build_mem(const struct bdf_input *in, uint8_t *mem);

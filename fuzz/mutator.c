@@ -70,7 +70,9 @@ static size_t prog_store(struct prog *p, uint8_t *out, size_t max_size)
 			p->mem_len = max_size - 4;
 	}
 	bdf_normalize_body(p->x, p->n, p->mem_len < BDF_MIN_MEM ? BDF_MIN_MEM : p->mem_len);
-	return bdf_input_encode(p->x, p->n, p->mem, p->mem_len, out, max_size);
+	size_t n = bdf_input_encode(p->x, p->n, p->mem, p->mem_len, out, max_size);
+	bdf_note_normalized(out, n);
+	return n;
 }
 
 /* ---- operand choice -------------------------------------------------- */
@@ -356,18 +358,21 @@ static void op_insert(struct rng *r, struct prog *p)
 	splice_slots(p, at, 0, x, (size_t)k);
 }
 
-/* How often an edit inserts a shape marker, in percent: BPFDIFF_SHAPE_PCT
- * (default 1; 0: never, for throughput comparisons with shape-free fuzzing). */
-static unsigned shape_pct(void)
+/* How often an edit inserts a shape marker, in per mille: BPFDIFF_SHAPE_PCT
+ * percent (default 1, fractions allowed; 0: never, for throughput comparisons
+ * with shape-free fuzzing). */
+static unsigned shape_permille(void)
 {
-	static int pct = -1;
-	if (pct < 0) {
+	static int pm = -1;
+	if (pm < 0) {
 		const char *e = getenv("BPFDIFF_SHAPE_PCT");
-		pct = e && *e ? atoi(e) : 1;
-		if (pct < 0 || pct > 100)
-			pct = 1;
+		char *end = NULL;
+		double pct = e && *e ? strtod(e, &end) : 1.0;
+		if (e && *e && (*end || pct < 0 || pct > 100))
+			pct = 1.0;
+		pm = (int)(pct * 10 + 0.5);
 	}
-	return (unsigned)pct;
+	return (unsigned)pm;
 }
 
 /* A shape marker (shapes.h): shape s (< 0: any) with fresh parameters. */
@@ -557,7 +562,7 @@ static void mutate_prog(struct rng *r, struct prog *p)
 	unsigned steps = 1 + below(r, 4);
 	for (unsigned s = 0; s < steps; s++) {
 		unsigned w = below(r, 100);
-		if (w < shape_pct())
+		if (below(r, 1000) < shape_permille())
 			op_shape(r, p, -1);
 		else if (w < 18)
 			op_insert(r, p);
@@ -625,7 +630,7 @@ size_t bdf_generate(uint8_t *out, size_t max_size, unsigned seed)
 	unsigned k = 1 + below(&r, 8);
 	for (unsigned i = 0; i < k; i++)
 		op_insert(&r, &work);
-	if (shape_pct() && chance(&r, 50))
+	if (shape_permille() && chance(&r, 50))
 		op_shape(&r, &work, -1);
 	return prog_store(&work, out, max_size);
 }

@@ -67,9 +67,17 @@ static int check(const uint8_t *d, size_t n, size_t max, unsigned char *forms, c
 			}
 		}
 	}
-	/* The program built from it ends in exit/ja and jumps stay inside. */
-	static struct ebpf_insn prog[BDF_MAX_PROG];
+	/* The program built from it ends in exit/ja and jumps stay inside; built
+	 * as the mutator's own output (not normalised again) or as any input, it
+	 * is the same program. */
+	static struct ebpf_insn prog[BDF_MAX_PROG], prog2[BDF_MAX_PROG];
 	size_t np = bdf_build_program(&in, prog);
+	bdf_note_normalized(NULL, 0);
+	size_t np2 = bdf_build_program(&in, prog2);
+	if (np != np2 || memcmp(prog, prog2, np * sizeof(prog[0]))) {
+		snprintf(why, wl, "the mutator's output builds another program when normalised again");
+		return -1;
+	}
 	if (np == 0 || (prog[np - 1].opcode != 0x95 && prog[np - 1].opcode != 0x05 && prog[np - 1].opcode != 0x06)) {
 		snprintf(why, wl, "last insn 0x%02x is not exit or ja", np ? prog[np - 1].opcode : 0);
 		return -1;

@@ -548,6 +548,63 @@ static void emit_jmp32_upper(uint64_t seed, const struct bdf_shape_ctx *x, struc
 	op(c, 0xaf, 0, t, 0, 0);
 }
 
+/* Dense ALU32/ALU64 mixes on an unknown scalar, with branches on its range
+ * (64- and 32-bit, edge constants) that skip some of them: what the
+ * verifier's range tracking (its 64/32-bit, signed/unsigned and tnum views
+ * kept in sync) must get right; where its invariant violations show. */
+static void emit_bounds_mix(uint64_t seed, const struct bdf_shape_ctx *x, struct bdf_shape_code *c)
+{
+	struct rng r = { seed };
+	int g[2];
+	pick_regs(&r, g, 2, false);
+	int a = g[0], b = g[1];
+	unknown(c, &r, x, a, below(&r, 2) ? 8 : 4);
+	unknown(c, &r, x, b, 1 << below(&r, 4));
+	static const uint8_t alu[] = { 0x07, 0x17, 0x27, 0x47, 0x57, 0xa7, 0x67, 0x77, 0xc7, 0x97 }; /* add sub mul or and xor lsh rsh arsh mod */
+	static const uint8_t conds[] = { 0x15, 0x25, 0x35, 0x45, 0x55, 0x65, 0x75, 0xa5, 0xb5, 0xc5, 0xd5 };
+	int nops = 4 + (int)below(&r, 9), pending = -1, lab = 0;
+	for (int k = 0; k < nops; k++) {
+		bool w32 = below(&r, 2);
+		int32_t imm = (int32_t)pick64(&r);
+		switch (below(&r, 8)) {
+		case 0: case 1: case 2: { /* ALU with an immediate */
+			uint8_t o = alu[below(&r, sizeof(alu))];
+			if (o == 0x67 || o == 0x77 || o == 0xc7)
+				imm &= w32 ? 31 : 63;
+			if (o == 0x97 && !imm)
+				imm = 7;
+			op(c, (uint8_t)(o - (w32 ? 3 : 0)), a, 0, 0, imm);
+			break;
+		}
+		case 3: /* with the other unknown */
+			op(c, (uint8_t)(alu[below(&r, 6)] + 8 - (w32 ? 3 : 0)), a, b, 0, 0);
+			break;
+		case 4: /* zero- or sign-extension */
+			switch (below(&r, 4)) {
+			case 0: op(c, 0xbc, a, a, 0, 0); break;                                /* w = w */
+			case 1: op(c, 0xbf, a, a, 8 << below(&r, 3), 0); break;                /* movsx 8/16/32 */
+			case 2: op(c, 0xbc, a, a, 8 << below(&r, 2), 0); break;                /* movsx32 8/16 */
+			default: op(c, 0xd7, a, 0, 0, 16 << below(&r, 3)); break;              /* bswap */
+			}
+			break;
+		case 5: op(c, w32 ? 0x84 : 0x87, a, 0, 0, 0); break; /* neg */
+		default: /* a branch on its range that skips what follows */
+			if (pending >= 0 || lab >= 15)
+				break;
+			pending = ++lab;
+			jmp(c, (uint8_t)(conds[below(&r, sizeof(conds))] + (w32 ? 1 : 0)), a, 0, imm, pending);
+			continue;
+		}
+		if (pending >= 0 && below(&r, 2)) {
+			label(c, pending);
+			pending = -1;
+		}
+	}
+	if (pending >= 0)
+		label(c, pending);
+	op(c, 0xaf, 0, a, 0, 0);
+}
+
 /* ja / ja32 over exactly one instruction, which another path reaches. */
 static void emit_ja_one(uint64_t seed, const struct bdf_shape_ctx *x, struct bdf_shape_code *c)
 {
@@ -757,6 +814,8 @@ const struct bdf_shape bdf_shapes[] = {
 	{ "map_update", BDF_SHAPE_HELPERS | BDF_SHAPE_MAPS, emit_map_update },
 	{ "bpf_loop", BDF_SHAPE_CALLS | BDF_SHAPE_HELPERS | BDF_SHAPE_LOOP_STACK, emit_bpf_loop },
 	{ "tail_call", BDF_SHAPE_HELPERS | BDF_SHAPE_MAPS | BDF_SHAPE_TAIL, emit_tail_call },
+	/* New shapes go at the end: a marker names its shape by index. */
+	{ "bounds_mix", 0, emit_bounds_mix },
 };
 const int bdf_nshapes = (int)(sizeof(bdf_shapes) / sizeof(bdf_shapes[0]));
 

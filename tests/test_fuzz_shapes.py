@@ -16,7 +16,7 @@ FUZZ = BUILD / "fuzz"
 SHAPES_BIN = FUZZ / "bpf_diff_shapes"
 SHAPES = ["loop_const", "loop_learned", "loop_nested", "loop_may_goto", "call_chain", "ptr_var_mem",
           "ptr_var_stack", "ptr_spill", "edge_values", "jmp32_upper", "ja_one", "map_lookup", "map_update",
-          "bpf_loop", "tail_call"]
+          "bpf_loop", "tail_call", "bounds_mix"]
 FEATURES = ["loops", "call_depth_ge3", "register_offset_access", "pointer_spill", "helper_calls",
             "map_value_access"]
 
