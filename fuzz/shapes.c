@@ -742,14 +742,20 @@ static void emit_bpf_loop(uint64_t seed, const struct bdf_shape_ctx *x, struct b
 	c->features |= BDF_FEAT_HELPER | BDF_FEAT_LOOP;
 	save_regs(c, x);
 	st(c, 8, 10, S_SPILL, (int32_t)rnd(&r));
-	switch (below(&r, 4)) {
-	case 0: op(c, 0xb7, 6, 0, 0, (int32_t)below(&r, 20)); break;
-	case 1: unknown(c, &r, x, 6, 1); op(c, 0x57, 6, 0, 0, 15); break;
-	/* Not past BPF_MAX_LOOPS nor above 32 bits: there the verifier's inlined
-	 * bpf_loop differs from the helper (README "The inlined bpf_loop"), a
-	 * known difference every such input would report again. */
-	case 2: op(c, 0xb7, 6, 0, 0, (int32_t)below(&r, 3)); break;
-	default: op(c, 0xb7, 6, 0, 0, 1 + (int)below(&r, 3)); break;
+	/* n: a constant 1..19, an unknown & 15, or (1 in 32) the constant 0. A
+	 * known 0 makes this kernel (6.18) warn "verifier bug: No program to jit
+	 * at insn N (subprog < 0)" when the program has another subprogram: the
+	 * callback is never explored. Found, so made rare: each variant costs a
+	 * minimization. Not past BPF_MAX_LOOPS nor above 32 bits: there the
+	 * verifier's inlined bpf_loop differs from the helper (README "The
+	 * inlined bpf_loop"), a known difference every such input would report. */
+	if (below(&r, 32) == 0)
+		op(c, 0xb7, 6, 0, 0, 0);
+	else if (below(&r, 3) == 0) {
+		unknown(c, &r, x, 6, 1);
+		op(c, 0x57, 6, 0, 0, 15);
+	} else {
+		op(c, 0xb7, 6, 0, 0, 1 + (int32_t)below(&r, 19));
 	}
 	op(c, 0xbf, 1, 6, 0, 0);
 	call_fn(c, 0x18, 2, 1);
