@@ -23,8 +23,8 @@ FUZZ_HARNESS_OBJS := $(FUZZ_HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
 # nothing about the VM and cost most of the time (measured: 19k -> see bench).
 # No trace-cmp hooks: they feed only -use_value_profile (not used here) and
 # libFuzzer's compare dictionary (its byte mutations, 5 % of ours), and cost
-# ~10 % of an execution (callgrind: 77.6k -> 71.0k instructions per exec, with
-# shapes). FUZZ_UVM_COV= (empty) brings them back.
+# ~10 % of an execution (README "Benchmarks": callgrind instructions per exec).
+# FUZZ_UVM_COV= (empty) brings them back.
 FUZZ_UVM_COV ?= -fno-sanitize-coverage=trace-cmp
 $(FUZZ_DIR)/lf/vm/uvm.o: vm/uvm.c fuzz/fuzz.mk | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
