@@ -1,5 +1,5 @@
 """Fuzz shapes (fuzz/shapes.h, issue 13 part 1 and issue 12 part 4): every shape builds
-programs the uvm runs with no nondeterminism, the kernel accepts them (>= 80 % per shape),
+programs the uvm runs, the kernel accepts them (>= 80 % per shape) with no nondeterminism,
 the uvm and the kernel agree on them, they have the structure they claim (back-edges,
 8-frame call chains), and the per-shape table is printed by the measurement tool and by a
 campaign. The kernel is the independent oracle where it is available."""
@@ -50,10 +50,9 @@ def avail():
     return available_backends()
 
 
-def test_every_shape_runs_on_the_uvm_and_nothing_depends_on_addresses():
-    """The uvm runs every generated program to the end, and re-running it with memory,
-    stack and map addresses moved changes nothing (no pointer or uninitialised byte leaks
-    out of a shape)."""
+def test_every_shape_runs_on_the_uvm():
+    """The uvm runs every generated program to the end (no fault, no refusal) and every
+    feature is reached."""
     p = shapes(40, env={"BPFDIFF_BACKENDS": "uvm"})
     assert p.returncode == 0, p.stderr
     rows = table(p.stdout)
@@ -62,7 +61,6 @@ def test_every_shape_runs_on_the_uvm_and_nothing_depends_on_addresses():
         inputs, ok, _, _ = rows[s]
         assert inputs >= 30, (s, rows[s])  # a tail call is left out of a program with calls
         assert ok == inputs, f"{s}: the uvm did not run {inputs - ok} of its programs\n{p.stdout}"
-    assert " 0 nondeterministic, 0 errors" in p.stdout, p.stdout
     assert features(p.stdout)["uvm"] == set(FEATURES), p.stdout
 
 
@@ -121,12 +119,18 @@ def test_kernel_accepts_every_shape_and_agrees_with_the_uvm(avail, tmp_path):
     assert features(p.stdout)["kernel"] == set(FEATURES), p.stdout
 
 
-def test_xdp_vm_reaches_every_feature(avail):
+def test_xdp_vm_agrees_with_the_uvm(avail, tmp_path):
+    """The xdp VM (another implementation, running in the kernel) gives the same results on
+    every shape and runs every feature. (The two VMs fill the stack alike: a shape reading
+    bytes it never wrote shows against the kernel, in the test above, not here; checked by
+    breaking ptr_var_stack's initial stores.)"""
     need_backend(avail, "xdp")
-    p = shapes(15, env={"BPFDIFF_BACKENDS": "uvm,xdp", "BPFDIFF_MINIMIZE": "0"})
+    finds = tmp_path / "finds"
+    p = shapes(25, env={"BPFDIFF_BACKENDS": "uvm,xdp", "BPFDIFF_FINDS": str(finds), "BPFDIFF_MINIMIZE": "0"})
     assert p.returncode == 0, p.stderr
-    assert features(p.stdout)["xdp"] == set(FEATURES), p.stdout
     assert " 0 nondeterministic, 0 errors" in p.stdout, p.stdout
+    assert "discrepancies 0 new 0 known" in p.stdout, p.stdout
+    assert features(p.stdout)["xdp"] == set(FEATURES), p.stdout
 
 
 def test_campaign_prints_the_per_shape_table(tmp_path):
