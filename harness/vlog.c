@@ -432,8 +432,10 @@ int vlog_parse_case(const char *text, uint32_t first, struct vlog *v, char *err,
 				} /* else bpfdiff's insns: the step goes over them */
 				unsigned op = (unsigned)strtoul(rest + 2, NULL, 16);
 				const char *semi = memchr(rest, ';', (size_t)(end - rest));
-				if (op == 0x85 && !strstr(rest, "call pc")) {
-					/* a helper (or kfunc): r1-r5 unreadable after it */
+				if (op == 0x85 && !memmem(rest, (size_t)(end - rest), "call pc", 7)) {
+					/* a helper (or kfunc): r1-r5 unreadable after it. The search
+					 * stays on this line: a later "call pc" (a mark_precise
+					 * trace) must not make a helper look like a local call. */
 					for (int i = 1; i <= 5; i++)
 						cur[i] = (struct vlog_reg){ .kind = VLOG_NONE, .frame = -1 };
 				}

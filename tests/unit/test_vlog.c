@@ -283,6 +283,20 @@ static void test_errors(void)
 	      "a path resuming out of range is an error: %s", err);
 }
 
+/* helper-then-local-call.data; P = 9. "14: (85) call bpf_map_lookup_elem#1 ; R0=map_value(...)" clobbers r1-r5
+ * (the line names only R0), and a "16: (85) call pc+1" line comes later in the log: that later local call
+ * must not make the helper look local (a search past the end of the line did, and kept R2=fp-4). */
+static void test_helper_then_local_call(void)
+{
+	struct vlog v = load("helper-then-local-call");
+	const struct vlog_point *p[4];
+	/* "15: (b7) r6 = 1": the state after the helper */
+	CHECK(at(&v, 15, p, 4) == 1 && p[0]->r[0].kind == VLOG_MAP_VALUE, "r0 is the looked-up value before insn 15");
+	for (int i = 1; i <= 5; i++)
+		CHECK(at(&v, 15, p, 4) == 1 && p[0]->r[i].kind == VLOG_NONE, "r%d holds no claim after the helper", i);
+	vlog_free(&v);
+}
+
 int main(void)
 {
 	test_values();
@@ -290,6 +304,7 @@ int main(void)
 	test_loop();
 	test_call();
 	test_bpf_loop();
+	test_helper_then_local_call();
 	test_steps();
 	test_errors();
 	printf("%d passed, %d failed\n", passed, failed);
