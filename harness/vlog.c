@@ -433,10 +433,12 @@ int vlog_parse_case(const char *text, uint32_t first, struct vlog *v, char *err,
 				unsigned op = (unsigned)strtoul(rest + 2, NULL, 16);
 				const char *semi = memchr(rest, ';', (size_t)(end - rest));
 				if (op == 0x85 && !memmem(rest, (size_t)(end - rest), "call pc", 7)) {
-					/* a helper (or kfunc): r1-r5 unreadable after it. The search
-					 * stays on this line: a later "call pc" (a mark_precise
+					/* a helper (or kfunc): r0-r5 unreadable after it; r0 then
+					 * holds what the line prints (nothing for a void helper such
+					 * as bpf_tail_call falling through: not initialised). The
+					 * search stays on this line: a later "call pc" (a mark_precise
 					 * trace) must not make a helper look like a local call. */
-					for (int i = 1; i <= 5; i++)
+					for (int i = 0; i <= 5; i++)
 						cur[i] = (struct vlog_reg){ .kind = VLOG_NONE, .frame = -1 };
 				}
 				if (semi && valid && apply_state(semi + 1, end, cur, false)) {

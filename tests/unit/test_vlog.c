@@ -297,6 +297,20 @@ static void test_helper_then_local_call(void)
 	vlog_free(&v);
 }
 
+/* tail-call-r0-not-init.data; P = 13. "13: (b7) r0 = -1 ; R0=-1", then "11: (85) call bpf_tail_call#12" prints
+ * nothing: the void helper leaves r0 not initialised (a fall-through's r0 is no claim), so the state before
+ * "18: (b7) r0 = 3" claims nothing of r0..r5. */
+static void test_void_helper(void)
+{
+	struct vlog v = load("tail-call-r0-not-init");
+	const struct vlog_point *p[4];
+	CHECK(at(&v, 13, p, 4) == 1 && p[0]->r[0].kind == VLOG_NONE, "r0 not initialised before insn 13");
+	CHECK(at(&v, 14, p, 4) == 1 && is_const(&p[0]->r[0], UINT64_MAX), "r0 = -1 before insn 14");
+	for (int i = 0; i <= 5; i++)
+		CHECK(at(&v, 18, p, 4) == 1 && p[0]->r[i].kind == VLOG_NONE, "r%d holds no claim after the tail call", i);
+	vlog_free(&v);
+}
+
 int main(void)
 {
 	test_values();
@@ -305,6 +319,7 @@ int main(void)
 	test_call();
 	test_bpf_loop();
 	test_helper_then_local_call();
+	test_void_helper();
 	test_steps();
 	test_errors();
 	printf("%d passed, %d failed\n", passed, failed);
