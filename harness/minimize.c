@@ -162,6 +162,49 @@ out:
 	free(cand);
 }
 
+/* Delete the slots of units [u0, u1) (an lddw is one unit of two slots). */
+static size_t delete_unit_range(const struct ebpf_insn *in, size_t n, size_t u0, size_t u1, struct ebpf_insn *out)
+{
+	size_t u = 0, at = n, end = n;
+	for (size_t i = 0; i < n; i++, u++) {
+		if (u == u0)
+			at = i;
+		if (u == u1) {
+			end = i;
+			break;
+		}
+		if (ebpf_is_lddw(&in[i]) && i + 1 < n)
+			i++;
+	}
+	if (at >= end)
+		return 0;
+	return delete_slots(in, n, at, end - at, out);
+}
+
+/* Groups of units, halves first, then quarters, ... down to pairs (as delta
+ * debugging does), before one at a time: a program of N instructions whose
+ * discrepancy needs few of them loses most in O(log N) runs, and pieces that
+ * only go together (a computation and its only use, a subprogram's body and
+ * its exit) go in one cut. */
+static void delete_groups(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t *mem, size_t mem_len)
+{
+	struct ebpf_insn *b = malloc((*n + 1) * sizeof(*b));
+	if (!b)
+		return;
+	for (size_t chunk = count_insns(*cur, *n) / 2; chunk >= 2; chunk /= 2) {
+		for (size_t from = 0; from < count_insns(*cur, *n);) {
+			size_t nb = delete_unit_range(*cur, *n, from, from + chunk, b);
+			if (nb && test(m, b, nb, mem, mem_len)) {
+				memcpy(*cur, b, nb * sizeof(*b));
+				*n = nb; /* what followed moved down to `from`: try there again */
+			} else {
+				from += chunk;
+			}
+		}
+	}
+	free(b);
+}
+
 /* Phase 2: delete nops (all at once, else one by one), then any unit. */
 static void delete_units(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t *mem, size_t mem_len)
 {
@@ -212,6 +255,7 @@ static void delete_units(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_
 		}
 	}
 one_by_one:
+	delete_groups(m, cur, n, mem, mem_len);
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = *n; i-- > 0;) {
 			if (i >= *n)
@@ -305,6 +349,197 @@ static bool to_immediates(struct mz *m, struct ebpf_insn *cur, size_t n, uint8_t
 			break;
 		}
 		if (ebpf_is_lddw(&cur[i]))
+			i++;
+	}
+	free(b);
+	return changed;
+}
+
+static bool is_local_call(const struct ebpf_insn *x)
+{
+	return x->opcode == 0x85 && x->src == EBPF_CALL_LOCAL;
+}
+
+/* A subprogram with its calls: deleting a call alone leaves its callee
+ * unreachable, and deleting the callee's exit alone leaves its last
+ * instruction falling off its end; the verifier refuses both, so neither
+ * single deletion can remove a call that the discrepancy does not need.
+ * This deletes every call to one subprogram together with its whole body
+ * (from its first instruction to where the next subprogram begins). */
+static bool delete_subprograms(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t *mem, size_t mem_len)
+{
+	bool changed = false;
+	struct ebpf_insn *a = malloc((*n + 1) * sizeof(*a)), *b = malloc((*n + 1) * sizeof(*b));
+	bool *start = calloc(*n + 1, 1), *drop = calloc(*n + 1, 1);
+	if (!a || !b || !start || !drop)
+		goto out;
+	for (size_t entry = *n; entry-- > 1;) { /* the last subprogram first: it moves nothing else */
+		if (entry >= *n)
+			continue;
+		memset(start, 0, *n + 1);
+		for (size_t i = 0; i < *n; i++) {
+			long long t = (long long)i + 1 + (*cur)[i].imm;
+			if (is_local_call(&(*cur)[i]) && t > 0 && t < (long long)*n)
+				start[t] = true;
+			if (ebpf_is_lddw(&(*cur)[i]))
+				i++;
+		}
+		if (!start[entry])
+			continue;
+		size_t end = entry + 1;
+		while (end < *n && !start[end])
+			end++;
+		memset(drop, 0, *n + 1);
+		for (size_t i = entry; i < end; i++)
+			drop[i] = true;
+		for (size_t i = 0; i < *n; i++)
+			if (is_local_call(&(*cur)[i]) && (long long)i + 1 + (*cur)[i].imm == (long long)entry)
+				drop[i] = true;
+		/* Delete the marked runs, the last first, so earlier indices hold. */
+		size_t na = *n;
+		memcpy(a, *cur, na * sizeof(*a));
+		bool ok = true;
+		for (size_t i = *n; i-- > 0 && ok;) {
+			if (!drop[i])
+				continue;
+			size_t k = 1;
+			while (i > 0 && drop[i - 1]) {
+				i--;
+				k++;
+			}
+			size_t nb = delete_slots(a, na, i, k, b);
+			ok = nb > 0;
+			memcpy(a, b, nb * sizeof(*a));
+			na = nb;
+		}
+		if (ok && test(m, a, na, mem, mem_len)) {
+			memcpy(*cur, a, na * sizeof(*a));
+			*n = na;
+			changed = true;
+		}
+	}
+out:
+	free(a);
+	free(b);
+	free(start);
+	free(drop);
+	return changed;
+}
+
+/* Which of an instruction's dst and src fields name registers. */
+static void reg_fields(const struct ebpf_insn *x, bool *dst, bool *src)
+{
+	*dst = *src = false;
+	int f = ebpf_decode(x);
+	if (f < 0)
+		return;
+	switch (ebpf_forms[f].fmt) {
+	case EBPF_FMT_ALU_X: case EBPF_FMT_LDX: case EBPF_FMT_STX: case EBPF_FMT_ATOMIC:
+	case EBPF_FMT_LOAD_ACQ: case EBPF_FMT_STORE_REL: case EBPF_FMT_JCOND_X:
+		*src = true;
+		/* fall through */
+	case EBPF_FMT_ALU_K: case EBPF_FMT_NEG: case EBPF_FMT_END: case EBPF_FMT_LDDW: case EBPF_FMT_ST:
+	case EBPF_FMT_JCOND_K:
+		*dst = true;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Merge registers: rename register `from` to `to` everywhere it is an
+ * operand. The discrepancy rarely needs as many registers as a fuzzer
+ * spreads it over; once two merge, the move between them is `mov rX, rX`
+ * or an operation of a register with itself, and goes in the next deletion
+ * pass. r10 (the frame pointer, never written) is left alone. */
+static bool merge_registers(struct mz *m, struct ebpf_insn *cur, size_t n, uint8_t *mem, size_t mem_len)
+{
+	bool changed = false;
+	struct ebpf_insn *b = malloc((n + 1) * sizeof(*b));
+	if (!b)
+		return false;
+	bool used[16] = { false }; /* dst and src are 4-bit fields */
+	for (size_t i = 0; i < n; i++) {
+		bool d, sr;
+		reg_fields(&cur[i], &d, &sr);
+		used[cur[i].dst] |= d;
+		used[cur[i].src] |= sr;
+		if (ebpf_is_lddw(&cur[i]))
+			i++;
+	}
+	for (int from = EBPF_NREGS - 2; from >= 0; from--) {
+		for (int to = 0; to < EBPF_NREGS - 1 && used[from]; to++) {
+			if (to == from || !used[to])
+				continue;
+			memcpy(b, cur, n * sizeof(*b));
+			for (size_t i = 0; i < n; i++) {
+				bool d, sr;
+				reg_fields(&cur[i], &d, &sr);
+				if (d && b[i].dst == from)
+					b[i].dst = (ebpf_u8)to;
+				if (sr && b[i].src == from)
+					b[i].src = (ebpf_u8)to;
+				if (ebpf_is_lddw(&cur[i]))
+					i++;
+			}
+			if (test(m, b, n, mem, mem_len)) {
+				used[from] = false;
+				memcpy(cur, b, n * sizeof(*b));
+				changed = true;
+				break;
+			}
+		}
+	}
+	free(b);
+	return changed;
+}
+
+/* Replace a computed value by a simpler one: an instruction that writes rD
+ * (ALU, load, move, lddw) becomes `mov rD, rS` (for `op rD, rS`), `mov rD,
+ * 0` or `mov rD, 1` when the
+ * discrepancy does not depend on how the value came about. What computed
+ * its inputs then goes in the next deletion pass (a stored-and-reloaded
+ * value, a call made only for its result). */
+static bool to_constants(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t *mem, size_t mem_len)
+{
+	bool changed = false;
+	struct ebpf_insn *b = malloc((*n + 1) * sizeof(*b));
+	if (!b)
+		return false;
+	for (size_t i = 0; i < *n; i++) {
+		struct ebpf_insn x = (*cur)[i];
+		int f = ebpf_decode(&x);
+		if (f < 0 || f == FORM_MOV64_IMM || f == FORM_MOV32_IMM)
+			continue;
+		int fmt = ebpf_forms[f].fmt;
+		bool lddw = fmt == EBPF_FMT_LDDW && i + 1 < *n;
+		if (fmt != EBPF_FMT_ALU_K && fmt != EBPF_FMT_ALU_X && fmt != EBPF_FMT_NEG && fmt != EBPF_FMT_END &&
+		    fmt != EBPF_FMT_LDX && fmt != EBPF_FMT_LOAD_ACQ && !lddw) {
+			continue;
+		}
+		/* `op rD, rS` -> `mov rD, rS` first (it keeps rS's part), then constants. */
+		bool as_mov = fmt == EBPF_FMT_ALU_X && f != FORM_MOV64_REG;
+		for (ebpf_s32 k = as_mov ? -1 : 0; k <= 1; k++) {
+			size_t nb = *n;
+			if (lddw) {
+				nb = delete_slots(*cur, *n, i + 1, 1, b);
+				if (!nb)
+					break;
+			} else {
+				memcpy(b, *cur, *n * sizeof(*b));
+			}
+			if (k < 0)
+				b[i] = (struct ebpf_insn){ .opcode = 0xbf, .dst = x.dst, .src = x.src };
+			else
+				b[i] = (struct ebpf_insn){ .opcode = 0xb7, .dst = x.dst, .imm = k };
+			if (test(m, b, nb, mem, mem_len)) {
+				memcpy(*cur, b, nb * sizeof(*b));
+				*n = nb;
+				changed = true;
+				break;
+			}
+		}
+		if (ebpf_is_lddw(&(*cur)[i]))
 			i++;
 	}
 	free(b);
@@ -440,11 +675,14 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 	if (mem_len)
 		memcpy(mem, c->mem, mem_len);
 
-	for (int round = 0; round < 3; round++) {
+	for (int round = 0; round < 4; round++) {
 		size_t n0 = n;
 		nop_out(&m, &cur, &n, mem, mem_len);
+		bool changed = delete_subprograms(&m, &cur, &n, mem, mem_len);
 		delete_units(&m, &cur, &n, mem, mem_len);
-		bool changed = to_immediates(&m, cur, n, mem, mem_len);
+		changed |= merge_registers(&m, cur, n, mem, mem_len);
+		changed |= to_constants(&m, &cur, &n, mem, mem_len);
+		changed |= to_immediates(&m, cur, n, mem, mem_len);
 		changed |= shrink_imms(&m, &cur, &n, mem, mem_len);
 		changed |= shrink_mem(&m, cur, n, mem, &mem_len);
 		if (!changed && n == n0)
