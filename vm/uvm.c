@@ -117,6 +117,22 @@ int uvm_mutant_lookup(const char *name)
 /* smod-sign: a floored remainder (Python's %) instead of a truncated one. */
 static inline u64 floor_rem64(u64 r, u64 b) { return r && ((r ^ b) >> 63) ? r + b : r; }
 static inline u32 floor_rem32(u32 r, u32 b) { return r && ((r ^ b) >> 31) ? r + b : r; }
+/* sdiv-abs-sat: magnitudes from a saturating abs, so |INT64_MIN| = INT64_MAX. */
+static inline u64 abs_sat64(u64 a) { return a == 1ULL << 63 ? (1ULL << 63) - 1 : sem_abs64(a); }
+static inline u64 sdiv64_abs_sat(u64 a, u64 b)
+{
+	if (!b)
+		return 0;
+	u64 q = abs_sat64(a) / abs_sat64(b);
+	return ((a ^ b) >> 63) ? -q : q;
+}
+static inline u64 smod64_abs_sat(u64 a, u64 b)
+{
+	if (!b)
+		return a;
+	u64 r = abs_sat64(a) % abs_sat64(b);
+	return (a >> 63) ? -r : r;
+}
 #else
 #define MUT(id) 0
 #endif
@@ -362,6 +378,8 @@ __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 
 #define JUMP(D)                                                       \
 	do {                                                          \
 		intptr_t d_ = (D);                                    \
+		if (MUT(BACKEDGE_SKIP) && d_ < 0)                     \
+			d_++;                                         \
 		if (unlikely((uintptr_t)p >= lim)) {                  \
 			tgt = p + d_ + 1;                             \
 			goto timeout_xfer;                            \
@@ -419,9 +437,15 @@ __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 
 	}
 #define SHIFT(W, F) (MUT(SHIFT_UNMASKED) && b >= W ? 0 : F(a, b))
 #ifdef UVM_MUTANTS
-#define SDIV64(a, b) (MUT(SDIV_INTMIN) && (a) == 1ULL << 63 && (b) == ~0ULL ? (1ULL << 63) - 1 : sem_sdiv64(a, b))
+#define SDIV64(a, b)                                                                     \
+	(MUT(SDIV_INTMIN) && (a) == 1ULL << 63 && (b) == ~0ULL ? (1ULL << 63) - 1        \
+	 : MUT(SDIV_ABS_SAT)                                   ? sdiv64_abs_sat(a, b) \
+								: sem_sdiv64(a, b))
 #define SDIV32(a, b) (MUT(SDIV_INTMIN) && (a) == 1U << 31 && (b) == ~0U ? (1U << 31) - 1 : sem_sdiv32(a, b))
-#define SMOD64(a, b) (MUT(SMOD_SIGN) ? floor_rem64(sem_smod64(a, b), b) : sem_smod64(a, b))
+#define SMOD64(a, b)                                                      \
+	(MUT(SMOD_SIGN)      ? floor_rem64(sem_smod64(a, b), b) \
+	 : MUT(SDIV_ABS_SAT) ? smod64_abs_sat(a, b)             \
+			     : sem_smod64(a, b))
 #define SMOD32(a, b) (MUT(SMOD_SIGN) ? floor_rem32(sem_smod32(a, b), b) : sem_smod32(a, b))
 #else
 #define SDIV64 sem_sdiv64
@@ -429,7 +453,22 @@ __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 
 #define SMOD64 sem_smod64
 #define SMOD32 sem_smod32
 #endif
-	ALU64(ADD, a + b)
+	/* ptr-index-u32: a pointer (into the case memory or the stack) plus a
+	 * negative register offset adds the offset's low 32 bits only. */
+#define PTR_ADD(a, b)                                                                                       \
+	(MUT(PTR_INDEX_U32) && (s64)(b) < 0 && ((a) - maddr <= mem_len || (a) - stk_lo <= stk_len) ? \
+		 (a) + (u32)(b) :                                                                            \
+		 (a) + (b))
+	L_ADD64_IMM: {
+		u64 a = DST, b = sem_imm64(IMM);
+		DST = a + b;
+		NEXT;
+	}
+	L_ADD64_REG: {
+		u64 a = DST, b = SRC;
+		DST = PTR_ADD(a, b);
+		NEXT;
+	}
 	ALU32(ADD, a + b)
 	ALU64(SUB, a - b)
 	ALU32(SUB, a - b)
@@ -695,6 +734,8 @@ L_CALL_LOCAL:
 	frames[depth].may_goto = may_goto;
 	may_goto = EBPF_MAY_GOTO_BUDGET;
 	frames[depth].n = 0;
+	if (MUT(R5_DEPTH3) && depth >= 1)
+		r[5] = 0;
 	depth++;
 	/* Each frame its own 512 bytes, as the kernel: a callee's [r10-8] never
 	 * aliases its caller's. */
@@ -716,7 +757,8 @@ L_EXIT:
 	}
 	depth--;
 	if (!MUT(CALLEE_CLOBBER))
-		memcpy(&r[6], frames[depth].saved, sizeof(frames[depth].saved));
+		memcpy(&r[6], frames[depth].saved,
+		       MUT(R9_DEPTH3) && depth >= 1 ? 3 * sizeof(u64) : sizeof(frames[depth].saved));
 	may_goto = frames[depth].may_goto;
 	r[10] += fsz;
 	stk_lo += fsz;

@@ -158,7 +158,12 @@ int uvm_run(struct uvm *vm, void *mem, size_t mem_len, struct uvm_result *res);
 	X(MOD0_ZERO, "mod0-zero", "modulo by zero gives 0 instead of dst")                          \
 	X(FETCH32_NO_ZEXT, "fetch32-no-zext", "32-bit atomic fetch keeps the upper bits of src")    \
 	X(CALLEE_CLOBBER, "callee-clobber", "r6-r9 are not restored at a local call's exit")        \
-	X(FRAME_256, "frame-256", "local calls get 256-byte frames (ubpf's default)")
+	X(FRAME_256, "frame-256", "local calls get 256-byte frames (ubpf's default)")                 \
+	X(BACKEDGE_SKIP, "backedge-skip", "a backward jump lands one instruction past its target")   \
+	X(R5_DEPTH3, "r5-depth3", "a callee at call depth >= 3 gets r5 = 0 instead of the argument") \
+	X(R9_DEPTH3, "r9-depth3", "r9 is not restored on return from call depth >= 3")               \
+	X(PTR_INDEX_U32, "ptr-index-u32", "pointer + negative register offset: offset zero-extended from 32 bits") \
+	X(SDIV_ABS_SAT, "sdiv-abs-sat", "sdiv64/smod64 take |INT64_MIN| as INT64_MAX")
 
 enum uvm_mutant {
 	UVM_MUTANT_NONE,
