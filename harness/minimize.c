@@ -32,8 +32,36 @@ struct mz {
 	char sig[1024];
 	int runs, max_runs;
 	bool trace;
+	unsigned skip; /* SKIP_* steps left out (BPFDIFF_MINIMIZE_SKIP) */
 	struct bd_outcome *o;
 };
+
+/* Steps that BPFDIFF_MINIMIZE_SKIP=a,b,... leaves out: for the tests, which
+ * show what each step adds, and for comparing the minimizer's versions. */
+enum { SKIP_NOPS = 1, SKIP_GROUPS = 2, SKIP_SUBPROGRAMS = 4, SKIP_MERGE = 8, SKIP_CONSTANTS = 16 };
+static unsigned skip_steps(const char *list)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} steps[] = { { "nops", SKIP_NOPS }, { "groups", SKIP_GROUPS }, { "subprograms", SKIP_SUBPROGRAMS },
+		      { "merge", SKIP_MERGE }, { "constants", SKIP_CONSTANTS } };
+	unsigned skip = 0;
+	for (const char *p = list; p && *p;) {
+		size_t len = strcspn(p, ",");
+		bool known = false;
+		for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+			if (len == strlen(steps[i].name) && !strncmp(p, steps[i].name, len)) {
+				skip |= steps[i].bit;
+				known = true;
+			}
+		if (!known && len)
+			fprintf(stderr, "minimize: BPFDIFF_MINIMIZE_SKIP: unknown step '%.*s' (nops, groups, subprograms, "
+					"merge, constants)\n", (int)len, p);
+		p += len + (p[len] == ',');
+	}
+	return skip;
+}
 
 /* Instructions, not slots: an lddw is one instruction in two slots. */
 static size_t count_insns(const struct ebpf_insn *x, size_t n)
@@ -255,7 +283,8 @@ static void delete_units(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_
 		}
 	}
 one_by_one:
-	delete_groups(m, cur, n, mem, mem_len);
+	if (!(m->skip & SKIP_GROUPS))
+		delete_groups(m, cur, n, mem, mem_len);
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = *n; i-- > 0;) {
 			if (i >= *n)
@@ -642,6 +671,7 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 		return -ENOMEM;
 	const char *tr = getenv("BPFDIFF_MINIMIZE_TRACE");
 	m.trace = tr && *tr == '1';
+	m.skip = skip_steps(getenv("BPFDIFF_MINIMIZE_SKIP"));
 	bd_outcome_reset(m.o);
 	/* The reference run: what are we keeping? */
 	m.runs++;
@@ -677,11 +707,14 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 
 	for (int round = 0; round < 4; round++) {
 		size_t n0 = n;
-		nop_out(&m, &cur, &n, mem, mem_len);
-		bool changed = delete_subprograms(&m, &cur, &n, mem, mem_len);
+		if (!(m.skip & SKIP_NOPS))
+			nop_out(&m, &cur, &n, mem, mem_len);
+		bool changed = !(m.skip & SKIP_SUBPROGRAMS) && delete_subprograms(&m, &cur, &n, mem, mem_len);
 		delete_units(&m, &cur, &n, mem, mem_len);
-		changed |= merge_registers(&m, cur, n, mem, mem_len);
-		changed |= to_constants(&m, &cur, &n, mem, mem_len);
+		if (!(m.skip & SKIP_MERGE))
+			changed |= merge_registers(&m, cur, n, mem, mem_len);
+		if (!(m.skip & SKIP_CONSTANTS))
+			changed |= to_constants(&m, &cur, &n, mem, mem_len);
 		changed |= to_immediates(&m, cur, n, mem, mem_len);
 		changed |= shrink_imms(&m, &cur, &n, mem, mem_len);
 		changed |= shrink_mem(&m, cur, n, mem, &mem_len);
