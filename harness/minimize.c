@@ -4,7 +4,10 @@
  * is the oracle, and a candidate is kept when it still gives the same verdict
  * with the same signature key (backend pair + what differs). Replacing by
  * `ja +0` comes before deleting because it keeps every jump offset valid, so
- * the big first cuts cannot be spoiled by a broken jump.
+ * the big first cuts cannot be spoiled by a broken jump. Then moves that a
+ * verifier needs done together (a call with its callee), deletion of groups
+ * before single instructions, and simplifications that let more go: merged
+ * registers, computed values replaced by moves and constants.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -24,9 +24,14 @@ struct bd_minimize_stats {
  * Shrink c in place (insns, mem; asm_text is dropped) while bd_session_run
  * keeps giving a discrepancy with the same key as `signature`: the backend
  * pair and what differs ("|uvm/kernel|r0"); the opcode-set part of a
- * signature shrinks with the program. Steps: replace instructions by `ja +0`
- * in halving chunks, delete them (jump offsets fixed up), shrink immediates
- * toward 0/1, shrink and zero memory. The case's expectations must be empty.
+ * signature shrinks with the program. Steps, repeated while they shrink it:
+ * replace instructions by `ja +0` in halving chunks; delete a subprogram
+ * together with its calls; delete the nops, then groups of instructions
+ * (halves, quarters, ...), then single ones (jump offsets fixed up); merge
+ * registers; replace computed values by `mov` of a register or of 0/1; fold
+ * constants into immediates and shrink immediates toward 0/1; shrink and
+ * zero memory. BPFDIFF_MINIMIZE_SKIP=nops,groups,subprograms,merge,constants
+ * leaves steps out. The case's expectations must be empty.
  * max_runs bounds the session runs (0 = 20000). Returns 0 (c minimized, st
  * filled), -ENOENT when c does not show that discrepancy to begin with.
  */

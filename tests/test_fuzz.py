@@ -99,14 +99,38 @@ def test_afl_smoke_campaign(seeds, tmp_path):
 
 
 def test_mutants_are_detected_and_minimized():
-    env = {"MUTANTS": "alu32-no-zext,sdiv-intmin,callee-clobber", "MUTANT_BUDGET": "20", "BUILD": str(BUILD)}
+    env = {"MUTANTS": "alu32-no-zext,sdiv-intmin,callee-clobber", "MUTANT_BUDGET": "20", "BUILD": str(BUILD),
+           "MUTANT_SEEDS": "suites"}
     need(FUZZ / "bpf_diff_mutants")
     p = sh("bash", "fuzz/run_mutants.sh", env=env, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "mutants: 3/3 detected" in p.stdout
+    assert "mutants (seeded): 3/3 detected" in p.stdout
+    assert "unseeded" not in p.stdout
     for line in p.stdout.splitlines():
         if line.startswith(("alu32-no-zext", "sdiv-intmin")):
-            assert int(line.split("|")[3]) <= 4, line
+            assert int(line.split("|")[4]) <= 4, line
+        if line.startswith(("alu32-no-zext", "sdiv-intmin", "callee-clobber")):
+            assert f"uvm:{line.split()[0]}/" in line, line  # the mutant's find, not the references'
+
+
+def test_mutants_run_unseeded(tmp_path):
+    """MUTANT_SEEDS=none: no seeds made or copied into the corpus, only the unseeded table."""
+    need(FUZZ / "bpf_diff_mutants")
+    env = {"MUTANTS": "lddw-low-only", "MUTANT_BUDGET": "20", "BUILD": str(BUILD), "MUTANT_SEEDS": "none",
+           "TMPDIR": str(tmp_path)}
+    p = sh("bash", "-x", "fuzz/run_mutants.sh", env=env, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr[-3000:]
+    assert "unseeded (empty corpus" in p.stdout and "seeded with" not in p.stdout, p.stdout
+    assert "mutants (unseeded): 1/1 detected" in p.stdout, p.stdout
+    assert "data2input" not in p.stderr and "+ cp " not in p.stderr  # no seeds made or copied
+    line = next(line for line in p.stdout.splitlines() if line.startswith("lddw-low-only"))
+    # lddw-low-only drops an lddw's upper half: `lddw %r0, X; exit` with X >= 2^32, hand-derived 2
+    assert int(line.split("|")[4]) == 2, line
+
+
+def test_mutants_refuse_an_unknown_seed_mode():
+    p = sh("bash", "fuzz/run_mutants.sh", env={"BUILD": str(BUILD), "MUTANT_SEEDS": "some"}, timeout=60)
+    assert p.returncode == 2 and "MUTANT_SEEDS=some" in p.stderr, p.stdout + p.stderr
 
 
 def test_parse_fuzz_replays_the_data_files(tmp_path):

@@ -1,0 +1,223 @@
+"""The minimizer (harness/minimize.c, `bpfdiff minimize`) on hand-made discrepancies whose minimal
+form is derived by hand here. The discrepancies come from the uvm's injected bugs (vm/uvm.h
+UVM_MUTANT_LIST), diffed against a clean uvm, or against the kernel where it runs: the kernel's
+verifier refuses some programs the uvm runs, so a minimum can differ by reference, as derived below.
+
+Counting rule (as `bpfdiff minimize` reports): instructions, an lddw is one; labels are not."""
+import os
+import re
+
+import pytest
+
+from conftest import BUILD, need, run, write_case
+
+MUTANTS_BIN = BUILD / "bpfdiff-mutants"
+
+pytestmark = pytest.mark.skipif(not MUTANTS_BIN.exists(), reason="build/bpfdiff-mutants not built")
+
+
+def minimize(tmp_path, text, mutant, ref="uvm", skip=None):
+    """Minimize the case `text` between `ref` and uvm:MUTANT; the minimized instructions and runs."""
+    f = write_case(tmp_path / "in.data", text)
+    out = tmp_path / "out.data"
+    env = dict(os.environ, BPFDIFF_MINIMIZE_SKIP=skip) if skip is not None else None
+    p = run("minimize", "--backend", f"{ref},uvm:{mutant}", f, "-o", out, binary=MUTANTS_BIN, check=0, env=env)
+    assert p.returncode == 0, p.stderr
+    m = re.search(r"-> (\d+) insns, .*?, (\d+) runs, signature (\S+)", p.stderr)
+    assert m, p.stderr
+    assert f"uvm:{mutant}" in m.group(3), p.stderr  # still the mutant's discrepancy
+    asm = [line.strip() for line in out.read_text().split("-- asm\n")[1].split("\n--")[0].splitlines()
+           if line.strip() and not line.strip().endswith(":")]
+    assert len(asm) == int(m.group(1)), (asm, p.stderr)
+    # the written case reproduces its discrepancy
+    r = run("run", "--no-known", "--backend", f"{ref},uvm:{mutant}", out, binary=MUTANTS_BIN)
+    assert r.stdout.startswith("KNOWN-FIND"), r.stdout
+    return asm, int(m.group(2))
+
+
+@pytest.fixture(params=["uvm", "kernel"])
+def ref(request, backends):
+    if request.param == "kernel":
+        need(backends, "kernel")
+    return request.param
+
+
+# A jmp32 whose 32-bit and 64-bit outcomes differ, among unrelated arithmetic and a copy.
+PADDED_JMP32 = """-- asm
+mov %r7, 5
+lddw %r3, 0x100000000
+mov %r8, %r3
+add %r7, 3
+mov %r0, 9
+mul %r7, %r7
+jset32 %r8, -1, L1
+mov %r0, 1
+add %r0, %r7
+L1:
+exit
+"""
+
+
+def test_jmp32_64bit_reaches_its_minimum(tmp_path, ref):
+    """jmp32-64bit compares all 64 bits. Minimum 4: a value whose upper half is not its low half's
+    sign extension (1 insn: no initial register is deterministic -- r1/r10 are addresses, r0 and
+    r3-r9 are unspecified, r2 is the memory length < 2^31), the jmp32, an r0 write on one path only,
+    exit; r0 must be written on both paths (an unspecified r0 is nondeterministic, and the kernel
+    refuses reading it), so the value is put in r0 itself. (With the uvm alone, a pointer comparison
+    `jsge32 %r10, 0x7fffffff, +1` needs 3; the kernel refuses it and no step makes one.)"""
+    asm, _ = minimize(tmp_path, PADDED_JMP32, "jmp32-64bit", ref)
+    assert len(asm) == 4, asm
+    assert re.match(r"lddw %r0, 0x100000000$", asm[0]), asm
+    assert re.match(r"j\w+32 %r0, ", asm[1]), asm
+    assert asm[2].startswith("mov %r0,") and asm[3] == "exit", asm
+
+
+# r6 is restored by the call to L2; a second, unrelated call to L1 and unrelated r7, r8.
+PADDED_CLOBBER = """-- asm
+mov %r7, 3
+mov %r8, 4
+call local L1
+mov %r6, %r8
+add %r6, 1
+call local L2
+mov %r0, %r6
+add %r0, %r7
+exit
+L1:
+mov %r0, 2
+exit
+L2:
+mov %r6, 9
+mov %r7, 1
+mov %r0, 0
+exit
+"""
+
+
+def test_callee_clobber_reaches_its_minimum(tmp_path, ref):
+    """callee-clobber does not restore r6-r9 at a local call's exit. Needed: an r6-r9 set before the
+    call (else its value is unspecified), the call, a write of it in the callee, a read of it into
+    r0 after the return, and the exits: the kernel wants main's own exit (a subprogram starts at the
+    call's target; main may not fall into it), so 6 there; the uvm lets main fall through into the
+    callee and share its exit, so 5. No instruction both writes r6-r9 in the callee and moves it to
+    r0 in the caller. Also needs deleting the unrelated call with its callee (L1) and turning
+    `mov %r6, %r8; add %r6, 1` into a constant."""
+    asm, _ = minimize(tmp_path, PADDED_CLOBBER, "callee-clobber", ref)
+    want = 6 if ref == "kernel" else 5
+    assert len(asm) == want, asm
+    assert sum(line.startswith("call local") for line in asm) == 1, asm
+    reg = re.match(r"mov (%r[6-9]), \d+$", asm[0]).group(1)
+    assert f"mov %r0, {reg}" in asm, asm
+    assert asm.count("exit") == want - 4, asm
+
+
+PADDED_FRAME = """-- asm
+mov %r7, 3
+stdw [%r10-272], 5
+call local L1
+call local L2
+ldxdw %r6, [%r10-272]
+mov %r0, %r7
+add %r0, %r6
+exit
+L1:
+mov %r0, 2
+exit
+L2:
+stdw [%r10-8], 1
+stdw [%r10-16], 7
+ldxdw %r0, [%r10-8]
+exit
+"""
+
+
+def test_frame_256_reaches_its_minimum(tmp_path, ref):
+    """frame-256 gives a callee a 256-byte frame, so its [r10-16] is its caller's [r10-272].
+    Needed: the caller's store there (reading it unwritten is nondeterministic), the call, the
+    callee's store, the caller's load into r0, the exits: 6 with the kernel (main's own exit),
+    5 with the uvm (main falls into the callee). Merging r6 into r0 removes `mov`/`add`."""
+    asm, _ = minimize(tmp_path, PADDED_FRAME, "frame-256", ref)
+    want = 6 if ref == "kernel" else 5
+    assert len(asm) == want, asm
+    assert asm[:3] == ["stdw [%r10-272], 0", "call local L1", "ldxdw %r0, [%r10-272]"], asm
+    assert "stdw [%r10-16], 1" in asm, asm
+
+
+PADDED_MERGE = """-- asm
+mov %r3, -1
+mov %r4, %r3
+add32 %r4, 1
+mov %r0, %r4
+exit
+"""
+
+
+def test_register_merging(tmp_path):
+    """alu32-no-zext keeps dst's upper half. Minimum 3: a register with a non-zero upper half, an
+    ALU32 op on it, exit -- all in r0, since r0 is what differs. Deleting any of the moves alone
+    leaves an unspecified register in the result; only merging r4 into r3 and r3 into r0 makes
+    the moves `mov %rX, %rX`, which then go."""
+    asm, _ = minimize(tmp_path, PADDED_MERGE, "alu32-no-zext")
+    assert asm == ["mov %r0, -1", "add32 %r0, 0", "exit"], asm
+    asm, _ = minimize(tmp_path, PADDED_MERGE, "alu32-no-zext", skip="merge")
+    assert len(asm) > 3, asm
+
+
+# The unrelated subprogram L2 is last: its exit is the program's, which `ja +0` replacement keeps.
+PADDED_SUBPROGRAM = """-- asm
+mov %r6, 4
+call local L1
+call local L2
+mov %r0, %r6
+exit
+L1:
+mov %r6, 9
+exit
+L2:
+mov %r0, 2
+exit
+"""
+
+
+def test_call_deleted_with_its_callee(tmp_path, backends):
+    """With the kernel, neither `call local L2` nor L2's exit can go alone (an unreachable
+    subprogram; a subprogram without an exit): only together. Minimum 6 as for callee-clobber above."""
+    need(backends, "kernel")
+    asm, _ = minimize(tmp_path, PADDED_SUBPROGRAM, "callee-clobber", "kernel")
+    assert asm == ["mov %r6, 0", "call local L1", "mov %r0, %r6", "exit", "mov %r6, 1", "exit"], asm
+    asm, _ = minimize(tmp_path, PADDED_SUBPROGRAM, "callee-clobber", "kernel", skip="subprograms")
+    assert sum(line.startswith("call local") for line in asm) == 2, asm
+
+
+def padded_big(n):
+    """The jmp32-64bit core of PADDED_JMP32 after n instructions of stack and r7-r9 arithmetic."""
+    noise = []
+    for i in range(n):
+        r = f"%r{7 + i % 3}"
+        slot = 8 * (1 + i % 8)
+        noise.append([f"add {r}, {i % 9 + 1}", f"mul {r}, 3", f"xor {r}, %r7",
+                      f"stxdw [%r10-{slot}], {r}", f"ldxdw {r}, [%r10-{slot}]"][i % 5])
+    setup = [f"stdw [%r10-{8 * k}], 0" for k in range(1, 9)] + ["mov %r7, 5", "mov %r8, 1", "mov %r9, 2"]
+    core = ["lddw %r3, 0x100000000", "mov %r0, 9", "jset32 %r3, -1, L1", "mov %r0, 1", "add %r0, %r7",
+            "L1:", "exit"]
+    return "-- asm\n" + "\n".join(setup + noise + core) + "\n"
+
+
+def test_group_deletion(tmp_path):
+    """Deleting groups (halves, quarters, ...) before single instructions: on 140 instructions of
+    which 4 matter, fewer runs than instructions -- deleting one at a time needs a run for each of
+    the 136 that go. `ja +0` replacement (phase 1) is left out so that the groups do the work;
+    with groups left out too, the single deletions take at least 136 runs."""
+    text = padded_big(120)
+    asm, runs = minimize(tmp_path, text, "jmp32-64bit", skip="nops")
+    assert len(asm) == 4, asm
+    assert runs < 136, runs
+    asm, runs = minimize(tmp_path, text, "jmp32-64bit", skip="nops,groups")
+    assert len(asm) == 4 and runs >= 136, (asm, runs)
+
+
+def test_unknown_skip_step_is_named(tmp_path):
+    f = write_case(tmp_path / "in.data", PADDED_MERGE)
+    p = run("minimize", "--backend", "uvm,uvm:alu32-no-zext", f, "-o", tmp_path / "o.data",
+            binary=MUTANTS_BIN, check=0, env=dict(os.environ, BPFDIFF_MINIMIZE_SKIP="merge,bogus"))
+    assert "BPFDIFF_MINIMIZE_SKIP: unknown step 'bogus'" in p.stderr, p.stderr
