@@ -41,14 +41,14 @@ struct mz {
 
 /* Steps that BPFDIFF_MINIMIZE_SKIP=a,b,... leaves out: for the tests, which
  * show what each step adds, and for comparing the minimizer's versions. */
-enum { SKIP_NOPS = 1, SKIP_GROUPS = 2, SKIP_SUBPROGRAMS = 4, SKIP_MERGE = 8, SKIP_CONSTANTS = 16 };
+enum { SKIP_NOPS = 1, SKIP_GROUPS = 2, SKIP_SUBPROGRAMS = 4, SKIP_MERGE = 8, SKIP_CONSTANTS = 16, SKIP_BRANCHES = 32 };
 static unsigned skip_steps(const char *list)
 {
 	static const struct {
 		const char *name;
 		unsigned bit;
 	} steps[] = { { "nops", SKIP_NOPS }, { "groups", SKIP_GROUPS }, { "subprograms", SKIP_SUBPROGRAMS },
-		      { "merge", SKIP_MERGE }, { "constants", SKIP_CONSTANTS } };
+		      { "merge", SKIP_MERGE }, { "constants", SKIP_CONSTANTS }, { "branches", SKIP_BRANCHES } };
 	unsigned skip = 0;
 	for (const char *p = list; p && *p;) {
 		size_t len = strcspn(p, ",");
@@ -60,7 +60,7 @@ static unsigned skip_steps(const char *list)
 			}
 		if (!known && len)
 			fprintf(stderr, "minimize: BPFDIFF_MINIMIZE_SKIP: unknown step '%.*s' (nops, groups, subprograms, "
-					"merge, constants)\n", (int)len, p);
+					"merge, constants, branches)\n", (int)len, p);
 		p += len + (p[len] == ',');
 	}
 	return skip;
@@ -578,6 +578,46 @@ static bool to_constants(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_
 	return changed;
 }
 
+/* A branch turned into data flow: `jcc rA, B, +1; mov rD, K` (the jump
+ * skips one write of rD) becomes `mov rD, rA` (or `mov rD, rB`). When the
+ * discrepancy is in how the jump decides on rA, it now shows in rD's value
+ * directly, and what the branch needed (a constant to compare with, the
+ * value that rD kept on the other path) can go. */
+static bool branches_to_data(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t *mem, size_t mem_len)
+{
+	bool changed = false;
+	struct ebpf_insn *b = malloc((*n + 1) * sizeof(*b));
+	if (!b)
+		return false;
+	for (size_t j = 0; j + 1 < *n; j++) {
+		struct ebpf_insn jc = (*cur)[j], w = (*cur)[j + 1];
+		int f = ebpf_decode(&jc), g = ebpf_decode(&w);
+		if (f < 0 || g < 0 || jc.off != 1)
+			continue;
+		int fmt = ebpf_forms[f].fmt, wfmt = ebpf_forms[g].fmt;
+		if ((fmt != EBPF_FMT_JCOND_K && fmt != EBPF_FMT_JCOND_X) ||
+		    (wfmt != EBPF_FMT_ALU_K && wfmt != EBPF_FMT_ALU_X && wfmt != EBPF_FMT_LDX))
+			continue;
+		int srcs[2] = { jc.dst, fmt == EBPF_FMT_JCOND_X ? jc.src : -1 };
+		for (int k = 0; k < 2; k++) {
+			if (srcs[k] < 0 || srcs[k] == w.dst)
+				continue;
+			size_t nb = delete_slots(*cur, *n, j, 1, b);
+			if (!nb)
+				break;
+			b[j] = (struct ebpf_insn){ .opcode = 0xbf, .dst = w.dst, .src = (ebpf_u8)srcs[k] };
+			if (test(m, b, nb, mem, mem_len)) {
+				memcpy(*cur, b, nb * sizeof(*b));
+				*n = nb;
+				changed = true;
+				break;
+			}
+		}
+	}
+	free(b);
+	return changed;
+}
+
 static bool shrink_imms(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t *mem, size_t mem_len)
 {
 	bool changed = false;
@@ -718,6 +758,8 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 			changed |= merge_registers(&m, cur, n, mem, mem_len);
 		if (!(m.skip & SKIP_CONSTANTS))
 			changed |= to_constants(&m, &cur, &n, mem, mem_len);
+		if (!(m.skip & SKIP_BRANCHES))
+			changed |= branches_to_data(&m, &cur, &n, mem, mem_len);
 		changed |= to_immediates(&m, cur, n, mem, mem_len);
 		changed |= shrink_imms(&m, &cur, &n, mem, mem_len);
 		changed |= shrink_mem(&m, cur, n, mem, &mem_len);

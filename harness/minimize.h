@@ -28,9 +28,10 @@ struct bd_minimize_stats {
  * replace instructions by `ja +0` in halving chunks; delete a subprogram
  * together with its calls; delete the nops, then groups of instructions
  * (halves, quarters, ...), then single ones (jump offsets fixed up); merge
- * registers; replace computed values by `mov` of a register or of 0/1; fold
- * constants into immediates and shrink immediates toward 0/1; shrink and
- * zero memory. BPFDIFF_MINIMIZE_SKIP=nops,groups,subprograms,merge,constants
+ * registers; replace computed values by `mov` of a register or of 0/1; turn
+ * `jcc rA, ..., +1; mov rD, K` into `mov rD, rA`; fold constants into
+ * immediates and shrink immediates toward 0/1; shrink and zero memory.
+ * BPFDIFF_MINIMIZE_SKIP=nops,groups,subprograms,merge,constants,branches
  * leaves steps out. The case's expectations must be empty.
  * max_runs bounds the session runs (0 = 20000). Returns 0 (c minimized, st
  * filled), -ENOENT when c does not show that discrepancy to begin with.

@@ -221,3 +221,29 @@ def test_unknown_skip_step_is_named(tmp_path):
     p = run("minimize", "--backend", "uvm,uvm:alu32-no-zext", f, "-o", tmp_path / "o.data",
             binary=MUTANTS_BIN, check=0, env=dict(os.environ, BPFDIFF_MINIMIZE_SKIP="merge,bogus"))
     assert "BPFDIFF_MINIMIZE_SKIP: unknown step 'bogus'" in p.stderr, p.stderr
+
+
+# As the unseeded fuzzer found callee-clobber: the clobbered r6 decides a branch over `mov %r0, 0`.
+BRANCH_CLOBBER = """-- asm
+mov %r6, 1
+call local L2
+jsge32 %r6, %r0, L1
+mov %r0, 0
+L1:
+exit
+L2:
+mov %r6, 0
+mov %r0, 1
+exit
+"""
+
+
+def test_branch_turned_into_data_flow(tmp_path, ref):
+    """`jsge32 %r6, %r0, +1; mov %r0, 0` becomes `mov %r0, %r6`; then the callee's `mov %r0, 1` can
+    go: callee-clobber's minimum (6 with the kernel, 5 with the uvm, derived above). No deletion,
+    merge or constant gets there: r6 reaches r0 only through the branch."""
+    asm, _ = minimize(tmp_path, BRANCH_CLOBBER, "callee-clobber", ref)
+    assert len(asm) == (6 if ref == "kernel" else 5), asm
+    assert "mov %r0, %r6" in asm, asm
+    asm, _ = minimize(tmp_path, BRANCH_CLOBBER, "callee-clobber", ref, skip="branches")
+    assert any(line.startswith("jsge32") for line in asm), asm
