@@ -453,22 +453,7 @@ __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 
 #define SMOD64 sem_smod64
 #define SMOD32 sem_smod32
 #endif
-	/* ptr-index-u32: a pointer (into the case memory or the stack) plus a
-	 * negative register offset adds the offset's low 32 bits only. */
-#define PTR_ADD(a, b)                                                                                       \
-	(MUT(PTR_INDEX_U32) && (s64)(b) < 0 && ((a) - maddr <= mem_len || (a) - stk_lo <= stk_len) ? \
-		 (a) + (u32)(b) :                                                                            \
-		 (a) + (b))
-	L_ADD64_IMM: {
-		u64 a = DST, b = sem_imm64(IMM);
-		DST = a + b;
-		NEXT;
-	}
-	L_ADD64_REG: {
-		u64 a = DST, b = SRC;
-		DST = PTR_ADD(a, b);
-		NEXT;
-	}
+	ALU64(ADD, a + b)
 	ALU32(ADD, a + b)
 	ALU64(SUB, a - b)
 	ALU32(SUB, a - b)
@@ -580,11 +565,23 @@ L_LDDW_CODE_ADDR:
 #define ORD2(v) (be ? __builtin_bswap16(v) : (v))
 #define ORD4(v) (be ? __builtin_bswap32(v) : (v))
 #define ORD8(v) (be ? __builtin_bswap64(v) : (v))
+#ifdef UVM_MUTANTS
+	/* stack-off-zext: through a stack pointer other than r10 (a copy moved
+	 * by a register, as a variable offset makes it), a negative off is
+	 * zero-extended from 16 bits, as a JIT that builds non-frame-pointer
+	 * addresses from an unsigned immediate. */
+#define MEM_OFF(BASE, REG)                                                                 \
+	(MUT(STACK_OFF_ZEXT) && OFF < 0 && (REG) != 10 && (BASE) + (s64)OFF - stk_lo < stk_len \
+		 ? (u64)(ebpf_u16)OFF                                                       \
+		 : (u64)(s64)OFF)
+#else
+#define MEM_OFF(BASE, REG) ((u64)(s64)OFF)
+#endif
 #define LDX(ID, S, T, CONV)                                   \
 	L_##ID: {                                             \
 		u8 *h;                                        \
 		T v;                                          \
-		XLATE(h, SRC + (u64)(s64)OFF, S, 0);          \
+		XLATE(h, SRC + MEM_OFF(SRC, p->src), S, 0);   \
 		memcpy(&v, h, S);                             \
 		DST = CONV((T)ORD##S(v));                     \
 		NEXT;                                         \
@@ -609,7 +606,7 @@ L_LDDW_CODE_ADDR:
 	L_##ID: {                                             \
 		u8 *h;                                        \
 		T v = (T)ORD##S((T)(VAL));                    \
-		XLATE(h, DST + (u64)(s64)OFF, S, 1);          \
+		XLATE(h, DST + MEM_OFF(DST, p->dst), S, 1);   \
 		memcpy(h, &v, S);                             \
 		NEXT;                                         \
 	}
@@ -633,7 +630,7 @@ L_LDDW_CODE_ADDR:
 	L_##ID: {                                             \
 		u8 *h;                                        \
 		T old, v = (T)SRC, nv;                        \
-		XLATE(h, DST + (u64)(s64)OFF, S, 1);          \
+		XLATE(h, DST + MEM_OFF(DST, p->dst), S, 1);   \
 		memcpy(&old, h, S);                           \
 		old = (T)ORD##S(old);                         \
 		nv = (T)ORD##S((T)(E));                       \

@@ -162,7 +162,7 @@ int uvm_run(struct uvm *vm, void *mem, size_t mem_len, struct uvm_result *res);
 	X(BACKEDGE_SKIP, "backedge-skip", "a backward jump lands one instruction past its target")   \
 	X(R5_DEPTH3, "r5-depth3", "a callee at call depth >= 3 gets r5 = 0 instead of the argument") \
 	X(R9_DEPTH3, "r9-depth3", "r9 is not restored on return from call depth >= 3")               \
-	X(PTR_INDEX_U32, "ptr-index-u32", "pointer + negative register offset: offset zero-extended from 32 bits") \
+	X(STACK_OFF_ZEXT, "stack-off-zext", "through a stack pointer other than r10, a negative off is zero-extended") \
 	X(SDIV_ABS_SAT, "sdiv-abs-sat", "sdiv64/smod64 take |INT64_MIN| as INT64_MAX")
 
 enum uvm_mutant {
