@@ -12,10 +12,13 @@
 #   MUTANT_SEEDS   both (default) | suites | none
 #   BPFDIFF_BACKENDS  reference backends (kernel,xdp)
 #   MUTANTS_KEEP   directory to copy the minimized finds into
+#   MUTANT_MIN_SECONDS  wall-clock bound on minimizing a find (60): a candidate
+#                  on which the mutant loops runs the uvm's whole budget
 set -uo pipefail
 BUILD=${BUILD:-build}
 BIN=$(realpath -m "$BUILD/fuzz/bpf_diff_mutants")
 BUDGET=${MUTANT_BUDGET:-60}
+MIN_SECONDS=${MUTANT_MIN_SECONDS:-60}
 case ${MUTANT_SEEDS:-both} in
   both) modes="suites none" ;;
   suites|none) modes=$MUTANT_SEEDS ;;
@@ -61,7 +64,7 @@ run_table() {
     [ "$mode" = suites ] && cp "$seeds"/* "$corpus"/ 2>/dev/null
     log=$work/log-$mode-$m
     ( cd "$work" && BPFDIFF_MUTANT=$m BPFDIFF_STOP_ON_FIND=1 BPFDIFF_QUIET=1 BPFDIFF_FINDS="$work/finds-$mode-$m" \
-        timeout -k 5 $((BUDGET + 30)) "$BIN" -max_total_time="$BUDGET" -max_len=4096 -seed=1 \
+        BPFDIFF_MIN_SECONDS=$MIN_SECONDS timeout -k 5 $((BUDGET + MIN_SECONDS + 30)) "$BIN" -max_total_time="$BUDGET" -max_len=4096 -seed=1 \
         -print_final_stats=0 "$corpus" ) >"$log" 2>&1
     line=$(grep -m1 '^BPFDIFF_FIND' "$log")
     if [ -n "$line" ]; then

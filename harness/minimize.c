@@ -34,6 +34,7 @@ struct mz {
 	char key[1024];
 	char sig[1024];
 	int runs, max_runs;
+	double deadline; /* CLOCK_MONOTONIC seconds; 0 = none (BPFDIFF_MIN_SECONDS) */
 	bool trace;
 	unsigned skip; /* SKIP_* steps left out (BPFDIFF_MINIMIZE_SKIP) */
 	struct bd_outcome *o;
@@ -76,10 +77,17 @@ static size_t count_insns(const struct ebpf_insn *x, size_t n)
 	return k;
 }
 
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* Does (insns, mem) still show the discrepancy? */
 static bool test(struct mz *m, struct ebpf_insn *insns, size_t n, uint8_t *mem, size_t mem_len)
 {
-	if (m->runs >= m->max_runs)
+	if (m->runs >= m->max_runs || (m->deadline && now_seconds() > m->deadline))
 		return false;
 	struct bd_case *c = m->c;
 	struct ebpf_insn *si = c->insns;
@@ -121,6 +129,13 @@ static void mark_units(const struct ebpf_insn *x, size_t n, bool *start)
 	}
 }
 
+/* lddw_code_addr (a callback's address for bpf_loop and the like): its imm
+ * is pc-relative, as a local call's. */
+static bool is_code_addr(const struct ebpf_insn *x)
+{
+	return ebpf_is_lddw(x) && x->src == 4;
+}
+
 /* out = in without slots [at, at+k), jumps fixed up: targets inside the
  * removed range go to what follows it. Returns the new length, or 0. */
 static size_t delete_slots(const struct ebpf_insn *in, size_t n, size_t at, size_t k, struct ebpf_insn *out)
@@ -131,6 +146,8 @@ static size_t delete_slots(const struct ebpf_insn *in, size_t n, size_t at, size
 			continue;
 		struct ebpf_insn x = in[i];
 		int jf = ebpf_branch_field(&x);
+		if (is_code_addr(&x))
+			jf = EBPF_BRANCH_IMM; /* a function's address, pc-relative as a call's target */
 		if (jf) {
 			long long v = jf == EBPF_BRANCH_OFF ? x.off : x.imm;
 			long long t = (long long)i + 1 + v;
@@ -396,8 +413,9 @@ static bool is_local_call(const struct ebpf_insn *x)
  * unreachable, and deleting the callee's exit alone leaves its last
  * instruction falling off its end; the verifier refuses both, so neither
  * single deletion can remove a call that the discrepancy does not need.
- * This deletes every call to one subprogram together with its whole body
- * (from its first instruction to where the next subprogram begins). */
+ * This deletes every call to one subprogram (and every lddw_code_addr of it,
+ * a callback) together with its whole body (from its first instruction to
+ * where the next subprogram begins). */
 static bool delete_subprograms(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t *mem, size_t mem_len)
 {
 	bool changed = false;
@@ -411,7 +429,7 @@ static bool delete_subprograms(struct mz *m, struct ebpf_insn **cur, size_t *n, 
 		memset(start, 0, *n + 1);
 		for (size_t i = 0; i < *n; i++) {
 			long long t = (long long)i + 1 + (*cur)[i].imm;
-			if (is_local_call(&(*cur)[i]) && t > 0 && t < (long long)*n)
+			if ((is_local_call(&(*cur)[i]) || is_code_addr(&(*cur)[i])) && t > 0 && t < (long long)*n)
 				start[t] = true;
 			if (ebpf_is_lddw(&(*cur)[i]))
 				i++;
@@ -424,9 +442,16 @@ static bool delete_subprograms(struct mz *m, struct ebpf_insn **cur, size_t *n, 
 		memset(drop, 0, *n + 1);
 		for (size_t i = entry; i < end; i++)
 			drop[i] = true;
-		for (size_t i = 0; i < *n; i++)
-			if (is_local_call(&(*cur)[i]) && (long long)i + 1 + (*cur)[i].imm == (long long)entry)
+		for (size_t i = 0; i < *n; i++) {
+			bool ref = (is_local_call(&(*cur)[i]) || is_code_addr(&(*cur)[i])) &&
+				   (long long)i + 1 + (*cur)[i].imm == (long long)entry;
+			if (ref) /* a call, or a callback's address (both lddw slots) */
 				drop[i] = true;
+			if (ref && is_code_addr(&(*cur)[i]) && i + 1 < *n)
+				drop[i + 1] = true;
+			if (ebpf_is_lddw(&(*cur)[i]))
+				i++;
+		}
 		/* Delete the marked runs, the last first, so earlier indices hold. */
 		size_t na = *n;
 		memcpy(a, *cur, na * sizeof(*a));
@@ -715,6 +740,18 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 	const char *tr = getenv("BPFDIFF_MINIMIZE_TRACE");
 	m.trace = tr && *tr == '1';
 	m.skip = skip_steps(getenv("BPFDIFF_MINIMIZE_SKIP"));
+	/* A wall-clock bound besides max_runs: a candidate that loops (a program
+	 * whose loop a bug never ends) runs the uvm's whole instruction budget. */
+	const char *secs = getenv("BPFDIFF_MIN_SECONDS");
+	if (secs && *secs) {
+		char *end;
+		double limit = strtod(secs, &end);
+		if (*end || !(limit > 0))
+			fprintf(stderr, "minimize: BPFDIFF_MIN_SECONDS='%s' is no positive number of seconds: "
+					"no time limit\n", secs);
+		else
+			m.deadline = now_seconds() + limit;
+	}
 	bd_outcome_reset(m.o);
 	/* The reference run: what are we keeping? */
 	m.runs++;

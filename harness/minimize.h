@@ -32,7 +32,8 @@ struct bd_minimize_stats {
  * `jcc rA, ..., +1; mov rD, K` into `mov rD, rA`; fold constants into
  * immediates and shrink immediates toward 0/1; shrink and zero memory.
  * BPFDIFF_MINIMIZE_SKIP=nops,groups,subprograms,merge,constants,branches
- * leaves steps out. The case's expectations must be empty.
+ * leaves steps out; BPFDIFF_MIN_SECONDS=S bounds the wall-clock time besides
+ * max_runs. The case's expectations must be empty.
  * max_runs bounds the session runs (0 = 20000). Returns 0 (c minimized, st
  * filled), -ENOENT when c does not show that discrepancy to begin with.
  */

@@ -299,3 +299,33 @@ def test_new_mutant_reaches_its_minimum(tmp_path, backends, mutant):
     assert run("run", "--backend", "kernel", f).returncode == 0  # the kernel accepts it and agrees
     got, _ = minimize(tmp_path, f"-- asm\n{asm}\n", mutant, "kernel", replays_exactly=mutant != "stack-off-zext")
     assert len(got) == minimum, got
+
+
+# As the unseeded fuzzer (with loop and bpf_loop shapes) found backedge-skip: the loop runs twice
+# (r2, the memory length 0, counts to 2); a callback's address is taken and nops follow.
+LOOP_WITH_CALLBACK = """-- asm
+mov %r0, 1
+L1:
+mul %r0, -1
+add %r2, 1
+jne %r2, 2, L1
+lddw_code_addr %r3, L3
+ja L2
+L2:
+ja +0
+ja +0
+exit
+L3:
+mov %r0, 0
+exit
+"""
+
+
+def test_callback_address_deleted_with_its_callback(tmp_path, backends):
+    """The nops between `lddw_code_addr` and its callback can go only if its pc-relative imm is fixed
+    up; the lddw and the callback only together (the kernel refuses a callback nothing refers to).
+    Clean: r0 = 1 * -1 * -1 = 1; the mutant skips the `mul` on the back-edge: -1. Minimum 5 (as
+    backedge-skip's in NEW_MUTANTS): the loop needs its init, two body instructions, the jump, exit."""
+    need(backends, "kernel")
+    asm, _ = minimize(tmp_path, LOOP_WITH_CALLBACK, "backedge-skip", "kernel")
+    assert asm == ["mov %r0, 1", "mul %r0, -1", "add %r2, 1", "jne %r2, 2, L1", "exit"], asm
