@@ -553,7 +553,7 @@ static bool merge_registers(struct mz *m, struct ebpf_insn *cur, size_t n, uint8
 
 /* Replace a computed value by a simpler one: an instruction that writes rD
  * (ALU, load, move, lddw) becomes `mov rD, rS` (for `op rD, rS`), `mov rD,
- * 0` or `mov rD, 1` when the
+ * 0`, `mov rD, 1`, `mov rD, -1` or `mov32 rD, -1` when the
  * discrepancy does not depend on how the value came about. What computed
  * its inputs then goes in the next deletion pass (a stored-and-reloaded
  * value, a call made only for its result). */
@@ -574,9 +574,15 @@ static bool to_constants(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_
 		    fmt != EBPF_FMT_LDX && fmt != EBPF_FMT_LOAD_ACQ && !lddw) {
 			continue;
 		}
-		/* `op rD, rS` -> `mov rD, rS` first (it keeps rS's part), then constants. */
+		/* `op rD, rS` -> `mov rD, rS` first (it keeps rS's part), then the
+		 * constants: 0, 1 and the all-ones values of 64 and of 32 bits (the
+		 * edges where ALU32, jmp32 and sign bugs show). */
+		static const struct ebpf_insn consts[] = {
+			{ .opcode = 0xb7, .imm = 0 }, { .opcode = 0xb7, .imm = 1 },
+			{ .opcode = 0xb7, .imm = -1 }, { .opcode = 0xb4, .imm = -1 },
+		};
 		bool as_mov = fmt == EBPF_FMT_ALU_X && f != FORM_MOV64_REG;
-		for (ebpf_s32 k = as_mov ? -1 : 0; k <= 1; k++) {
+		for (int k = as_mov ? -1 : 0; k < (int)(sizeof(consts) / sizeof(consts[0])); k++) {
 			size_t nb = *n;
 			if (lddw) {
 				nb = delete_slots(*cur, *n, i + 1, 1, b);
@@ -585,10 +591,12 @@ static bool to_constants(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_
 			} else {
 				memcpy(b, *cur, *n * sizeof(*b));
 			}
-			if (k < 0)
+			if (k < 0) {
 				b[i] = (struct ebpf_insn){ .opcode = 0xbf, .dst = x.dst, .src = x.src };
-			else
-				b[i] = (struct ebpf_insn){ .opcode = 0xb7, .dst = x.dst, .imm = k };
+			} else {
+				b[i] = consts[k];
+				b[i].dst = x.dst;
+			}
 			if (test(m, b, nb, mem, mem_len)) {
 				memcpy(*cur, b, nb * sizeof(*b));
 				*n = nb;

@@ -163,7 +163,8 @@ def test_register_merging(tmp_path):
     leaves an unspecified register in the result; only merging r4 into r3 and r3 into r0 makes
     the moves `mov %rX, %rX`, which then go."""
     asm, _ = minimize(tmp_path, PADDED_MERGE, "alu32-no-zext")
-    assert asm == ["mov %r0, -1", "add32 %r0, 0", "exit"], asm
+    assert len(asm) == 3 and asm[0] == "mov %r0, -1" and asm[2] == "exit", asm
+    assert re.match(r"\w+32 %r0, ", asm[1]), asm
     asm, _ = minimize(tmp_path, PADDED_MERGE, "alu32-no-zext", skip="merge")
     assert len(asm) > 3, asm
 
@@ -329,3 +330,36 @@ def test_callback_address_deleted_with_its_callback(tmp_path, backends):
     need(backends, "kernel")
     asm, _ = minimize(tmp_path, LOOP_WITH_CALLBACK, "backedge-skip", "kernel")
     assert asm == ["mov %r0, 1", "mul %r0, -1", "add %r2, 1", "jne %r2, 2, L1", "exit"], asm
+
+
+# As the unseeded fuzzer found jmp32-64bit: r3 = (u32)-1 via smod32 by 0; the jump decides
+# whether memory is changed.
+JMP32_MEM = """-- asm
+mov %r0, 0
+mov %r3, -1
+smod32 %r3, %r0
+jgt32 %r3, -2, L1
+lock and32 [%r1+12], %r0
+L1:
+exit
+-- mem
+00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 0d
+"""
+
+
+def test_computed_value_replaced_by_an_all_ones_constant(tmp_path, ref):
+    """`mov %r3, -1; smod32 %r3, %r0` is r3 = 0xffffffff (a 32-bit op zero-extends): `mov32 %r3, -1`.
+    Clean: jgt32 0xffffffff > 0xfffffffe jumps over the store; jmp32-64bit compares
+    0x00000000ffffffff with 0xfffffffffffffffe, falls through, and clears byte 12..15: memory
+    differs. 5 is the minimum of what keeps the `and`: r0 = 0 to clear with and to return, r3, the
+    jump, the store, exit. (The key's minimum is 4 -- `mov32 %r0, -1; jgt32 %r0, -2, +1;
+    stw [%r1+12], 0; exit` -- a different store, which no step makes.) With the uvm alone r0 need
+    not be written (both runs leave the same unspecified r0; only memory differs), and
+    `and32 [%r1+12], %r1` clears with the pointer's low half (0 at the default address; the clean
+    uvm, re-run at other addresses, jumps over the store at every one): 4."""
+    asm, _ = minimize(tmp_path, JMP32_MEM, "jmp32-64bit", ref)
+    if ref == "kernel":
+        assert asm == ["mov %r0, 0", "mov32 %r3, -1", "jgt32 %r3, -2, L1", "lock and32 [%r1+12], %r0",
+                       "exit"], asm
+    else:
+        assert len(asm) == 4 and asm[:2] == ["mov32 %r3, -1", "jgt32 %r3, -2, L1"], asm
