@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "asm.h"
+#include "backend.h"
 #include "cli.h"
 #include "minimize.h"
 #include "env.h"
@@ -42,14 +43,18 @@ struct mz {
 
 /* Steps that BPFDIFF_MINIMIZE_SKIP=a,b,... leaves out: for the tests, which
  * show what each step adds, and for comparing the minimizer's versions. */
-enum { SKIP_NOPS = 1, SKIP_GROUPS = 2, SKIP_SUBPROGRAMS = 4, SKIP_MERGE = 8, SKIP_CONSTANTS = 16, SKIP_BRANCHES = 32 };
+enum {
+	SKIP_NOPS = 1, SKIP_GROUPS = 2, SKIP_SUBPROGRAMS = 4, SKIP_MERGE = 8, SKIP_CONSTANTS = 16, SKIP_BRANCHES = 32,
+	SKIP_FOLD = 64
+};
 static unsigned skip_steps(const char *list)
 {
 	static const struct {
 		const char *name;
 		unsigned bit;
 	} steps[] = { { "nops", SKIP_NOPS }, { "groups", SKIP_GROUPS }, { "subprograms", SKIP_SUBPROGRAMS },
-		      { "merge", SKIP_MERGE }, { "constants", SKIP_CONSTANTS }, { "branches", SKIP_BRANCHES } };
+		      { "merge", SKIP_MERGE }, { "constants", SKIP_CONSTANTS }, { "branches", SKIP_BRANCHES },
+		      { "fold", SKIP_FOLD } };
 	unsigned skip = 0;
 	for (const char *p = list; p && *p;) {
 		size_t len = strcspn(p, ",");
@@ -61,7 +66,7 @@ static unsigned skip_steps(const char *list)
 			}
 		if (!known && len)
 			fprintf(stderr, "minimize: BPFDIFF_MINIMIZE_SKIP: unknown step '%.*s' (nops, groups, subprograms, "
-					"merge, constants, branches)\n", (int)len, p);
+					"merge, constants, branches, fold)\n", (int)len, p);
 		p += len + (p[len] == ',');
 	}
 	return skip;
@@ -651,6 +656,74 @@ static bool branches_to_data(struct mz *m, struct ebpf_insn **cur, size_t *n, ui
 	return changed;
 }
 
+/* The value rD has after `x; y` (x a move of an immediate into rD, y an
+ * operation on rD with an immediate), as the session's own clean uvm (its
+ * nondeterminism probe) computes it: no second copy of the semantics here. */
+static bool eval_pair(struct mz *m, struct ebpf_insn x, struct ebpf_insn y, uint64_t *v)
+{
+	if (!m->s->probe)
+		return false;
+	struct ebpf_insn prog[4] = { x, y, { .opcode = 0xbf, .dst = 0, .src = x.dst }, { .opcode = 0x95 } };
+	struct bd_case c;
+	memset(&c, 0, sizeof(c));
+	c.path = (char *)"minimize: constant folding";
+	c.insns = prog;
+	c.ninsns = 4;
+	struct bd_run_opts o;
+	bd_run_opts_default(&o);
+	o.cpu = m->s->cfg.cpu;
+	struct bd_result r;
+	memset(&r, 0, sizeof(r));
+	bool ok = bd_backend_uvm.run(m->s->probe, &c, &o, &r) == 0 && r.status == BD_OK;
+	*v = r.r0;
+	bd_result_reset(&r);
+	return ok;
+}
+
+/* Constant folding: `mov rD, K; op rD, L` becomes one move of the value
+ * (mov, mov32 or lddw, whichever holds it), so a value a fuzzer built in
+ * two steps (-1 masked to 2) is a constant that immediate shrinking can
+ * work on, and the pair is one instruction. */
+static bool fold_constants(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t *mem, size_t mem_len)
+{
+	bool changed = false;
+	struct ebpf_insn *b = malloc((*n + 1) * sizeof(*b));
+	if (!b)
+		return false;
+	for (size_t i = 1; i < *n; i++) {
+		struct ebpf_insn x = (*cur)[i - 1], y = (*cur)[i];
+		int f = ebpf_decode(&x), g = ebpf_decode(&y);
+		if ((f != FORM_MOV64_IMM && f != FORM_MOV32_IMM) || g < 0 || y.dst != x.dst ||
+		    (i >= 2 && ebpf_is_lddw(&(*cur)[i - 2])))
+			continue;
+		int fmt = ebpf_forms[g].fmt;
+		if (fmt != EBPF_FMT_ALU_K && fmt != EBPF_FMT_NEG && fmt != EBPF_FMT_END)
+			continue;
+		uint64_t v;
+		if (!eval_pair(m, x, y, &v))
+			continue;
+		size_t nb = *n;
+		if (v == (uint64_t)(int64_t)(ebpf_s32)v || v >> 32 == 0) { /* one slot: mov or mov32 */
+			nb = delete_slots(*cur, *n, i, 1, b);
+			if (!nb)
+				continue;
+			b[i - 1] = (struct ebpf_insn){ .opcode = v >> 32 == 0 && (ebpf_s32)v < 0 ? 0xb4 : 0xb7,
+						      .dst = x.dst, .imm = (ebpf_s32)v };
+		} else { /* two slots: an lddw in their place */
+			memcpy(b, *cur, *n * sizeof(*b));
+			b[i - 1] = (struct ebpf_insn){ .opcode = 0x18, .dst = x.dst, .imm = (ebpf_s32)v };
+			b[i] = (struct ebpf_insn){ .imm = (ebpf_s32)(v >> 32) };
+		}
+		if (test(m, b, nb, mem, mem_len)) {
+			memcpy(*cur, b, nb * sizeof(*b));
+			*n = nb;
+			changed = true;
+		}
+	}
+	free(b);
+	return changed;
+}
+
 static bool shrink_imms(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t *mem, size_t mem_len)
 {
 	bool changed = false;
@@ -805,6 +878,8 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 			changed |= to_constants(&m, &cur, &n, mem, mem_len);
 		if (!(m.skip & SKIP_BRANCHES))
 			changed |= branches_to_data(&m, &cur, &n, mem, mem_len);
+		if (!(m.skip & SKIP_FOLD))
+			changed |= fold_constants(&m, &cur, &n, mem, mem_len);
 		changed |= to_immediates(&m, cur, n, mem, mem_len);
 		changed |= shrink_imms(&m, &cur, &n, mem, mem_len);
 		changed |= shrink_mem(&m, cur, n, mem, &mem_len);

@@ -29,9 +29,10 @@ struct bd_minimize_stats {
  * together with its calls; delete the nops, then groups of instructions
  * (halves, quarters, ...), then single ones (jump offsets fixed up); merge
  * registers; replace computed values by `mov` of a register or of 0/1; turn
- * `jcc rA, ..., +1; mov rD, K` into `mov rD, rA`; fold constants into
- * immediates and shrink immediates toward 0/1; shrink and zero memory.
- * BPFDIFF_MINIMIZE_SKIP=nops,groups,subprograms,merge,constants,branches
+ * `jcc rA, ..., +1; mov rD, K` into `mov rD, rA`; fold `mov rD, K; op rD, L`
+ * into one move; fold constants into immediates and shrink immediates toward
+ * 0/1; shrink and zero memory.
+ * BPFDIFF_MINIMIZE_SKIP=nops,groups,subprograms,merge,constants,branches,fold
  * leaves steps out; BPFDIFF_MIN_SECONDS=S bounds the wall-clock time besides
  * max_runs. The case's expectations must be empty.
  * max_runs bounds the session runs (0 = 20000). Returns 0 (c minimized, st

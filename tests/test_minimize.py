@@ -363,3 +363,29 @@ def test_computed_value_replaced_by_an_all_ones_constant(tmp_path, ref):
                        "exit"], asm
     else:
         assert len(asm) == 4 and asm[:2] == ["mov32 %r3, -1", "jgt32 %r3, -2, L1"], asm
+
+
+# As the unseeded fuzzer (with gen's loop shapes) found backedge-skip: the counter is built as
+# -1 masked to 2 and the loop's body begins with `mov %r0, 0`.
+LOOP_COUNTER_BUILT = """-- asm
+mov %r1, -1
+and32 %r1, 2
+L1:
+mov %r0, 0
+add %r0, 1
+sub %r1, 1
+jsgt %r1, 0, L1
+exit
+"""
+
+
+def test_constant_folding(tmp_path, ref):
+    """`mov %r1, -1; and32 %r1, 2` is r1 = 2 (folded by the uvm the session already has). Clean:
+    two iterations, r0 = 1; the mutant's back-edge skips `mov %r0, 0`: r0 = 2. 6 is this loop's
+    least: a counter (1), a body that resets r0 then changes it and counts down (3), the jump,
+    exit; nothing merges the counter into r0 (the reset would end the loop at once). Without
+    folding, no single constant (0, 1, -1, 0xffffffff) gives the two iterations: 7."""
+    asm, _ = minimize(tmp_path, LOOP_COUNTER_BUILT, "backedge-skip", ref)
+    assert asm == ["mov %r1, 2", "mov %r0, 0", "add %r0, 1", "sub %r1, 1", "jsgt %r1, 0, L1", "exit"], asm
+    asm, _ = minimize(tmp_path, LOOP_COUNTER_BUILT, "backedge-skip", ref, skip="fold")
+    assert len(asm) == 7, asm
