@@ -38,6 +38,7 @@ struct mz {
 	double deadline; /* CLOCK_MONOTONIC seconds; 0 = none (BPFDIFF_MIN_SECONDS) */
 	bool trace;
 	unsigned skip; /* SKIP_* steps left out (BPFDIFF_MINIMIZE_SKIP) */
+	bool rejected[BD_MAX_BACKENDS]; /* which backends refused the original */
 	struct bd_outcome *o;
 };
 
@@ -105,6 +106,11 @@ static bool test(struct mz *m, struct ebpf_insn *insns, size_t n, uint8_t *mem, 
 	m->runs++;
 	char key[1024];
 	bool ok = bd_session_run(m->s, c, m->o) == 0 && m->o->verdict == m->verdict;
+	/* A verifier that ran the original must run the candidate too: a kernel
+	 * warning logged while refusing the program is a worse reproducer, and
+	 * merges and deletions readily make one (an r0 left unset). */
+	for (int i = 0; ok && i < m->s->n && i < BD_MAX_BACKENDS; i++)
+		ok = m->o->res[i].status != BD_REJECTED || m->rejected[i];
 	if (ok) {
 		snprintf(key, sizeof(key), "%s", bd_signature_key(m->o->signature));
 		ok = !strcmp(key, m->key);
@@ -838,6 +844,8 @@ int bd_minimize(struct bd_session *s, struct bd_case *c, const char *signature, 
 	m.runs++;
 	bd_session_run(s, c, m.o);
 	m.verdict = m.o->verdict;
+	for (int i = 0; i < s->n && i < BD_MAX_BACKENDS; i++)
+		m.rejected[i] = m.o->res[i].status == BD_REJECTED;
 	bool bad = m.verdict == BD_V_DISCREPANCY || m.verdict == BD_V_SOUNDNESS ||
 		   m.verdict == BD_V_KERNEL_WARNING || m.verdict == BD_V_UNSOUND;
 	if (!bad || (signature && strchr(signature, '|') &&

@@ -1,6 +1,7 @@
 """Differential behaviour: classification of what backends may and may not differ in."""
 import ctypes
 import os
+import re
 
 import pytest
 
@@ -163,7 +164,8 @@ def test_minimize_shrinks_a_mutant_discrepancy(tmp_path):
     small = out.read_text()
     asm = small.split("-- asm\n")[1].split("\n--")[0].strip().splitlines()
     assert len(asm) <= 4, small
-    assert any(line.startswith("add32") for line in asm), small
+    # an ALU32 op keeps showing the bug (the minimizer may simplify `add32` into `mov32`)
+    assert any(re.match(r"\w+32 %r\d+, ", line) for line in asm), small
     # the written case is a valid .data file that reproduces the discrepancy
     p = run("run", "--no-known", "--backend", "uvm,uvm:alu32-no-zext", out, binary=MUTANTS_BIN)
     # an unconfirmed find: its -- observed sections record both results; it reproduces

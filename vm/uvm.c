@@ -117,7 +117,9 @@ int uvm_mutant_lookup(const char *name)
 /* smod-sign: a floored remainder (Python's %) instead of a truncated one. */
 static inline u64 floor_rem64(u64 r, u64 b) { return r && ((r ^ b) >> 63) ? r + b : r; }
 static inline u32 floor_rem32(u32 r, u32 b) { return r && ((r ^ b) >> 31) ? r + b : r; }
-/* sdiv-abs-sat: magnitudes from a saturating abs, so |INT64_MIN| = INT64_MAX. */
+/* sdiv-abs-sat: magnitudes from a saturating abs, so |INT64_MIN| = INT64_MAX
+ * (division by -1 is left to sdiv-intmin, so that each mutant's test case
+ * shows that mutant only). */
 static inline u64 abs_sat64(u64 a) { return a == 1ULL << 63 ? (1ULL << 63) - 1 : sem_abs64(a); }
 static inline u64 sdiv64_abs_sat(u64 a, u64 b)
 {
@@ -439,7 +441,7 @@ __attribute__((noinline)) NOCLONE static void exec(struct uvm *vm, u8 *mem, u64 
 #ifdef UVM_MUTANTS
 #define SDIV64(a, b)                                                                     \
 	(MUT(SDIV_INTMIN) && (a) == 1ULL << 63 && (b) == ~0ULL ? (1ULL << 63) - 1        \
-	 : MUT(SDIV_ABS_SAT)                                   ? sdiv64_abs_sat(a, b) \
+	 : MUT(SDIV_ABS_SAT) && (b) != ~0ULL                   ? sdiv64_abs_sat(a, b) \
 								: sem_sdiv64(a, b))
 #define SDIV32(a, b) (MUT(SDIV_INTMIN) && (a) == 1U << 31 && (b) == ~0U ? (1U << 31) - 1 : sem_sdiv32(a, b))
 #define SMOD64(a, b)                                                      \
