@@ -324,11 +324,17 @@ static void emit_call_chain(uint64_t seed, const struct bdf_shape_ctx *x, struct
 		op(c, 0x0f, 6, 2, 0, 0);
 		op(c, 0xbf, 7, 3, 0, 0);
 		op(c, 0xaf, 7, 4, 0, 0);
+		/* r9 differs in every frame (r6 does, +k): a callee's r9 leaking
+		 * into its caller shows in r0 (r9 is the last callee-saved register
+		 * a JIT restores, the one an off-by-one forgets). */
+		op(c, 0xbf, 9, 6, 0, 0);
+		op(c, 0x07, 9, 0, 0, k);
 		if (k + 1 < frames) {
 			op(c, 0xbf, 1, 7, 0, 0);
 			op(c, 0xbf, 2, 6, 0, 0);
 			call_fn(c, 0x85, 0, k + 1);
 			op(c, 0x0f, 0, 6, 0, 0);
+			op(c, 0xaf, 0, 9, 0, 0);
 		} else {
 			op(c, 0xbf, 0, 5, 0, 0);
 			op(c, 0x2f, 0, 6, 0, 0);
