@@ -15,11 +15,17 @@ trap 'rm -rf "$work"' EXIT
 ls "$work/seeds" | sed "s|^|$work/seeds/|" | paste -sd, > "$work/seeds.list"
 pin=()
 command -v taskset >/dev/null && pin=(taskset -c 0)
-for backends in uvm uvm,xdp uvm,kernel,xdp; do
-  line=$(cd "$work" && BPFDIFF_BACKENDS=$backends BPFDIFF_FINDS="$work/finds" \
+# The last row: the uvm with a shape (loops, call chains, map lookups and
+# updates, bpf_loop, tail calls: fuzz/shapes.c) in a quarter of the mutations
+# instead of the default 1 %, so helpers and maps are a real part of the mix.
+for run in uvm:1 uvm,xdp:1 uvm,kernel,xdp:1 uvm:25; do
+  backends=${run%%:*} shape_pct=${run##*:}
+  line=$(cd "$work" && BPFDIFF_BACKENDS=$backends BPFDIFF_SHAPE_PCT=$shape_pct BPFDIFF_FINDS="$work/finds" \
          "${pin[@]}" "$BIN" -max_total_time="$SECS" -max_len=4096 -seed_inputs=@"$work/seeds.list" 2>&1 |
          grep '^bpf_diff: [0-9]')
   rate=$(sed -n 's/.*(\([0-9]*\) exec\/s).*/\1/p' <<<"$line")
   acc=$(sed -n 's/.*kernel acceptance \([0-9.]*%\).*/\1/p' <<<"$line")
-  printf 'fuzz %-16s %8s exec/s%s\n' "$backends" "${rate:-?}" "${acc:+  (kernel acceptance $acc)}"
+  label=$backends
+  [ "$shape_pct" != 1 ] && label="$backends, $shape_pct % shapes"
+  printf 'fuzz %-22s %8s exec/s%s\n' "$label" "${rate:-?}" "${acc:+  (kernel acceptance $acc)}"
 done
