@@ -66,7 +66,7 @@ $(FUZZ_DIR)/mutator_test: $(FUZZ_DIR)/plain/fuzz/mutator_test.o $(FUZZ_DIR)/plai
 		$(FUZZ_DIR)/plain/fuzz/input.o $(FUZZ_DIR)/plain/fuzz/shapes.o $(BUILD)/obj/vm/isa.o
 	$(CC) $(CFLAGS) -o $@ $^
 # AFL++ custom mutator (AFL_CUSTOM_MUTATOR_LIBRARY).
-$(FUZZ_DIR)/afl_mutator.so: fuzz/mutator.c fuzz/input.c fuzz/shapes.c vm/isa.c fuzz/mutator.h fuzz/input.h fuzz/shapes.h | $(DEPS_STAMP)
+$(FUZZ_DIR)/afl_mutator.so: fuzz/mutator.c fuzz/input.c fuzz/shapes.c vm/isa.c fuzz/mutator.h fuzz/input.h fuzz/rng.h fuzz/shapes.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DBDF_AFL_HOOKS -shared -fPIC -o $@ fuzz/mutator.c fuzz/input.c fuzz/shapes.c vm/isa.c
 

@@ -19,21 +19,10 @@
 #include "input.h"
 #include "mutator.h"
 #include "../vm/isa.h"
+#include "rng.h"
 
 size_t (*bdf_byte_mutator)(uint8_t *data, size_t size, size_t max_size);
 
-struct rng {
-	uint64_t s;
-};
-static uint64_t rnd(struct rng *r)
-{
-	/* splitmix64: tiny, good enough, seeded by the fuzzer. */
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-static unsigned below(struct rng *r, unsigned n) { return n ? (unsigned)(rnd(r) % n) : 0; }
 static int chance(struct rng *r, unsigned pct) { return below(r, 100) < pct; }
 
 /* A program being edited: body slots + memory. */

@@ -4,20 +4,10 @@
 #include <limits.h>
 #include <string.h>
 #include "shapes.h"
+#include "rng.h"
 
 /* ---- a tiny assembler with labels -------------------------------------- */
 
-struct rng {
-	uint64_t s;
-};
-static uint64_t rnd(struct rng *r)
-{
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-static unsigned below(struct rng *r, unsigned n) { return n ? (unsigned)(rnd(r) % n) : 0; }
 
 typedef struct bdf_shape_code code;
 

@@ -10,19 +10,8 @@
 #include <string.h>
 #include "harness/session.h"
 #include "vm/isa.h"
+#include "check.h"
 
-static int passed, failed;
-#define CHECK(cond, ...)                                  \
-	do {                                                  \
-		if (cond) {                                       \
-			passed++;                                     \
-		} else {                                          \
-			failed++;                                     \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);   \
-			printf(__VA_ARGS__);                          \
-			putchar('\n');                                \
-		}                                                 \
-	} while (0)
 
 /* A scripted backend: returns what `script` says, whatever the program;
  * its memory after the run is zeros, or none at all with script_no_mem. */

@@ -14,19 +14,8 @@
 #include "harness/case.h"
 #include "harness/oracle.h"
 #include "vm/uvm.h"
+#include "check.h"
 
-static int passed, failed;
-#define CHECK(cond, ...)                                      \
-	do {                                                  \
-		if (cond) {                                   \
-			passed++;                             \
-		} else {                                      \
-			failed++;                             \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                  \
-			putchar('\n');                        \
-		}                                             \
-	} while (0)
 
 static struct bd_backend *uvm;
 

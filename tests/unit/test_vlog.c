@@ -10,19 +10,8 @@
 #include <string.h>
 #include "harness/case.h"
 #include "harness/vlog.h"
+#include "check.h"
 
-static int passed, failed;
-#define CHECK(cond, ...)                                      \
-	do {                                                  \
-		if (cond) {                                   \
-			passed++;                             \
-		} else {                                      \
-			failed++;                             \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                  \
-			putchar('\n');                        \
-		}                                             \
-	} while (0)
 
 static char *slurp(const char *path)
 {
