@@ -9,22 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "harness/backend.h"
+#include "check.h"
 
-
-static int passed, failed;
 static struct bd_backend *kb;
-
-#define CHECK(cond, ...)                                                                 \
-	do {                                                                             \
-		if (cond) {                                                              \
-			passed++;                                                        \
-		} else {                                                                 \
-			failed++;                                                        \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);             \
-			fprintf(stderr, __VA_ARGS__);                                    \
-			fputc('\n', stderr);                                             \
-		}                                                                        \
-	} while (0)
 
 static struct ebpf_insn I(unsigned op, unsigned dst, unsigned src, int off, int imm)
 {
