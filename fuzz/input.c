@@ -589,6 +589,35 @@ static int normalize(const struct bdf_input *in, struct ebpf_insn *body, size_t 
 	return fix_reachability(body, n, second);
 }
 
+/* The end of the main function: with calls, the canary (see build_plain)
+ * added into r0 first, then exit. */
+static size_t append_exit(struct ebpf_insn *prog, size_t n, bool canary)
+{
+	if (canary) {
+		prog[n++] = (struct ebpf_insn){ .opcode = 0x79, .dst = 6, .src = 10, .off = -272 };
+		prog[n++] = (struct ebpf_insn){ .opcode = 0x0f, .dst = 0, .src = 6 };
+	}
+	prog[n++] = (struct ebpf_insn){ .opcode = 0x95 };
+	return n;
+}
+
+/* The fixed local functions the body's calls use (imm & 1 picks one), after
+ * the main function; where each starts goes into at[]. */
+static size_t append_local_functions(struct ebpf_insn *prog, size_t n, const int used[2], size_t at[2])
+{
+	for (int k = 0; k < 2; k++) {
+		at[k] = 0;
+		if (!used[k])
+			continue;
+		at[k] = n;
+		const struct ebpf_insn *sub = k ? sub1 : sub0;
+		size_t len = k ? sizeof(sub1) / sizeof(sub1[0]) : sizeof(sub0) / sizeof(sub0[0]);
+		memcpy(prog + n, sub, len * sizeof(*sub));
+		n += len;
+	}
+	return n;
+}
+
 /* A body without shape markers (every input converted from a .data file,
  * most mutants): normalised in place, nothing moves but the canary's slot. */
 static size_t build_plain(const struct bdf_input *in, struct ebpf_insn *prog)
@@ -620,21 +649,10 @@ static size_t build_plain(const struct bdf_input *in, struct ebpf_insn *prog)
 	body[0] = (struct ebpf_insn){ .opcode = 0x7a, .dst = 10, .off = -272, .imm = 0x5a5a5a5a };
 	body++;
 	n++;
-	if (end) {
-		prog[n++] = (struct ebpf_insn){ .opcode = 0x79, .dst = 6, .src = 10, .off = -272 };
-		prog[n++] = (struct ebpf_insn){ .opcode = 0x0f, .dst = 0, .src = 6 };
-		prog[n++] = (struct ebpf_insn){ .opcode = 0x95 };
-	}
-	size_t at[2] = { 0, 0 };
-	for (int k = 0; k < 2; k++) {
-		if (!used[k])
-			continue;
-		at[k] = n;
-		const struct ebpf_insn *sub = k ? sub1 : sub0;
-		size_t len = k ? sizeof(sub1) / sizeof(sub1[0]) : sizeof(sub0) / sizeof(sub0[0]);
-		memcpy(prog + n, sub, len * sizeof(*sub));
-		n += len;
-	}
+	if (end)
+		n = append_exit(prog, n, true);
+	size_t at[2];
+	n = append_local_functions(prog, n, used, at);
 	for (size_t i = 0; i < in->nbody; i++) {
 		struct ebpf_insn *x = &body[i];
 		if (x->opcode == 0x85 && x->src == EBPF_CALL_LOCAL)
@@ -716,24 +734,11 @@ size_t bdf_build_program_info(const struct bdf_input *in, struct ebpf_insn *prog
 		k++;
 	}
 	pos[nb] = n;
-	if (end) {
-		if (body_calls) {
-			prog[n++] = (struct ebpf_insn){ .opcode = 0x79, .dst = 6, .src = 10, .off = -272 };
-			prog[n++] = (struct ebpf_insn){ .opcode = 0x0f, .dst = 0, .src = 6 };
-		}
-		prog[n++] = (struct ebpf_insn){ .opcode = 0x95 };
-	}
+	if (end)
+		n = append_exit(prog, n, body_calls);
 	/* else: it ends in its own exit/ja, and a final exit would be unreachable */
-	size_t at[2] = { 0, 0 };
-	for (int j = 0; j < 2; j++) {
-		if (!used[j])
-			continue;
-		at[j] = n;
-		const struct ebpf_insn *sub = j ? sub1 : sub0;
-		size_t len = j ? sizeof(sub1) / sizeof(sub1[0]) : sizeof(sub0) / sizeof(sub0[0]);
-		memcpy(prog + n, sub, len * sizeof(*sub));
-		n += len;
-	}
+	size_t at[2];
+	n = append_local_functions(prog, n, used, at);
 	for (int j = 0; j < k; j++) {
 		at_fn[j] = n;
 		memcpy(prog + n, code[j].x + code[j].split, (code[j].n - code[j].split) * sizeof(*prog));
