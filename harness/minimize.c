@@ -380,6 +380,18 @@ static bool shrink_s32(struct mz *m, struct ebpf_insn *cur, size_t n, size_t idx
 	return hi != orig;
 }
 
+/* Candidate b (nb slots) becomes the current program when the discrepancy
+ * survives it. */
+static bool keep_if_same(struct mz *m, struct ebpf_insn *b, size_t nb, struct ebpf_insn *cur, size_t *n,
+			 uint8_t *mem, size_t mem_len)
+{
+	if (!test(m, b, nb, mem, mem_len))
+		return false;
+	memcpy(cur, b, nb * sizeof(*b));
+	*n = nb;
+	return true;
+}
+
 /* `op %rD, %rS` -> `op %rD, imm` where an earlier `mov %rS, imm` gives the
  * value: the mov then usually goes in the next deletion pass. */
 static bool to_immediates(struct mz *m, struct ebpf_insn *cur, size_t n, uint8_t *mem, size_t mem_len)
@@ -608,9 +620,7 @@ static bool to_constants(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_
 				b[i] = consts[k];
 				b[i].dst = x.dst;
 			}
-			if (test(m, b, nb, mem, mem_len)) {
-				memcpy(*cur, b, nb * sizeof(*b));
-				*n = nb;
+			if (keep_if_same(m, b, nb, *cur, n, mem, mem_len)) {
 				changed = true;
 				break;
 			}
@@ -650,9 +660,7 @@ static bool branches_to_data(struct mz *m, struct ebpf_insn **cur, size_t *n, ui
 			if (!nb)
 				break;
 			b[j] = (struct ebpf_insn){ .opcode = 0xbf, .dst = w.dst, .src = (ebpf_u8)srcs[k] };
-			if (test(m, b, nb, mem, mem_len)) {
-				memcpy(*cur, b, nb * sizeof(*b));
-				*n = nb;
+			if (keep_if_same(m, b, nb, *cur, n, mem, mem_len)) {
 				changed = true;
 				break;
 			}
@@ -720,9 +728,7 @@ static bool fold_constants(struct mz *m, struct ebpf_insn **cur, size_t *n, uint
 			b[i - 1] = (struct ebpf_insn){ .opcode = 0x18, .dst = x.dst, .imm = (ebpf_s32)v };
 			b[i] = (struct ebpf_insn){ .imm = (ebpf_s32)(v >> 32) };
 		}
-		if (test(m, b, nb, mem, mem_len)) {
-			memcpy(*cur, b, nb * sizeof(*b));
-			*n = nb;
+		if (keep_if_same(m, b, nb, *cur, n, mem, mem_len)) {
 			changed = true;
 		}
 	}
@@ -748,9 +754,7 @@ static bool shrink_imms(struct mz *m, struct ebpf_insn **cur, size_t *n, uint8_t
 				if (nb) {
 					b[i].opcode = 0xb7;
 					b[i].src = 0;
-					if (test(m, b, nb, mem, mem_len)) {
-						memcpy(*cur, b, nb * sizeof(*b));
-						*n = nb;
+					if (keep_if_same(m, b, nb, *cur, n, mem, mem_len)) {
 						changed = true;
 						i--; /* look at the mov again */
 						continue;
